@@ -1,0 +1,982 @@
+"""Typed, GIL-free kernels of the softmax family (private: use ``softmax._api``).
+
+Design
+======
+The Python layer hands every kernel a contiguous float32/float64 buffer seen as
+(outer, K, inner): K is the reduced length, ``inner`` the distance between two
+consecutive elements of one slice. Two loop shapes cover every axis of every
+contiguous layout without transposing anything:
+
+* rows (inner == 1): each slice is contiguous; loops run along K and reduce
+  into LANES independent accumulators, so gcc vectorises them without
+  reassociating floating-point sums (no -ffast-math, which breaks NaN/inf).
+* columns (inner > 1): a chunk of W adjacent columns is processed at once; the
+  loops run across the W contiguous elements of one row (vectorised), with one
+  accumulator per column, and the chunk (K x W) is sized to stay in cache.
+
+Passes over memory, per slice (rows; columns the same on a cached chunk):
+
+* softmax:      max | exp -> out, sum        | out /= sum
+* log_softmax:  max | exp -> stack, sum      | out = (x - max)/T - log(sum)
+* logsumexp:    max | exp -> stack, sum      | one value
+* *_jvp:        max | exp -> out, sum, dot   | out from v and the saved exps
+* *_vjp:        dot (or sum)                 | out from y and g
+The exp pass works on blocks of BLK elements and re-reads each block from L1
+for the sum, so exp and sum are separate, simple, vectorisable loops.
+
+Accuracy (the reason for the pair arithmetic below): ``x - max`` is carried as
+an unevaluated pair hi + lo (TwoSum; times 1/T as a double-double when T != 1),
+and lo is folded into the reduced argument of exp, so the exp sees the exact
+difference. Sums are compensated (TwoSum per lane, in double for float32), so
+``sum - 1`` keeps full precision and log_softmax of the dominant entry,
+-log1p(sum - 1), is accurate. The final division uses one Newton correction
+with FMA (a true division without FMA). float32 data is reduced and
+exponentiated in float32 lanes; only the sums run in double.
+
+Special values are decided per slice by the NaN-propagating max m: m is NaN
+(some NaN) -> NaN; m == -inf (all -inf) -> NaN (logsumexp -inf); m == +inf or
+T == 0 -> the "hard" arg-max limit, where exp is replaced by the indicator
+(x == m), so the 1 is split evenly between tied maxima.
+
+Nothing here raises, allocates on the heap or touches a Python object inside
+``nogil`` code; arguments are checked in ``softmax._api``.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport log, log1p, fabs, fma, fmaf, INFINITY, NAN
+from libc.string cimport memcpy
+from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #if defined(__FMA__) || defined(__aarch64__) || defined(_M_ARM64) || \
+        (defined(_MSC_VER) && defined(__AVX2__))
+    #  define SMX_HAS_FMA 1
+    #else
+    #  define SMX_HAS_FMA 0
+    #endif
+    #if defined(__AVX512F__)
+    #  define SMX_ISA_NAME "avx512"
+    #elif defined(__AVX2__)
+    #  define SMX_ISA_NAME "avx2"
+    #elif defined(__aarch64__) || defined(_M_ARM64)
+    #  define SMX_ISA_NAME "baseline (arm64 NEON)"
+    #else
+    #  define SMX_ISA_NAME "baseline"
+    #endif
+    #ifdef _OPENMP
+    #  include <omp.h>
+    #  define SMX_OPENMP 1
+    static int smx_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    #  define SMX_OPENMP 0
+    static int smx_max_threads(void) { return 1; }
+    #endif
+    #if defined(__clang__)
+    #  define SMX_COMPILER "clang " __clang_version__
+    #elif defined(__GNUC__)
+    #  define SMX_COMPILER "gcc " __VERSION__
+    #elif defined(_MSC_VER)
+    #  define SMX_COMPILER "msvc"
+    #else
+    #  define SMX_COMPILER "unknown"
+    #endif
+
+    /* Run-time CPU features, including the OS's support for the wider registers. */
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    static int smx_cpu_has_avx2(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    static int smx_cpu_has_avx512(void) {
+        __builtin_cpu_init();
+        return smx_cpu_has_avx2() && __builtin_cpu_supports("avx512f")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl");
+    }
+    #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+    #  include <intrin.h>
+    static int smx_cpuid_bit(int leaf, int sub, int reg, int bit) {
+        int r[4]; __cpuidex(r, leaf, sub); return (r[reg] >> bit) & 1;
+    }
+    static int smx_cpu_has_avx2(void) {
+        unsigned long long xcr0;
+        if (!smx_cpuid_bit(1, 0, 2, 27)) return 0;          /* OSXSAVE */
+        xcr0 = _xgetbv(0);
+        if ((xcr0 & 6) != 6) return 0;                       /* XMM and YMM state */
+        return smx_cpuid_bit(7, 0, 1, 5) && smx_cpuid_bit(1, 0, 2, 12);  /* AVX2, FMA */
+    }
+    static int smx_cpu_has_avx512(void) {
+        if (!smx_cpu_has_avx2()) return 0;
+        if ((_xgetbv(0) & 0xe6) != 0xe6) return 0;           /* opmask and ZMM state */
+        return smx_cpuid_bit(7, 0, 1, 16) && smx_cpuid_bit(7, 0, 1, 17)
+            && smx_cpuid_bit(7, 0, 1, 30) && smx_cpuid_bit(7, 0, 1, 31);
+    }
+    #else
+    static int smx_cpu_has_avx2(void) { return 0; }
+    static int smx_cpu_has_avx512(void) { return 0; }
+    #endif
+    """
+    const bint SMX_HAS_FMA
+    const bint SMX_OPENMP
+    const char* SMX_ISA_NAME
+    const char* SMX_COMPILER
+    int smx_max_threads() noexcept nogil
+    int smx_cpu_has_avx2() noexcept nogil
+    int smx_cpu_has_avx512() noexcept nogil
+
+# --------------------------------------------------------------------------
+# Constants
+# --------------------------------------------------------------------------
+DEF LANES = 16     # independent accumulators of a row reduction
+DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
+DEF CW = 256       # at most this many columns per chunk (column layout)
+DEF CHUNK_ELEMS = 32768  # target K * W of a column chunk (stays in L2)
+
+# exp(h): h = n ln2 + r, |r| <= ln2/2 (Cody-Waite, LN2_HI has trailing zero
+# bits so n * LN2_HI is exact), exp(r) = 1 + r + r^2 Q(r) with Q a Chebyshev
+# fit: 0.09 ulp (float32, degree 6) and 0.07 ulp (float64, degree 11) on the
+# reduced range. 2**n is applied in two factors, so results underflow gradually
+# through the subnormals and overflow to inf like a correctly rounded exp.
+cdef extern from *:
+    """
+    static const float LOG2E_F = 1.44269504088896341f;
+    static const float SHIFT_F = 12582912.0f;
+    static const float LN2HI_F = 0.693145751953125f;
+    static const float LN2LO_F = 1.428606765330187045e-06f;
+    static const float EXP_LO_F = -104.0f;
+    static const float EXP_HI_F = 89.0f;
+    static const unsigned int SHIFT_BITS_F = 0x4B400000u;
+    static const float QF4 = 0.0013926213141530752f;
+    static const float QF3 = 0.008363203145563602f;
+    static const float QF2 = 0.041666556149721146f;
+    static const float QF1 = 0.16666576266288757f;
+    static const float QF0 = 0.5f;
+    static const double LOG2E_D = 1.4426950408889634;
+    static const double SHIFT_D = 6755399441055744.0;
+    static const double LN2HI_D = 6.93147180369123816490e-01;
+    static const double LN2LO_D = 1.90821492927058770002e-10;
+    static const double EXP_LO_D = -746.0;
+    static const double EXP_HI_D = 710.0;
+    static const unsigned long long SHIFT_BITS_D = 0x4338000000000000ull;
+    static const double QD9 = 2.5100424157005067e-08;
+    static const double QD8 = 2.7620138719733994e-07;
+    static const double QD7 = 2.7557268378684192e-06;
+    static const double QD6 = 2.480152119021773e-05;
+    static const double QD5 = 0.00019841269863105968;
+    static const double QD4 = 0.0013888888917281794;
+    static const double QD3 = 0.008333333333330051;
+    static const double QD2 = 0.04166666666662399;
+    static const double QD1 = 0.16666666666666669;
+    static const double QD0 = 0.5000000000000001;
+    """
+    const float LOG2E_F
+    const float SHIFT_F
+    const float LN2HI_F
+    const float LN2LO_F
+    const float EXP_LO_F
+    const float EXP_HI_F
+    const uint32_t SHIFT_BITS_F
+    const float QF4
+    const float QF3
+    const float QF2
+    const float QF1
+    const float QF0
+    const double LOG2E_D
+    const double SHIFT_D
+    const double LN2HI_D
+    const double LN2LO_D
+    const double EXP_LO_D
+    const double EXP_HI_D
+    const uint64_t SHIFT_BITS_D
+    const double QD9
+    const double QD8
+    const double QD7
+    const double QD6
+    const double QD5
+    const double QD4
+    const double QD3
+    const double QD2
+    const double QD1
+    const double QD0
+
+ctypedef struct Temp:
+    double sgn         # sign of T: the slice is sgn * x, so T < 0 is the arg-min side
+    double inv         # 1/|T| rounded (1 when |T| == 1 or T == 0)
+    double inv_lo      # 1/|T| - inv, exactly representable remainder
+    double abs_t       # |T|
+    double inv_signed  # 1/T: the chain-rule factor of the derivative kernels
+    bint scaled        # |T| != 1
+    bint hard          # T == 0: the arg-max limit
+
+cdef Temp _make_temp(double temperature) noexcept nogil:
+    cdef Temp t
+    t.sgn = -1.0 if temperature < 0 else 1.0
+    t.abs_t = fabs(temperature)
+    t.hard = t.abs_t == 0
+    t.scaled = (not t.hard) and t.abs_t != 1.0
+    t.inv = 1.0 / t.abs_t if t.scaled else 1.0
+    t.inv_lo = -fma(t.inv, t.abs_t, -1.0) / t.abs_t if t.scaled else 0.0
+    t.inv_signed = t.sgn * t.inv if not t.hard else 0.0
+    return t
+
+# --------------------------------------------------------------------------
+# Per-element helpers
+# --------------------------------------------------------------------------
+cdef inline floating _madd(floating a, floating b, floating c) noexcept nogil:
+    """a * b + c, fused when the ISA has FMA."""
+    if SMX_HAS_FMA:
+        if floating is float:
+            return fmaf(a, b, c)
+        else:
+            return fma(a, b, c)
+    return a * b + c
+
+cdef inline double _prod_err(double a, double b, double p) noexcept nogil:
+    """The exact rounding error a*b - p of p = fl(a*b) (FMA, else Dekker)."""
+    cdef double c, ah, al, bh, bl
+    if SMX_HAS_FMA:
+        return fma(a, b, -p)
+    c = 134217729.0 * a
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+cdef inline float _scale_f(float p, float t) noexcept nogil:
+    """p * 2**n, n = t - SHIFT_F held in the low mantissa bits of t, n in [-150, 128].
+
+    2**n is applied as two normal factors 2**(n//2) * 2**(n - n//2), so results
+    underflow gradually into subnormals and overflow to inf, as exp does."""
+    cdef uint32_t b, tb
+    cdef int32_t n, n1
+    cdef float f1, f2
+    memcpy(&b, &t, 4)
+    tb = SHIFT_BITS_F
+    n = <int32_t>(b - tb)
+    n1 = n >> 1
+    b = <uint32_t>(n1 + 127) << 23
+    memcpy(&f1, &b, 4)
+    b = <uint32_t>(n - n1 + 127) << 23
+    memcpy(&f2, &b, 4)
+    return p * f1 * f2
+
+cdef inline double _scale_d(double p, double t) noexcept nogil:
+    cdef uint64_t b, tb
+    cdef int64_t n, n1
+    cdef double f1, f2
+    memcpy(&b, &t, 8)
+    tb = SHIFT_BITS_D
+    n = <int64_t>(b - tb)
+    n1 = n >> 1
+    b = <uint64_t>(n1 + 1023) << 52
+    memcpy(&f1, &b, 8)
+    b = <uint64_t>(n - n1 + 1023) << 52
+    memcpy(&f2, &b, 8)
+    return p * f1 * f2
+
+cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nogil:
+    """exp(h + lo) = result + tail[0] (|lo| tiny). Branch-free: vectorises.
+
+    The tail is the rounding error of 1 + s in exp(r) = 1 + s, scaled: the
+    compensated sums use it, so sum - 1 is exact to far below one ulp."""
+    cdef floating c, t, n, r, q, s, p, e, zero = 0, one = 1
+    if floating is float:
+        c = EXP_LO_F if h < EXP_LO_F else h
+        c = EXP_HI_F if c > EXP_HI_F else c
+        t = c * LOG2E_F + SHIFT_F
+        n = t - SHIFT_F
+        r = _madd(-n, LN2HI_F, c)
+        r = _madd(-n, LN2LO_F, r) + lo
+        q = _madd(_madd(_madd(_madd(QF4, r, QF3), r, QF2), r, QF1), r, QF0)
+        s = _madd(r * r, q, r)
+        p = one + s
+        e = _scale_f(p, t)
+        tail[0] = zero if (h < EXP_LO_F) | (h > EXP_HI_F) else _scale_f((one - p) + s, t)
+        e = zero if h < EXP_LO_F else e
+        return <float>INFINITY if h > EXP_HI_F else e
+    else:
+        c = EXP_LO_D if h < EXP_LO_D else h
+        c = EXP_HI_D if c > EXP_HI_D else c
+        t = c * LOG2E_D + SHIFT_D
+        n = t - SHIFT_D
+        r = _madd(-n, LN2HI_D, c)
+        r = _madd(-n, LN2LO_D, r) + lo
+        q = _madd(_madd(_madd(_madd(_madd(QD9, r, QD8), r, QD7), r, QD6), r, QD5), r, QD4)
+        q = _madd(_madd(_madd(_madd(q, r, QD3), r, QD2), r, QD1), r, QD0)
+        s = _madd(r * r, q, r)
+        p = one + s
+        e = _scale_d(p, t)
+        tail[0] = zero if (h < EXP_LO_D) | (h > EXP_HI_D) else _scale_d((one - p) + s, t)
+        e = zero if h < EXP_LO_D else e
+        return INFINITY if h > EXP_HI_D else e
+
+cdef inline floating _exp(floating h, floating lo) noexcept nogil:
+    """exp(h + lo), rounded."""
+    cdef floating tail
+    return _exp2(h, lo, &tail)
+
+cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept nogil:
+    """(v - m) / |T| as hi + lo[0], with hi the returned value."""
+    cdef double dd
+    cdef floating h, l, bb, p
+    if floating is float:
+        dd = (<double>v - <double>m) * t.inv     # exact enough in double
+        h = <float>dd
+        l = <float>(dd - <double>h)
+        lo[0] = l if fabs(h) < 1e30 else 0        # -inf (and NaN) carry no pair
+        return h
+    else:
+        h = v - m                                  # TwoSum: h + l == v - m exactly
+        bb = h - v
+        l = (v - (h - bb)) + (-m - bb)
+        if t.scaled:
+            p = h * t.inv
+            l = _prod_err(h, t.inv, p) + (h * t.inv_lo + l * t.inv)
+            h = p
+        lo[0] = l if fabs(h) < 1e300 else 0
+        return h
+
+cdef inline floating _exp_arg(floating v, floating m, Temp t) noexcept nogil:
+    cdef floating lo
+    cdef floating h = _arg(v, m, t, &lo)
+    return _exp(h, lo)
+
+cdef inline floating _log_elem(floating v, floating m, Temp t, double lse) noexcept nogil:
+    """(v - m)/|T| - lse, the log-softmax of one element."""
+    cdef floating lo, h
+    if floating is float:
+        return <float>((<double>v - <double>m) * t.inv - lse)
+    else:
+        h = _arg(v, m, t, &lo)
+        return (h - lse) + lo
+
+cdef inline floating _div_elem(floating e, double s_hi, double s_lo, double inv) noexcept nogil:
+    """e / (s_hi + s_lo), rounded once (Newton step on the reciprocal)."""
+    cdef double q, rem
+    if floating is float:
+        return <float>(<double>e * inv)
+    else:
+        if SMX_HAS_FMA:
+            q = e * inv
+            rem = fma(-q, s_hi, e) - q * s_lo
+            return fma(rem, inv, q)
+        q = e / s_hi
+        return q - q * (s_lo / s_hi)
+
+cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
+    cdef double s = hi[0] + v
+    cdef double bb = s - hi[0]
+    lo[0] += (hi[0] - (s - bb)) + (v - bb)
+    hi[0] = s
+
+# --------------------------------------------------------------------------
+# Contiguous reductions (rows)
+# --------------------------------------------------------------------------
+cdef floating _max_row(const floating* x, Py_ssize_t n, floating sgn) noexcept nogil:
+    """max of sgn*x, NaN if any element is NaN."""
+    cdef floating acc[LANES]
+    cdef floating v, m = -INFINITY
+    cdef Py_ssize_t i, l, nb = n - n % LANES
+    for l in range(LANES):
+        acc[l] = -INFINITY
+    for i in range(0, nb, LANES):
+        for l in range(LANES):
+            v = sgn * x[i + l]
+            acc[l] = v if (v > acc[l]) | (v != v) else acc[l]
+    for i in range(nb, n):
+        v = sgn * x[i]
+        m = v if (v > m) | (v != v) else m
+    for l in range(LANES):
+        m = acc[l] if (acc[l] > m) | (acc[l] != acc[l]) else m
+    return m
+
+cdef void _sum_row(const floating* e, Py_ssize_t n, double* hi, double* lo) noexcept nogil:
+    """(hi, lo) += sum(e), compensated (TwoSum per lane)."""
+    cdef double ah[LANES]
+    cdef double al[LANES]
+    cdef double a, v, s, bb
+    cdef Py_ssize_t i, l, nb = n - n % LANES
+    for l in range(LANES):
+        ah[l] = 0
+        al[l] = 0
+    for i in range(0, nb, LANES):
+        for l in range(LANES):
+            a = ah[l]
+            v = e[i + l]
+            s = a + v
+            bb = s - a
+            al[l] += (a - (s - bb)) + (v - bb)
+            ah[l] = s
+    for i in range(nb, n):
+        _two_sum_into(&ah[0], &al[0], e[i])
+    for l in range(LANES):
+        _two_sum_into(hi, lo, ah[l])
+        lo[0] += al[l]
+
+cdef void _dot_row(const floating* a, const floating* b, Py_ssize_t n,
+                   double* hi, double* lo) noexcept nogil:
+    """(hi, lo) += sum(a * b), compensated (TwoSum + exact products)."""
+    cdef double ah[LANES]
+    cdef double al[LANES]
+    cdef double acc, p, s, bb, pe
+    cdef Py_ssize_t i, l, nb = n - n % LANES
+    for l in range(LANES):
+        ah[l] = 0
+        al[l] = 0
+    for i in range(0, nb, LANES):
+        for l in range(LANES):
+            acc = ah[l]
+            p = <double>a[i + l] * <double>b[i + l]
+            pe = 0 if floating is float else _prod_err(<double>a[i + l], <double>b[i + l], p)
+            s = acc + p
+            bb = s - acc
+            al[l] += ((acc - (s - bb)) + (p - bb)) + pe
+            ah[l] = s
+    for i in range(nb, n):
+        p = <double>a[i] * <double>b[i]
+        pe = 0 if floating is float else _prod_err(<double>a[i], <double>b[i], p)
+        _two_sum_into(&ah[0], &al[0], p)
+        al[0] += pe
+    for l in range(LANES):
+        _two_sum_into(hi, lo, ah[l])
+        lo[0] += al[l]
+
+cdef inline void _fill(floating* out, Py_ssize_t n, Py_ssize_t stride, floating value) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        out[i * stride] = value
+
+cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t n, floating m,
+                   Temp t, bint hard) noexcept nogil:
+    """dst + tail = exp((sgn*x - m)/|T|), or the indicator sgn*x == m in the hard limit."""
+    cdef Py_ssize_t i
+    cdef floating sgn = <floating>t.sgn, one = 1, zero = 0, lo, h
+    if hard:
+        for i in range(n):
+            dst[i] = one if sgn * x[i] == m else zero
+            tail[i] = zero
+    else:
+        for i in range(n):
+            h = _arg(sgn * x[i], m, t, &lo)
+            dst[i] = _exp2(h, lo, &tail[i])
+
+cdef inline double _sum_plain(const floating* a, Py_ssize_t n) noexcept nogil:
+    """Plain sum in double over LANES accumulators (for the tiny tails)."""
+    cdef double acc[LANES]
+    cdef double total = 0
+    cdef Py_ssize_t i, l, nb = n - n % LANES
+    for l in range(LANES):
+        acc[l] = 0
+    for i in range(0, nb, LANES):
+        for l in range(LANES):
+            acc[l] += a[i + l]
+    for i in range(nb, n):
+        total += a[i]
+    for l in range(LANES):
+        total += acc[l]
+    return total
+
+cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
+                       bint hard, bint keep, double* s_hi, double* s_lo) noexcept nogil:
+    """Sum of exps of a row, block by block; the exps land in dst when keep, else on the stack."""
+    cdef floating buf[BLK]
+    cdef floating tails[BLK]
+    cdef floating* d
+    cdef Py_ssize_t b0, n
+    s_hi[0] = 0
+    s_lo[0] = 0
+    for b0 in range(0, K, BLK):
+        n = min(<Py_ssize_t>BLK, K - b0)
+        d = dst + b0 if keep else &buf[0]
+        _exp_map(x + b0, d, tails, n, m, t, hard)
+        _sum_row(d, n, s_hi, s_lo)
+        s_lo[0] += _sum_plain(tails, n)
+
+cdef inline double _log_sum(double s_hi, double s_lo) noexcept nogil:
+    """log(s_hi + s_lo) for a sum of exps (>= 1): log1p keeps sum - 1 exact."""
+    return log1p((s_hi - 1.0) + s_lo)
+
+# --------------------------------------------------------------------------
+# softmax / log_softmax
+# --------------------------------------------------------------------------
+cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
+                       bint log_out) noexcept nogil:
+    cdef floating sgn = <floating>t.sgn
+    cdef floating m = _max_row(x, K, sgn)
+    cdef double s_hi, s_lo, lse, inv
+    cdef bint hard
+    cdef Py_ssize_t i
+    if not (m > -INFINITY):                  # a NaN, or all -inf
+        _fill(out, K, 1, <floating>NAN)
+        return
+    hard = t.hard or m == INFINITY
+    _exp_sum_row(x, out, K, m, t, hard, not log_out, &s_hi, &s_lo)
+    if log_out:
+        lse = _log_sum(s_hi, s_lo)
+        if hard:
+            for i in range(K):
+                out[i] = <floating>-lse if sgn * x[i] == m else <floating>-INFINITY
+        else:
+            for i in range(K):
+                out[i] = _log_elem(sgn * x[i], m, t, lse)
+    else:
+        inv = 1.0 / (s_hi + s_lo)
+        for i in range(K):
+            out[i] = _div_elem(out[i], s_hi, s_lo, inv)
+
+cdef void _col_max(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
+                   floating sgn, floating* m) noexcept nogil:
+    cdef Py_ssize_t k, j
+    cdef const floating* row
+    cdef floating v
+    for j in range(W):
+        m[j] = -INFINITY
+    for k in range(K):
+        row = x + k * stride
+        for j in range(W):
+            v = sgn * row[j]
+            m[j] = v if (v > m[j]) | (v != v) else m[j]
+
+cdef void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
+                       Py_ssize_t W, const floating* m, const unsigned char* hard, Temp t,
+                       bint keep, double* sh, double* sl) noexcept nogil:
+    """Per-column compensated sums of exps; the exps go to out when keep."""
+    cdef Py_ssize_t k, j
+    cdef const floating* row
+    cdef floating* orow
+    cdef floating sgn = <floating>t.sgn, v, e, h, lo, tail, one = 1, zero = 0
+    cdef double s, a, bb
+    for j in range(W):
+        sh[j] = 0
+        sl[j] = 0
+    for k in range(K):
+        row = x + k * stride
+        orow = out + k * stride
+        for j in range(W):
+            v = sgn * row[j]
+            h = _arg(v, m[j], t, &lo)
+            e = _exp2(h, lo, &tail)
+            e = (one if v == m[j] else zero) if hard[j] else e
+            tail = zero if hard[j] else tail
+            if keep:
+                orow[j] = e
+            a = sh[j]
+            s = a + e
+            bb = s - a
+            sl[j] += ((a - (s - bb)) + (e - bb)) + tail
+            sh[j] = s
+
+cdef void _col_hard(const floating* m, Py_ssize_t W, bint t_hard, unsigned char* hard) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(W):
+        hard[j] = (m[j] == INFINITY) or (t_hard and m[j] > -INFINITY)
+
+cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
+                        Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
+    cdef floating m[CW]
+    cdef unsigned char hard[CW]
+    cdef double sh[CW]
+    cdef double sl[CW]
+    cdef double aux[CW]
+    cdef Py_ssize_t k, j
+    cdef const floating* row
+    cdef floating* orow
+    cdef floating sgn = <floating>t.sgn, v
+    _col_max(x, K, stride, W, sgn, m)
+    _col_hard(m, W, t.hard, hard)
+    _col_exp_sum(x, out, K, stride, W, m, hard, t, not log_out, sh, sl)
+    if log_out:
+        for j in range(W):
+            aux[j] = _log_sum(sh[j], sl[j])
+        for k in range(K):
+            row = x + k * stride
+            orow = out + k * stride
+            for j in range(W):
+                v = sgn * row[j]
+                if hard[j]:
+                    orow[j] = <floating>-aux[j] if v == m[j] else <floating>-INFINITY
+                else:
+                    orow[j] = _log_elem(v, m[j], t, aux[j])
+    else:
+        for j in range(W):
+            aux[j] = 1.0 / (sh[j] + sl[j])
+        for k in range(K):
+            orow = out + k * stride
+            for j in range(W):
+                orow[j] = _div_elem(orow[j], sh[j], sl[j], aux[j])
+
+# --------------------------------------------------------------------------
+# logsumexp
+# --------------------------------------------------------------------------
+cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noexcept nogil:
+    """T * logsumexp(x / T) from the shifted sum: sgn * (m + |T| log(sum))."""
+    if m != m:
+        return NAN
+    if m == -INFINITY:
+        return -INFINITY
+    if m == INFINITY:
+        return t.sgn * INFINITY
+    return t.sgn * (m + t.abs_t * _log_sum(s_hi, s_lo))
+
+cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t) noexcept nogil:
+    cdef floating m = _max_row(x, K, <floating>t.sgn)
+    cdef double s_hi = 0, s_lo = 0
+    if m > -INFINITY and m < INFINITY:
+        _exp_sum_row(x, <floating*>NULL, K, m, t, t.hard, False, &s_hi, &s_lo)
+    res[0] = <floating>_lse_value(m, s_hi, s_lo, t)
+
+cdef void _lse_cols(const floating* x, floating* res, Py_ssize_t K, Py_ssize_t stride,
+                    Py_ssize_t W, Temp t) noexcept nogil:
+    cdef floating m[CW]
+    cdef unsigned char hard[CW]
+    cdef double sh[CW]
+    cdef double sl[CW]
+    cdef Py_ssize_t j
+    _col_max(x, K, stride, W, <floating>t.sgn, m)
+    _col_hard(m, W, t.hard, hard)
+    _col_exp_sum(x, <floating*>NULL, K, stride, W, m, hard, t, False, sh, sl)
+    for j in range(W):
+        res[j] = <floating>_lse_value(m[j], sh[j], sl[j], t)
+
+cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floating* sign,
+                       Py_ssize_t K, Py_ssize_t stride, Temp t) noexcept nogil:
+    """Weighted logsumexp of one (strided) slice; entries with b == 0 are left out."""
+    cdef floating sgn = <floating>t.sgn, v, m = -INFINITY
+    cdef double s_hi = 0, s_lo = 0, e, p, total, r
+    cdef Py_ssize_t k
+    cdef bint hard
+    for k in range(K):
+        if b[k * stride] != 0:
+            v = sgn * x[k * stride]
+            m = v if (v > m) | (v != v) else m
+    if m != m:
+        res[0] = NAN
+        sign[0] = NAN
+        return
+    if m == -INFINITY:
+        res[0] = -INFINITY
+        sign[0] = 0
+        return
+    hard = t.hard or m == INFINITY
+    for k in range(K):
+        if b[k * stride] != 0:
+            v = sgn * x[k * stride]
+            if hard:
+                e = 1.0 if v == m else 0.0
+            else:
+                e = _exp_arg(v, m, t)
+            p = e * b[k * stride]
+            _two_sum_into(&s_hi, &s_lo, p)
+            s_lo += _prod_err(e, <double>b[k * stride], p)
+    total = s_hi + s_lo
+    if total == 0:
+        res[0] = NAN if m == INFINITY else -INFINITY
+        sign[0] = 0
+        return
+    if total != total:
+        res[0] = NAN
+        sign[0] = NAN
+        return
+    sign[0] = 1 if total > 0 else -1
+    if m == INFINITY:
+        res[0] = INFINITY
+        return
+    if total < 0:
+        s_hi = -s_hi
+        s_lo = -s_lo
+    r = log(s_hi) + s_lo / s_hi
+    res[0] = <floating>(t.sgn * (m + t.abs_t * r))
+
+# --------------------------------------------------------------------------
+# Jacobian-vector products: softmax_jvp, log_softmax_jvp
+# --------------------------------------------------------------------------
+cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize_t K, Temp t,
+                   bint log_out) noexcept nogil:
+    cdef floating sgn = <floating>t.sgn
+    cdef floating m = _max_row(x, K, sgn)
+    cdef floating buf[BLK]
+    cdef floating tails[BLK]
+    cdef floating* d
+    cdef double s_hi = 0, s_lo = 0, d_hi = 0, d_lo = 0, inv, mu, f = t.inv_signed
+    cdef Py_ssize_t b0, n, i
+    cdef bint hard
+    if not (m > -INFINITY):
+        _fill(out, K, 1, <floating>NAN)
+        return
+    hard = m == INFINITY
+    for b0 in range(0, K, BLK):
+        n = min(<Py_ssize_t>BLK, K - b0)
+        d = &buf[0] if log_out else out + b0
+        _exp_map(x + b0, d, tails, n, m, t, hard)
+        _sum_row(d, n, &s_hi, &s_lo)
+        s_lo += _sum_plain(tails, n)
+        _dot_row(d, v + b0, n, &d_hi, &d_lo)
+    inv = 1.0 / (s_hi + s_lo)
+    mu = (d_hi + d_lo) * inv
+    if log_out:
+        for i in range(K):
+            out[i] = <floating>((v[i] - mu) * f)
+    else:
+        for i in range(K):
+            out[i] = <floating>(_div_elem(out[i], s_hi, s_lo, inv) * (v[i] - mu) * f)
+
+cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssize_t K,
+                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
+    cdef floating m[CW]
+    cdef unsigned char hard[CW]
+    cdef double sh[CW]
+    cdef double sl[CW]
+    cdef double dh[CW]
+    cdef double dl[CW]
+    cdef double mu[CW]
+    cdef double inv[CW]
+    cdef Py_ssize_t k, j
+    cdef const floating* row
+    cdef const floating* vrow
+    cdef floating* orow
+    cdef floating sgn = <floating>t.sgn, e, one = 1, zero = 0, xv
+    cdef double p, a, s, bb, f = t.inv_signed
+    _col_max(x, K, stride, W, sgn, m)
+    _col_hard(m, W, False, hard)
+    for j in range(W):
+        sh[j] = 0
+        sl[j] = 0
+        dh[j] = 0
+        dl[j] = 0
+    for k in range(K):
+        row = x + k * stride
+        vrow = v + k * stride
+        orow = out + k * stride
+        for j in range(W):
+            xv = sgn * row[j]
+            e = _exp_arg(xv, m[j], t)
+            e = (one if xv == m[j] else zero) if hard[j] else e
+            if not log_out:
+                orow[j] = e
+            _two_sum_into(&sh[j], &sl[j], e)
+            p = <double>e * <double>vrow[j]
+            _two_sum_into(&dh[j], &dl[j], p)
+            if floating is double:
+                dl[j] += _prod_err(e, vrow[j], p)
+    for j in range(W):
+        inv[j] = 1.0 / (sh[j] + sl[j])
+        mu[j] = (dh[j] + dl[j]) * inv[j]
+        if not (m[j] > -INFINITY):
+            mu[j] = NAN
+    for k in range(K):
+        vrow = v + k * stride
+        orow = out + k * stride
+        if log_out:
+            for j in range(W):
+                orow[j] = <floating>((vrow[j] - mu[j]) * f)
+        else:
+            for j in range(W):
+                orow[j] = <floating>(_div_elem(orow[j], sh[j], sl[j], inv[j]) * (vrow[j] - mu[j]) * f)
+
+# --------------------------------------------------------------------------
+# Vector-Jacobian products from a saved output: softmax_vjp, log_softmax_vjp
+# --------------------------------------------------------------------------
+cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize_t K, Temp t,
+                   bint log_out) noexcept nogil:
+    cdef double hi = 0, lo = 0, c, f = t.inv_signed
+    cdef Py_ssize_t i
+    cdef floating zero = 0
+    if log_out:
+        _sum_row(g, K, &hi, &lo)
+        c = hi + lo
+        for i in range(K):
+            out[i] = <floating>((g[i] - _exp(y[i], zero) * c) * f)
+    else:
+        _dot_row(y, g, K, &hi, &lo)
+        c = hi + lo
+        for i in range(K):
+            out[i] = <floating>(y[i] * (g[i] - c) * f)
+
+cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssize_t K,
+                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
+    cdef double hi[CW]
+    cdef double lo[CW]
+    cdef Py_ssize_t k, j
+    cdef const floating* yrow
+    cdef const floating* grow
+    cdef floating* orow
+    cdef floating zero = 0
+    cdef double p, f = t.inv_signed
+    for j in range(W):
+        hi[j] = 0
+        lo[j] = 0
+    for k in range(K):
+        yrow = y + k * stride
+        grow = g + k * stride
+        for j in range(W):
+            if log_out:
+                _two_sum_into(&hi[j], &lo[j], grow[j])
+            else:
+                p = <double>yrow[j] * <double>grow[j]
+                _two_sum_into(&hi[j], &lo[j], p)
+                if floating is double:
+                    lo[j] += _prod_err(yrow[j], grow[j], p)
+    for j in range(W):
+        hi[j] += lo[j]
+    for k in range(K):
+        yrow = y + k * stride
+        grow = g + k * stride
+        orow = out + k * stride
+        if log_out:
+            for j in range(W):
+                orow[j] = <floating>((grow[j] - _exp(yrow[j], zero) * hi[j]) * f)
+        else:
+            for j in range(W):
+                orow[j] = <floating>(yrow[j] * (grow[j] - hi[j]) * f)
+
+# --------------------------------------------------------------------------
+# Drivers: split (outer, K, inner) into independent work items, one thread each
+# --------------------------------------------------------------------------
+cdef inline Py_ssize_t _chunk_width(Py_ssize_t K, Py_ssize_t inner) noexcept nogil:
+    cdef Py_ssize_t w = CHUNK_ELEMS // K if K > 0 else CW
+    w = max(<Py_ssize_t>16, min(w, <Py_ssize_t>CW))
+    return min(w, inner)
+
+ctypedef enum Op:
+    OP_SOFTMAX, OP_LOG_SOFTMAX, OP_LSE, OP_JVP, OP_LOG_JVP, OP_VJP, OP_LOG_VJP
+
+cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
+                    Py_ssize_t item, Py_ssize_t nchunks, Py_ssize_t W, Py_ssize_t K,
+                    Py_ssize_t inner, Temp t) noexcept nogil:
+    """One slice (rows) or one chunk of columns of one outer index."""
+    cdef Py_ssize_t o = item // nchunks
+    cdef Py_ssize_t j0 = (item % nchunks) * W
+    cdef Py_ssize_t w = min(W, inner - j0)
+    cdef Py_ssize_t base = o * K * inner + j0
+    if inner == 1:
+        if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
+            _softmax_row(x + base, out + base, K, t, op == OP_LOG_SOFTMAX)
+        elif op == OP_LSE:
+            _lse_row(x + base, out + o, K, t)
+        elif op == OP_JVP or op == OP_LOG_JVP:
+            _jvp_row(x + base, v + base, out + base, K, t, op == OP_LOG_JVP)
+        else:
+            _vjp_row(x + base, v + base, out + base, K, t, op == OP_LOG_VJP)
+    else:
+        if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
+            _softmax_cols(x + base, out + base, K, inner, w, t, op == OP_LOG_SOFTMAX)
+        elif op == OP_LSE:
+            _lse_cols(x + base, out + o * inner + j0, K, inner, w, t)
+        elif op == OP_JVP or op == OP_LOG_JVP:
+            _jvp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_JVP)
+        else:
+            _vjp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_VJP)
+
+cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
+               Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
+    cdef Py_ssize_t W = 1, nchunks = 1, item, nitems
+    if inner > 1:
+        W = _chunk_width(K, inner)
+        nchunks = (inner + W - 1) // W
+    nitems = outer * nchunks
+    if nthreads > 1 and nitems > 1:
+        for item in prange(nitems, num_threads=nthreads, schedule="static"):
+            _run_item(op, x, v, out, item, nchunks, W, K, inner, t)
+    else:
+        for item in range(nitems):
+            _run_item(op, x, v, out, item, nchunks, W, K, inner, t)
+
+cdef void _run_lse_b(const floating* x, const floating* b, floating* res, floating* sign,
+                     Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, Temp t,
+                     int nthreads) noexcept nogil:
+    cdef Py_ssize_t item, o, j, nitems = outer * inner
+    for item in prange(nitems, num_threads=max(nthreads, 1), schedule="static"):
+        o = item // inner
+        j = item % inner
+        _lse_b_slice(x + o * K * inner + j, b + o * K * inner + j, res + item, sign + item,
+                     K, inner, t)
+
+# --------------------------------------------------------------------------
+# Python entry points: arrays are C-contiguous, of one dtype (float32 or float64),
+# of the (outer, K, inner) size given; checked by the caller.
+# --------------------------------------------------------------------------
+cdef inline bint _is_f32(cnp.ndarray a):
+    return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
+
+cdef void _dispatch(Op op, cnp.ndarray x, cnp.ndarray v, cnp.ndarray out, Py_ssize_t outer,
+                    Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads):
+    cdef Temp t = _make_temp(temperature)
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef void* pv = cnp.PyArray_DATA(v) if v is not None else NULL
+    cdef void* po = cnp.PyArray_DATA(out)
+    if _is_f32(x):
+        with nogil:
+            _run[float](op, <float*>px, <float*>pv, <float*>po, outer, K, inner, t, nthreads)
+    else:
+        with nogil:
+            _run[double](op, <double*>px, <double*>pv, <double*>po, outer, K, inner, t, nthreads)
+
+
+def softmax(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+            double temperature, bint log, int nthreads):
+    """out = softmax (or log_softmax) of x along K."""
+    _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, x, None, out, outer, K, inner,
+              temperature, nthreads)
+
+
+def logsumexp(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+              double temperature, int nthreads):
+    """out[outer, inner] = T * logsumexp(x / T) along K."""
+    _dispatch(OP_LSE, x, None, out, outer, K, inner, temperature, nthreads)
+
+
+def logsumexp_b(cnp.ndarray x, cnp.ndarray b, cnp.ndarray out, cnp.ndarray sign,
+                Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, double temperature,
+                int nthreads):
+    """Weighted logsumexp and the sign of the weighted sum, along K."""
+    cdef Temp t = _make_temp(temperature)
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef void* pb = cnp.PyArray_DATA(b)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef void* ps = cnp.PyArray_DATA(sign)
+    if _is_f32(x):
+        with nogil:
+            _run_lse_b[float](<float*>px, <float*>pb, <float*>po, <float*>ps, outer, K, inner,
+                              t, nthreads)
+    else:
+        with nogil:
+            _run_lse_b[double](<double*>px, <double*>pb, <double*>po, <double*>ps, outer, K,
+                               inner, t, nthreads)
+
+
+def jvp(cnp.ndarray x, cnp.ndarray v, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K,
+        Py_ssize_t inner, double temperature, bint log, int nthreads):
+    """out = J(x) v for softmax (or log_softmax) of x / T along K."""
+    _dispatch(OP_LOG_JVP if log else OP_JVP, x, v, out, outer, K, inner, temperature, nthreads)
+
+
+def vjp(cnp.ndarray y, cnp.ndarray g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K,
+        Py_ssize_t inner, double temperature, bint log, int nthreads):
+    """out = g^T J from the saved output y of softmax (or log_softmax) along K."""
+    _dispatch(OP_LOG_VJP if log else OP_VJP, y, g, out, outer, K, inner, temperature, nthreads)
+
+
+def build_info():
+    """Facts fixed when this variant was compiled."""
+    return {
+        "isa": SMX_ISA_NAME.decode(),
+        "fma": bool(SMX_HAS_FMA),
+        "openmp": bool(SMX_OPENMP),
+        "compiler": SMX_COMPILER.decode(),
+    }
+
+
+def cpu_features():
+    """ISA levels this CPU (and OS) can run."""
+    return {"avx2": bool(smx_cpu_has_avx2()), "avx512": bool(smx_cpu_has_avx512())}
+
+
+def max_threads():
+    """OpenMP's current default team size (honours OMP_NUM_THREADS, threadpoolctl)."""
+    return smx_max_threads()
