@@ -169,7 +169,7 @@ def _plan(x, axes):
         return _Plan("F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C",
                      tuple(range(nd)), x.size, 1, 1, kept)
     a, b = axes[0], axes[-1]
-    K = math.prod(shape[a:b + 1])
+    K = math.prod(shape[i] for i in axes)
     if axes == tuple(range(a, b + 1)):
         if x.flags.f_contiguous and not x.flags.c_contiguous:
             return _Plan("F", (), math.prod(shape[b + 1:]), K, math.prod(shape[:a]), kept)
@@ -252,7 +252,7 @@ def _softmax_like(x, axis, temperature, where, out, dtype, workers, log):
         f = _reference.log_softmax if log else _reference.softmax
         return _finish(f(x.astype(compute), axis=axes, temperature=t, where=mask), out, result)
 
-    src = x if mask is None else np.where(mask, x.astype(compute, copy=False), -np.inf)
+    src = x if mask is None else np.where(mask, x.astype(compute, copy=False), _excluded(t))
     plan = _plan(src, axes)
     xk = _prepare(plan, src, compute)
     res, view = _target(plan, out, x.shape, compute, result, (xk,), alias_ok=xk)
@@ -261,6 +261,11 @@ def _softmax_like(x, axis, temperature, where, out, dtype, workers, log):
     if mask is not None:
         _apply_mask(res, mask, axes, fill, fill)
     return _finish(res, out, result)
+
+
+def _excluded(t):
+    """The input value a masked entry takes: the one that never wins for this temperature."""
+    return np.inf if t < 0 else -np.inf
 
 
 def _apply_mask(res, mask, axes, masked_fill, empty_fill):
@@ -476,7 +481,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     """
     a = _as_input(a, "a")
     bb = None if b is None else _companion(b, "b", a.shape)
-    compute, result, fast = _dtype_policy(a.dtype if bb is None else np.result_type(a, bb), dtype)
+    weak_b = b if isinstance(b, (bool, int, float, complex)) else bb  # a Python scalar is weak
+    compute, result, fast = _dtype_policy(a.dtype if bb is None else np.result_type(a, weak_b), dtype)
     axes = _axes(axis, a.ndim)
     keepdims = _bool(keepdims, "keepdims")
     return_sign = _bool(return_sign, "return_sign")
@@ -487,9 +493,12 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
         bb = mask if bb is None else np.where(mask, bb, 0)
 
     if not fast:
-        res, sgn = _reference.logsumexp(a.astype(compute), axis=axes,
-                                        b=None if bb is None else bb.astype(compute),
-                                        return_sign=True, temperature=t)
+        r = _reference.logsumexp(a.astype(compute), axis=axes,
+                                 b=None if bb is None else bb.astype(compute),
+                                 keepdims=keepdims, return_sign=return_sign, temperature=t)
+        r = r if return_sign else (r,)
+        r = tuple(v[()] if np.ndim(v) == 0 else v for v in r)
+        return r if return_sign else r[0]
     else:
         plan = _plan(a, axes)
         res = np.empty(plan.kept, compute, order="F" if plan.layout == "F" else "C")
@@ -541,7 +550,7 @@ def _derivative(kind, x, v, axis, temperature, where, out, workers, log):
                        out, result)
 
     if mask is not None:
-        x = np.where(mask, x.astype(compute, copy=False), -np.inf)
+        x = np.where(mask, x.astype(compute, copy=False), _excluded(t))
         vv = np.where(mask, vv, 0)
     plan = _plan(x, axes)
     xk = _prepare(plan, x, compute)

@@ -131,7 +131,7 @@ cdef extern from *:
 # --------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------
-DEF LANES = 16     # independent accumulators of a row reduction
+DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
 DEF CW = 256       # at most this many columns per chunk (column layout)
 DEF CHUNK_ELEMS = 32768  # target K * W of a column chunk (stays in L2)
@@ -378,17 +378,74 @@ cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
 # --------------------------------------------------------------------------
 # Contiguous reductions (rows)
 # --------------------------------------------------------------------------
+# Row reductions run as column reductions over the (n // LANES, LANES) view of
+# the row: gcc vectorises a loop over a runtime number of adjacent columns (it
+# if-converts the selects there), while a fixed 16-lane inner loop is unrolled
+# first and left scalar.
+cdef void _col_max(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
+                   floating sgn, floating* m) noexcept nogil:
+    """m[j] = max over k of sgn * x[k*stride + j]; NaN if any is NaN."""
+    cdef Py_ssize_t k, j
+    cdef const floating* row
+    cdef floating v
+    for j in range(W):
+        m[j] = -INFINITY
+    for k in range(K):
+        row = x + k * stride
+        for j in range(W):
+            v = sgn * row[j]
+            m[j] = v if (v > m[j]) | (v != v) else m[j]
+
+cdef void _col_sum(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
+                   double* sh, double* sl) noexcept nogil:
+    """(sh[j], sl[j]) += sum over k of x[k*stride + j], compensated (TwoSum)."""
+    cdef Py_ssize_t k, j
+    cdef const floating* row
+    cdef double a, v, s, bb
+    for k in range(K):
+        row = x + k * stride
+        for j in range(W):
+            a = sh[j]
+            v = row[j]
+            s = a + v
+            bb = s - a
+            sl[j] += (a - (s - bb)) + (v - bb)
+            sh[j] = s
+
+cdef void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py_ssize_t stride,
+                   Py_ssize_t W, double* sh, double* sl) noexcept nogil:
+    """(sh[j], sl[j]) += sum over k of x*y at [k*stride + j], compensated."""
+    cdef Py_ssize_t k, j
+    cdef const floating* xr
+    cdef const floating* yr
+    cdef double a, p, s, bb
+    for k in range(K):
+        xr = x + k * stride
+        yr = y + k * stride
+        for j in range(W):
+            a = sh[j]
+            p = <double>xr[j] * <double>yr[j]
+            s = a + p
+            bb = s - a
+            sl[j] += (a - (s - bb)) + (p - bb)
+            if floating is double:
+                sl[j] += _prod_err(xr[j], yr[j], p)
+            sh[j] = s
+
+cdef inline void _fold(const double* sh, const double* sl, Py_ssize_t W, double* hi,
+                       double* lo) noexcept nogil:
+    """(hi, lo) += the W compensated partial sums."""
+    cdef Py_ssize_t j
+    for j in range(W):
+        _two_sum_into(hi, lo, sh[j])
+        lo[0] += sl[j]
+
 cdef floating _max_row(const floating* x, Py_ssize_t n, floating sgn) noexcept nogil:
     """max of sgn*x, NaN if any element is NaN."""
     cdef floating acc[LANES]
     cdef floating v, m = -INFINITY
     cdef Py_ssize_t i, l, nb = n - n % LANES
-    for l in range(LANES):
-        acc[l] = -INFINITY
-    for i in range(0, nb, LANES):
-        for l in range(LANES):
-            v = sgn * x[i + l]
-            acc[l] = v if (v > acc[l]) | (v != v) else acc[l]
+    _col_max(x, nb // LANES, LANES, LANES, sgn, acc)
     for i in range(nb, n):
         v = sgn * x[i]
         m = v if (v > m) | (v != v) else m
@@ -397,55 +454,29 @@ cdef floating _max_row(const floating* x, Py_ssize_t n, floating sgn) noexcept n
     return m
 
 cdef void _sum_row(const floating* e, Py_ssize_t n, double* hi, double* lo) noexcept nogil:
-    """(hi, lo) += sum(e), compensated (TwoSum per lane)."""
-    cdef double ah[LANES]
-    cdef double al[LANES]
-    cdef double a, v, s, bb
-    cdef Py_ssize_t i, l, nb = n - n % LANES
+    """(hi, lo) += sum(e), compensated."""
+    cdef double sh[LANES]
+    cdef double sl[LANES]
+    cdef Py_ssize_t l, nb = n - n % LANES
     for l in range(LANES):
-        ah[l] = 0
-        al[l] = 0
-    for i in range(0, nb, LANES):
-        for l in range(LANES):
-            a = ah[l]
-            v = e[i + l]
-            s = a + v
-            bb = s - a
-            al[l] += (a - (s - bb)) + (v - bb)
-            ah[l] = s
-    for i in range(nb, n):
-        _two_sum_into(&ah[0], &al[0], e[i])
-    for l in range(LANES):
-        _two_sum_into(hi, lo, ah[l])
-        lo[0] += al[l]
+        sh[l] = 0
+        sl[l] = 0
+    _col_sum(e, nb // LANES, LANES, LANES, sh, sl)
+    _col_sum(e + nb, 1, 0, n - nb, sh, sl)
+    _fold(sh, sl, LANES, hi, lo)
 
 cdef void _dot_row(const floating* a, const floating* b, Py_ssize_t n,
                    double* hi, double* lo) noexcept nogil:
     """(hi, lo) += sum(a * b), compensated (TwoSum + exact products)."""
-    cdef double ah[LANES]
-    cdef double al[LANES]
-    cdef double acc, p, s, bb, pe
-    cdef Py_ssize_t i, l, nb = n - n % LANES
+    cdef double sh[LANES]
+    cdef double sl[LANES]
+    cdef Py_ssize_t l, nb = n - n % LANES
     for l in range(LANES):
-        ah[l] = 0
-        al[l] = 0
-    for i in range(0, nb, LANES):
-        for l in range(LANES):
-            acc = ah[l]
-            p = <double>a[i + l] * <double>b[i + l]
-            pe = 0 if floating is float else _prod_err(<double>a[i + l], <double>b[i + l], p)
-            s = acc + p
-            bb = s - acc
-            al[l] += ((acc - (s - bb)) + (p - bb)) + pe
-            ah[l] = s
-    for i in range(nb, n):
-        p = <double>a[i] * <double>b[i]
-        pe = 0 if floating is float else _prod_err(<double>a[i], <double>b[i], p)
-        _two_sum_into(&ah[0], &al[0], p)
-        al[0] += pe
-    for l in range(LANES):
-        _two_sum_into(hi, lo, ah[l])
-        lo[0] += al[l]
+        sh[l] = 0
+        sl[l] = 0
+    _col_dot(a, b, nb // LANES, LANES, LANES, sh, sl)
+    _col_dot(a + nb, b + nb, 1, 0, n - nb, sh, sl)
+    _fold(sh, sl, LANES, hi, lo)
 
 cdef inline void _fill(floating* out, Py_ssize_t n, Py_ssize_t stride, floating value) noexcept nogil:
     cdef Py_ssize_t i
@@ -467,19 +498,19 @@ cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t 
             dst[i] = _exp2(h, lo, &tail[i])
 
 cdef inline double _sum_plain(const floating* a, Py_ssize_t n) noexcept nogil:
-    """Plain sum in double over LANES accumulators (for the tiny tails)."""
+    """Plain sum in double (for the tiny tails of the exps)."""
     cdef double acc[LANES]
     cdef double total = 0
-    cdef Py_ssize_t i, l, nb = n - n % LANES
-    for l in range(LANES):
-        acc[l] = 0
-    for i in range(0, nb, LANES):
-        for l in range(LANES):
-            acc[l] += a[i + l]
+    cdef Py_ssize_t i, j, k, nb = n - n % LANES
+    for j in range(LANES):
+        acc[j] = 0
+    for k in range(nb // LANES):
+        for j in range(LANES):
+            acc[j] += a[k * LANES + j]
     for i in range(nb, n):
         total += a[i]
-    for l in range(LANES):
-        total += acc[l]
+    for j in range(LANES):
+        total += acc[j]
     return total
 
 cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
@@ -530,18 +561,12 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
         for i in range(K):
             out[i] = _div_elem(out[i], s_hi, s_lo, inv)
 
-cdef void _col_max(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
-                   floating sgn, floating* m) noexcept nogil:
-    cdef Py_ssize_t k, j
-    cdef const floating* row
-    cdef floating v
-    for j in range(W):
-        m[j] = -INFINITY
-    for k in range(K):
-        row = x + k * stride
-        for j in range(W):
-            v = sgn * row[j]
-            m[j] = v if (v > m[j]) | (v != v) else m[j]
+cdef inline floating _col_exp(floating v, floating m, bint hard, Temp t, double* tail) noexcept nogil:
+    """exp((v - m)/|T|) with its tail, or the indicator v == m for a hard column."""
+    cdef floating lo, tl, e, one = 1, zero = 0
+    e = _exp2(_arg(v, m, t, &lo), lo, &tl)
+    tail[0] = zero if hard else tl
+    return (one if v == m else zero) if hard else e
 
 cdef void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
                        Py_ssize_t W, const floating* m, const unsigned char* hard, Temp t,
@@ -550,27 +575,25 @@ cdef void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_
     cdef Py_ssize_t k, j
     cdef const floating* row
     cdef floating* orow
-    cdef floating sgn = <floating>t.sgn, v, e, h, lo, tail, one = 1, zero = 0
-    cdef double s, a, bb
+    cdef floating sgn = <floating>t.sgn, e
+    cdef double tail
     for j in range(W):
         sh[j] = 0
         sl[j] = 0
     for k in range(K):
         row = x + k * stride
-        orow = out + k * stride
-        for j in range(W):
-            v = sgn * row[j]
-            h = _arg(v, m[j], t, &lo)
-            e = _exp2(h, lo, &tail)
-            e = (one if v == m[j] else zero) if hard[j] else e
-            tail = zero if hard[j] else tail
-            if keep:
+        if keep:  # two copies of the loop: a conditional store would stop vectorisation
+            orow = out + k * stride
+            for j in range(W):
+                e = _col_exp(sgn * row[j], m[j], hard[j], t, &tail)
                 orow[j] = e
-            a = sh[j]
-            s = a + e
-            bb = s - a
-            sl[j] += ((a - (s - bb)) + (e - bb)) + tail
-            sh[j] = s
+                _two_sum_into(&sh[j], &sl[j], e)
+                sl[j] += tail
+        else:
+            for j in range(W):
+                e = _col_exp(sgn * row[j], m[j], hard[j], t, &tail)
+                _two_sum_into(&sh[j], &sl[j], e)
+                sl[j] += tail
 
 cdef void _col_hard(const floating* m, Py_ssize_t W, bint t_hard, unsigned char* hard) noexcept nogil:
     cdef Py_ssize_t j
@@ -618,10 +641,8 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     """T * logsumexp(x / T) from the shifted sum: sgn * (m + |T| log(sum))."""
     if m != m:
         return NAN
-    if m == -INFINITY:
-        return -INFINITY
-    if m == INFINITY:
-        return t.sgn * INFINITY
+    if m == -INFINITY or m == INFINITY:  # sgn*x all -inf, or some +inf: the limit
+        return t.sgn * m
     return t.sgn * (m + t.abs_t * _log_sum(s_hi, s_lo))
 
 cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t) noexcept nogil:
@@ -649,18 +670,19 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
     """Weighted logsumexp of one (strided) slice; entries with b == 0 are left out."""
     cdef floating sgn = <floating>t.sgn, v, m = -INFINITY
     cdef double s_hi = 0, s_lo = 0, e, p, total, r
-    cdef Py_ssize_t k
+    cdef Py_ssize_t k, used = 0
     cdef bint hard
     for k in range(K):
         if b[k * stride] != 0:
+            used += 1
             v = sgn * x[k * stride]
             m = v if (v > m) | (v != v) else m
     if m != m:
         res[0] = NAN
         sign[0] = NAN
         return
-    if m == -INFINITY:
-        res[0] = -INFINITY
+    if m == -INFINITY:  # nothing left in (-inf); all the sgn*x left are -inf: the limit
+        res[0] = <floating>(t.sgn * m) if used else -INFINITY
         sign[0] = 0
         return
     hard = t.hard or m == INFINITY
