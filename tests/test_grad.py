@@ -1,0 +1,161 @@
+"""JVP / VJP / Jacobian: central finite differences, closed forms and the symmetry of the Jacobian."""
+
+import numpy as np
+import pytest
+
+import softmax as sm
+import util
+
+SHAPES_AXES = [((7,), None), ((7,), 0), ((5, 7), 1), ((5, 7), 0), ((5, 7), None), ((2, 3, 4, 5), -2),
+               ((2, 3, 4, 5), (1, 3)), ((1,), 0), ((300,), -1)]
+TEMPS = [1.0, 0.5, -2.0, 3.0]
+H = 1e-5
+
+
+def data(shape, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 2
+    v = rng.standard_normal(shape)
+    g = rng.standard_normal(shape)
+    return x.astype(dtype), v.astype(dtype), g.astype(dtype)
+
+
+def fd(f, x, v):
+    """Central finite difference of f at x along v."""
+    return (f(x + H * v) - f(x - H * v)) / (2 * H)
+
+
+def grad_tol(dtype, x, v, t):
+    """(rtol, atol) for a derivative of size ~ |v| / |T| that suffers cancellation."""
+    base = util.base_rtol(dtype) * (1 + util.cond(x, t))
+    return base, base * (1 + np.abs(v).max()) / abs(t)
+
+
+@pytest.mark.parametrize("shape,axis", SHAPES_AXES)
+@pytest.mark.parametrize("t", TEMPS)
+def test_jvp_finite_differences(shape, axis, t):
+    x, v, _ = data(shape)
+    np.testing.assert_allclose(sm.softmax_jvp(x, v, axis=axis, temperature=t),
+                               fd(lambda z: sm.softmax(z, axis=axis, temperature=t), x, v), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sm.log_softmax_jvp(x, v, axis=axis, temperature=t),
+                               fd(lambda z: sm.log_softmax(z, axis=axis, temperature=t), x, v), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("shape,axis", [((7,), None), ((3, 4), 1), ((3, 4), None), ((2, 3, 2), (0, 2))])
+@pytest.mark.parametrize("t", TEMPS)
+def test_vjp_finite_differences(shape, axis, t):
+    """Gradient of phi(x) = sum(g * f(x)) by central differences along every coordinate."""
+    x, _, g = data(shape, seed=1)
+    y = sm.softmax(x, axis=axis, temperature=t)
+    ly = sm.log_softmax(x, axis=axis, temperature=t)
+    for f, vjp, yy in [(sm.softmax, sm.softmax_vjp, y), (sm.log_softmax, sm.log_softmax_vjp, ly)]:
+        grad = np.empty(shape)
+        for i in np.ndindex(shape):
+            e = np.zeros(shape)
+            e[i] = 1
+            grad[i] = np.sum(g * fd(lambda z: f(z, axis=axis, temperature=t), x, e))
+        np.testing.assert_allclose(vjp(yy, g, axis=axis, temperature=t), grad, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axis", SHAPES_AXES)
+@pytest.mark.parametrize("t", TEMPS)
+def test_closed_forms(dtype, shape, axis, t):
+    x, v, g = data(shape, seed=2, dtype=dtype)
+    rtol, atol = grad_tol(dtype, x, v, t)
+    ld = np.longdouble
+    s = util.ref.softmax(x.astype(ld), axis, t)
+    ls = util.ref.log_softmax(x.astype(ld), axis, t)
+    axes = util.ref._axes(axis, x.ndim)
+    vl, gl = v.astype(ld), g.astype(ld)
+
+    def total(a):
+        return np.sum(a, axis=axes, keepdims=True)
+
+    y, ly = s.astype(dtype), ls.astype(dtype)  # vjp inputs, rounded to the working precision
+    cases = [
+        (sm.softmax_jvp(x, v, axis=axis, temperature=t), s * (vl - total(s * vl)) / t),
+        (sm.log_softmax_jvp(x, v, axis=axis, temperature=t), (vl - total(s * vl)) / t),
+        (sm.softmax_vjp(y, g, axis=axis, temperature=t),
+         y.astype(ld) * (gl - total(y.astype(ld) * gl)) / t),
+        (sm.log_softmax_vjp(ly, g, axis=axis, temperature=t),
+         (gl - np.exp(ly.astype(ld)) * total(gl)) / t),
+    ]
+    for i, (got, want) in enumerate(cases):
+        assert got.dtype == dtype and got.shape == shape, i
+        util.assert_close(got, want, rtol, atol, f"case {i}")
+
+
+@pytest.mark.parametrize("shape,axis", SHAPES_AXES)
+@pytest.mark.parametrize("t", TEMPS)
+def test_vjp_equals_jvp_by_symmetry(shape, axis, t):
+    x, v, _ = data(shape, seed=3)
+    rtol, atol = grad_tol(np.float64, x, v, t)
+    y = sm.softmax(x, axis=axis, temperature=t)
+    util.assert_close(sm.softmax_vjp(y, v, axis=axis, temperature=t),
+                      sm.softmax_jvp(x, v, axis=axis, temperature=t), rtol, atol)
+
+
+@pytest.mark.parametrize("shape,axis", SHAPES_AXES[:-1])
+@pytest.mark.parametrize("t", TEMPS)
+def test_adjoint_identity(shape, axis, t):
+    """<g, J v> == <J^T g, v> for log_softmax (whose Jacobian is not symmetric)."""
+    x, v, g = data(shape, seed=4)
+    lhs = np.sum(g * sm.log_softmax_jvp(x, v, axis=axis, temperature=t))
+    rhs = np.sum(sm.log_softmax_vjp(sm.log_softmax(x, axis=axis, temperature=t), g, axis=axis, temperature=t) * v)
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axis", [((7,), -1), ((7,), None), ((5, 7), 1), ((5, 7), 0), ((5, 7), None),
+                                        ((2, 3, 4), 1), ((2, 3, 4), -1), ((1,), 0)])
+@pytest.mark.parametrize("t", TEMPS)
+def test_jacobian(dtype, shape, axis, t):
+    x, v, _ = data(shape, seed=5, dtype=dtype)
+    jac = sm.softmax_jacobian(x, axis=axis, temperature=t)
+    if axis is None:
+        k, batch = x.size, ()
+        xm, vm = x.reshape(-1), v.reshape(-1)
+    else:
+        xm, vm = np.moveaxis(x, axis, -1), np.moveaxis(v, axis, -1)
+        k, batch = xm.shape[-1], xm.shape[:-1]
+    assert jac.shape == batch + (k, k) and jac.dtype == dtype
+    s = util.ref.softmax(xm.astype(np.longdouble), -1, t)
+    want = (s[..., :, None] * np.eye(k) - s[..., :, None] * s[..., None, :]) / t
+    rtol, atol = (np.max(tol) for tol in grad_tol(dtype, x, np.ones(1), t))
+    util.assert_close(jac, want, rtol, atol)
+    np.testing.assert_array_equal(jac, np.swapaxes(jac, -1, -2))
+    # J v equals the JVP along the same axis
+    jv = np.einsum("...ij,...j->...i", jac.astype(np.float64), vm.astype(np.float64))
+    jvp = sm.softmax_jvp(xm.astype(np.float64), vm.astype(np.float64), axis=-1 if axis is not None else None,
+                         temperature=t)
+    util.assert_close(jv, jvp.reshape(jv.shape), 10 * np.max(rtol), 10 * np.max(atol))
+
+
+def test_jacobian_default_axis_is_last():
+    x = data((3, 4))[0]
+    np.testing.assert_array_equal(sm.softmax_jacobian(x), sm.softmax_jacobian(x, axis=-1))
+    assert sm.softmax_jacobian(x).shape == (3, 4, 4)
+
+
+@pytest.mark.parametrize("t", [1.0, -2.0])
+def test_jvp_with_where_matches_finite_differences(t):
+    x, v, _ = data((4, 6), seed=6)
+    w = util.random_where(x.shape, seed=1, axis=1)
+    for f, jvp in [(sm.softmax, sm.softmax_jvp), (sm.log_softmax, sm.log_softmax_jvp)]:
+        got = jvp(x, v, axis=1, temperature=t, where=w)
+        with np.errstate(invalid="ignore"):
+            want = fd(lambda z: f(z, axis=1, temperature=t, where=w), x, v)
+        want = np.where(w, want, 0)  # -inf - -inf on masked log_softmax entries
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+        assert np.all(got[~w] == 0)
+
+
+@pytest.mark.parametrize("name", ["softmax_jvp", "softmax_vjp", "log_softmax_jvp", "log_softmax_vjp"])
+def test_gradient_out(name):
+    x, v, _ = data((5, 7), seed=7)
+    y = {"softmax_vjp": sm.softmax(x, axis=1), "log_softmax_vjp": sm.log_softmax(x, axis=1)}.get(name, x)
+    want = getattr(sm, name)(y, v, axis=1, temperature=0.5)
+    for out in (np.empty((5, 7)), np.empty((7, 5)).T, np.empty((10, 7))[::2]):
+        assert getattr(sm, name)(y, v, axis=1, temperature=0.5, out=out) is out
+        np.testing.assert_array_equal(out, want)
