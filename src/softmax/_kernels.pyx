@@ -280,24 +280,37 @@ cdef inline double _scale_d(double p, double t) noexcept nogil:
     memcpy(&f2, &b, 8)
     return p * f1 * f2
 
+cdef inline (floating, floating) _reduced(floating r1, floating p, floating lo) noexcept nogil:
+    """r = r1 + p + lo rounded, and its rounding error (two TwoSums)."""
+    cdef floating r2 = r1 + p, r, bb, err
+    bb = r2 - r1
+    err = (r1 - (r2 - bb)) + (p - bb)
+    r = r2 + lo
+    bb = r - r2
+    err += (r2 - (r - bb)) + (lo - bb)
+    return r, err
+
 cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nogil:
     """exp(h + lo) = result + tail[0] (|lo| tiny). Branch-free: vectorises.
 
-    The tail is the rounding error of 1 + s in exp(r) = 1 + s, scaled: the
-    compensated sums use it, so sum - 1 is exact to far below one ulp."""
-    cdef floating c, t, n, r, q, s, p, e, zero = 0, one = 1
+    The tail collects the rounding errors of the reduced argument r, of
+    s = r + r^2 Q(r) and of 1 + s, scaled: the compensated sums use it, so a sum
+    of exps (and sum - 1) is exact to far below one ulp."""
+    cdef floating c, t, n, r, q, w, s, p, e, er, zero = 0, one = 1
     if floating is float:
         c = EXP_LO_F if h < EXP_LO_F else h
         c = EXP_HI_F if c > EXP_HI_F else c
         t = c * LOG2E_F + SHIFT_F
         n = t - SHIFT_F
         r = _madd(-n, LN2HI_F, c)
-        r = _madd(-n, LN2LO_F, r) + lo
+        r, er = _reduced(r, -n * LN2LO_F, lo)
         q = _madd(_madd(_madd(_madd(QF4, r, QF3), r, QF2), r, QF1), r, QF0)
-        s = _madd(r * r, q, r)
+        w = (r * r) * q
+        s = r + w
         p = one + s
         e = _scale_f(p, t)
-        tail[0] = zero if (h < EXP_LO_F) | (h > EXP_HI_F) else _scale_f((one - p) + s, t)
+        tail[0] = zero if (h < EXP_LO_F) | (h > EXP_HI_F) else _scale_f(
+            ((one - p) + s) + ((w - (s - r)) + er * p), t)
         e = zero if h < EXP_LO_F else e
         return <float>INFINITY if h > EXP_HI_F else e
     else:
@@ -306,13 +319,15 @@ cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nog
         t = c * LOG2E_D + SHIFT_D
         n = t - SHIFT_D
         r = _madd(-n, LN2HI_D, c)
-        r = _madd(-n, LN2LO_D, r) + lo
+        r, er = _reduced(r, -n * LN2LO_D, lo)
         q = _madd(_madd(_madd(_madd(_madd(QD9, r, QD8), r, QD7), r, QD6), r, QD5), r, QD4)
         q = _madd(_madd(_madd(_madd(q, r, QD3), r, QD2), r, QD1), r, QD0)
-        s = _madd(r * r, q, r)
+        w = (r * r) * q
+        s = r + w
         p = one + s
         e = _scale_d(p, t)
-        tail[0] = zero if (h < EXP_LO_D) | (h > EXP_HI_D) else _scale_d((one - p) + s, t)
+        tail[0] = zero if (h < EXP_LO_D) | (h > EXP_HI_D) else _scale_d(
+            ((one - p) + s) + ((w - (s - r)) + er * p), t)
         e = zero if h < EXP_LO_D else e
         return INFINITY if h > EXP_HI_D else e
 
@@ -347,14 +362,15 @@ cdef inline floating _exp_arg(floating v, floating m, Temp t) noexcept nogil:
     cdef floating h = _arg(v, m, t, &lo)
     return _exp(h, lo)
 
-cdef inline floating _log_elem(floating v, floating m, Temp t, double lse) noexcept nogil:
-    """(v - m)/|T| - lse, the log-softmax of one element."""
+cdef inline floating _log_elem(floating v, floating m, Temp t, double lse,
+                               double lse_lo) noexcept nogil:
+    """(v - m)/|T| - (lse + lse_lo), the log-softmax of one element."""
     cdef floating lo, h
     if floating is float:
-        return <float>((<double>v - <double>m) * t.inv - lse)
+        return <float>(((<double>v - <double>m) * t.inv - lse) - lse_lo)
     else:
         h = _arg(v, m, t, &lo)
-        return (h - lse) + lo
+        return (h - lse) + (lo - lse_lo)
 
 cdef inline floating _div_elem(floating e, double s_hi, double s_lo, double inv) noexcept nogil:
     """e / (s_hi + s_lo), rounded once (Newton step on the reciprocal)."""
@@ -368,6 +384,25 @@ cdef inline floating _div_elem(floating e, double s_hi, double s_lo, double inv)
             return fma(rem, inv, q)
         q = e / s_hi
         return q - q * (s_lo / s_hi)
+
+cdef inline double _ratio(floating e, double s_hi, double s_lo, double inv) noexcept nogil:
+    """e / (s_hi + s_lo) in double, unrounded to the data type (for further arithmetic)."""
+    cdef double q, rem
+    if floating is float:
+        return <double>e * inv
+    if SMX_HAS_FMA:
+        q = e * inv
+        rem = fma(-q, s_hi, e) - q * s_lo
+        return fma(rem, inv, q)
+    q = e / s_hi
+    return q - q * (s_lo / s_hi)
+
+cdef inline double _mean(double d_hi, double d_lo, double s_hi, double s_lo, double inv) noexcept nogil:
+    """(d_hi + d_lo) / (s_hi + s_lo), one Newton correction (FMA) for float64 data."""
+    cdef double q = (d_hi + d_lo) * inv
+    if SMX_HAS_FMA:
+        return q + ((fma(-q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
+    return q
 
 cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
     cdef double s = hi[0] + v
@@ -431,6 +466,36 @@ cdef void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py_ssize_
             if floating is double:
                 sl[j] += _prod_err(xr[j], yr[j], p)
             sh[j] = s
+
+cdef void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
+                        double* sh, double* sl, double* ones) noexcept nogil:
+    """Like _col_sum for a sum of exps, but the exact 1.0s (the maxima) are only
+    counted, in ones[j]: the rest is then compensated at its own scale, so a
+    small rest (log_softmax of a confident slice) keeps full relative precision."""
+    cdef Py_ssize_t k, j
+    cdef const floating* row
+    cdef double a, v, s, bb
+    cdef bint one
+    for k in range(K):
+        row = x + k * stride
+        for j in range(W):
+            v = row[j]
+            one = v == 1.0
+            ones[j] += 1.0 if one else 0.0
+            v = 0.0 if one else v
+            a = sh[j]
+            s = a + v
+            bb = s - a
+            sl[j] += (a - (s - bb)) + (v - bb)
+            sh[j] = s
+
+cdef inline void _combine(double ones, double r_hi, double r_lo, double* s_hi,
+                          double* s_lo) noexcept nogil:
+    """(s_hi, s_lo) = ones + r_hi + r_lo, with s_lo = the exact error + r_lo."""
+    cdef double s = ones + r_hi
+    cdef double bb = s - ones
+    s_lo[0] = ((ones - (s - bb)) + (r_hi - bb)) + r_lo
+    s_hi[0] = s
 
 cdef inline void _fold(const double* sh, const double* sl, Py_ssize_t W, double* hi,
                        double* lo) noexcept nogil:
@@ -518,20 +583,39 @@ cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating 
     """Sum of exps of a row, block by block; the exps land in dst when keep, else on the stack."""
     cdef floating buf[BLK]
     cdef floating tails[BLK]
+    cdef double sh[LANES]
+    cdef double sl[LANES]
+    cdef double on[LANES]
     cdef floating* d
-    cdef Py_ssize_t b0, n
-    s_hi[0] = 0
-    s_lo[0] = 0
+    cdef double r_hi = 0, r_lo = 0, ones = 0
+    cdef Py_ssize_t b0, n, nb, l
+    for l in range(LANES):
+        sh[l] = 0
+        sl[l] = 0
+        on[l] = 0
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
         d = dst + b0 if keep else &buf[0]
         _exp_map(x + b0, d, tails, n, m, t, hard)
-        _sum_row(d, n, s_hi, s_lo)
-        s_lo[0] += _sum_plain(tails, n)
+        nb = n - n % LANES
+        _col_sum_rest(d, nb // LANES, LANES, LANES, sh, sl, on)
+        _col_sum_rest(d + nb, 1, 0, n - nb, sh, sl, on)
+        r_lo += _sum_plain(tails, n)
+    _fold(sh, sl, LANES, &r_hi, &r_lo)
+    for l in range(LANES):
+        ones += on[l]
+    _combine(ones, r_hi, r_lo, s_hi, s_lo)
 
-cdef inline double _log_sum(double s_hi, double s_lo) noexcept nogil:
-    """log(s_hi + s_lo) for a sum of exps (>= 1): log1p keeps sum - 1 exact."""
-    return log1p((s_hi - 1.0) + s_lo)
+cdef inline double _log_sum(double s_hi, double s_lo, double* lo) noexcept nogil:
+    """log(s_hi + s_lo) = result + lo[0], for a sum of exps (>= 1).
+
+    log1p keeps sum - 1 exact; one Newton step, L + (S - exp(L)) / S, with the
+    exp pair (whose tail holds its rounding) recovers the rounding of the log,
+    so m + log(S) stays accurate when m and log(S) nearly cancel."""
+    cdef double L = log1p((s_hi - 1.0) + s_lo), e, tail
+    e = _exp2(L, <double>0.0, &tail)
+    lo[0] = ((s_hi - e) + (s_lo - tail)) / s_hi
+    return L
 
 # --------------------------------------------------------------------------
 # softmax / log_softmax
@@ -540,7 +624,7 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
                        bint log_out) noexcept nogil:
     cdef floating sgn = <floating>t.sgn
     cdef floating m = _max_row(x, K, sgn)
-    cdef double s_hi, s_lo, lse, inv
+    cdef double s_hi, s_lo, lse, lse_lo, inv
     cdef bint hard
     cdef Py_ssize_t i
     if not (m > -INFINITY):                  # a NaN, or all -inf
@@ -549,13 +633,13 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
     hard = t.hard or m == INFINITY
     _exp_sum_row(x, out, K, m, t, hard, not log_out, &s_hi, &s_lo)
     if log_out:
-        lse = _log_sum(s_hi, s_lo)
+        lse = _log_sum(s_hi, s_lo, &lse_lo)
         if hard:
             for i in range(K):
-                out[i] = <floating>-lse if sgn * x[i] == m else <floating>-INFINITY
+                out[i] = <floating>(-lse - lse_lo) if sgn * x[i] == m else <floating>-INFINITY
         else:
             for i in range(K):
-                out[i] = _log_elem(sgn * x[i], m, t, lse)
+                out[i] = _log_elem(sgn * x[i], m, t, lse, lse_lo)
     else:
         inv = 1.0 / (s_hi + s_lo)
         for i in range(K):
@@ -563,8 +647,9 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
 
 cdef inline floating _col_exp(floating v, floating m, bint hard, Temp t, double* tail) noexcept nogil:
     """exp((v - m)/|T|) with its tail, or the indicator v == m for a hard column."""
-    cdef floating lo, tl, e, one = 1, zero = 0
-    e = _exp2(_arg(v, m, t, &lo), lo, &tl)
+    cdef floating lo, h, tl, e, one = 1, zero = 0
+    h = _arg(v, m, t, &lo)  # sets lo: keep it out of _exp2's argument list (order unspecified)
+    e = _exp2(h, lo, &tl)
     tail[0] = zero if hard else tl
     return (one if v == m else zero) if hard else e
 
@@ -576,10 +661,12 @@ cdef void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_
     cdef const floating* row
     cdef floating* orow
     cdef floating sgn = <floating>t.sgn, e
-    cdef double tail
+    cdef double tail, ones[CW]
+    cdef bint one
     for j in range(W):
         sh[j] = 0
         sl[j] = 0
+        ones[j] = 0
     for k in range(K):
         row = x + k * stride
         if keep:  # two copies of the loop: a conditional store would stop vectorisation
@@ -587,13 +674,19 @@ cdef void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_
             for j in range(W):
                 e = _col_exp(sgn * row[j], m[j], hard[j], t, &tail)
                 orow[j] = e
-                _two_sum_into(&sh[j], &sl[j], e)
+                one = e == 1          # the maxima are counted apart (see _col_sum_rest)
+                ones[j] += 1.0 if one else 0.0
+                _two_sum_into(&sh[j], &sl[j], 0.0 if one else e)
                 sl[j] += tail
         else:
             for j in range(W):
                 e = _col_exp(sgn * row[j], m[j], hard[j], t, &tail)
-                _two_sum_into(&sh[j], &sl[j], e)
+                one = e == 1
+                ones[j] += 1.0 if one else 0.0
+                _two_sum_into(&sh[j], &sl[j], 0.0 if one else e)
                 sl[j] += tail
+    for j in range(W):
+        _combine(ones[j], sh[j], sl[j], &sh[j], &sl[j])
 
 cdef void _col_hard(const floating* m, Py_ssize_t W, bint t_hard, unsigned char* hard) noexcept nogil:
     cdef Py_ssize_t j
@@ -607,6 +700,7 @@ cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize
     cdef double sh[CW]
     cdef double sl[CW]
     cdef double aux[CW]
+    cdef double aux_lo[CW]
     cdef Py_ssize_t k, j
     cdef const floating* row
     cdef floating* orow
@@ -616,16 +710,16 @@ cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize
     _col_exp_sum(x, out, K, stride, W, m, hard, t, not log_out, sh, sl)
     if log_out:
         for j in range(W):
-            aux[j] = _log_sum(sh[j], sl[j])
+            aux[j] = _log_sum(sh[j], sl[j], &aux_lo[j])
         for k in range(K):
             row = x + k * stride
             orow = out + k * stride
             for j in range(W):
                 v = sgn * row[j]
                 if hard[j]:
-                    orow[j] = <floating>-aux[j] if v == m[j] else <floating>-INFINITY
+                    orow[j] = <floating>(-aux[j] - aux_lo[j]) if v == m[j] else <floating>-INFINITY
                 else:
-                    orow[j] = _log_elem(v, m[j], t, aux[j])
+                    orow[j] = _log_elem(v, m[j], t, aux[j], aux_lo[j])
     else:
         for j in range(W):
             aux[j] = 1.0 / (sh[j] + sl[j])
@@ -641,9 +735,17 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     """T * logsumexp(x / T) from the shifted sum: sgn * (m + |T| log(sum))."""
     if m != m:
         return NAN
+    cdef double L, L_lo, p, p_lo, r, bb
     if m == -INFINITY or m == INFINITY:  # sgn*x all -inf, or some +inf: the limit
         return t.sgn * m
-    return t.sgn * (m + t.abs_t * _log_sum(s_hi, s_lo))
+    L = _log_sum(s_hi, s_lo, &L_lo)
+    p, p_lo = L, L_lo
+    if t.abs_t != 1.0:
+        p = t.abs_t * L
+        p_lo = _prod_err(t.abs_t, L, p) + t.abs_t * L_lo
+    r = m + p                            # m + p with its rounding error (TwoSum)
+    bb = r - m
+    return t.sgn * (r + (((m - (r - bb)) + (p - bb)) + p_lo))
 
 cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t) noexcept nogil:
     cdef floating m = _max_row(x, K, <floating>t.sgn)
@@ -740,13 +842,13 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
         s_lo += _sum_plain(tails, n)
         _dot_row(d, v + b0, n, &d_hi, &d_lo)
     inv = 1.0 / (s_hi + s_lo)
-    mu = (d_hi + d_lo) * inv
+    mu = _mean(d_hi, d_lo, s_hi, s_lo, inv)
     if log_out:
         for i in range(K):
             out[i] = <floating>((v[i] - mu) * f)
     else:
         for i in range(K):
-            out[i] = <floating>(_div_elem(out[i], s_hi, s_lo, inv) * (v[i] - mu) * f)
+            out[i] = <floating>(_ratio(out[i], s_hi, s_lo, inv) * (v[i] - mu) * f)
 
 cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssize_t K,
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
@@ -788,7 +890,7 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
                 dl[j] += _prod_err(e, vrow[j], p)
     for j in range(W):
         inv[j] = 1.0 / (sh[j] + sl[j])
-        mu[j] = (dh[j] + dl[j]) * inv[j]
+        mu[j] = _mean(dh[j], dl[j], sh[j], sl[j], inv[j])
         if not (m[j] > -INFINITY):
             mu[j] = NAN
     for k in range(K):
@@ -799,7 +901,7 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
                 orow[j] = <floating>((vrow[j] - mu[j]) * f)
         else:
             for j in range(W):
-                orow[j] = <floating>(_div_elem(orow[j], sh[j], sl[j], inv[j]) * (vrow[j] - mu[j]) * f)
+                orow[j] = <floating>(_ratio(orow[j], sh[j], sl[j], inv[j]) * (vrow[j] - mu[j]) * f)
 
 # --------------------------------------------------------------------------
 # Vector-Jacobian products from a saved output: softmax_vjp, log_softmax_vjp
