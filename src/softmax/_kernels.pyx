@@ -43,7 +43,7 @@ Nothing here raises, allocates on the heap or touches a Python object inside
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport log, log1p, fabs, fma, fmaf, INFINITY, NAN
+from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, INFINITY, NAN
 from libc.string cimport memcpy
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 cimport numpy as cnp
@@ -303,7 +303,8 @@ cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nog
         t = c * LOG2E_F + SHIFT_F
         n = t - SHIFT_F
         r = _madd(-n, LN2HI_F, c)
-        r, er = _reduced(r, -n * LN2LO_F, lo)
+        r = _madd(-n, LN2LO_F, r) + lo       # float32: its rounding (<= 0.25 ulp) is not tracked
+        er = 0
         q = _madd(_madd(_madd(_madd(QF4, r, QF3), r, QF2), r, QF1), r, QF0)
         w = (r * r) * q
         s = r + w
@@ -341,10 +342,15 @@ cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept
     cdef double dd
     cdef floating h, l, bb, p
     if floating is float:
-        dd = (<double>v - <double>m) * t.inv     # exact enough in double
-        h = <float>dd
-        l = <float>(dd - <double>h)
-        lo[0] = l if fabs(h) < 1e30 else 0        # -inf (and NaN) carry no pair
+        if t.scaled:
+            dd = (<double>v - <double>m) * t.inv  # exact enough in double
+            h = <float>dd
+            l = <float>(dd - <double>h)
+        else:
+            h = v - m                             # TwoSum, in float lanes
+            bb = h - v
+            l = (v - (h - bb)) + (-m - bb)
+        lo[0] = l if fabsf(h) < <float>1e30 else 0  # -inf (and NaN) carry no pair
         return h
     else:
         h = v - m                                  # TwoSum: h + l == v - m exactly
@@ -483,11 +489,14 @@ cdef void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_s
             one = v == 1.0
             ones[j] += 1.0 if one else 0.0
             v = 0.0 if one else v
-            a = sh[j]
-            s = a + v
-            bb = s - a
-            sl[j] += (a - (s - bb)) + (v - bb)
-            sh[j] = s
+            if floating is float:  # float32 terms: a plain sum in double is exact enough
+                sh[j] += v
+            else:
+                a = sh[j]
+                s = a + v
+                bb = s - a
+                sl[j] += (a - (s - bb)) + (v - bb)
+                sh[j] = s
 
 cdef inline void _combine(double ones, double r_hi, double r_lo, double* s_hi,
                           double* s_lo) noexcept nogil:
@@ -647,7 +656,7 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
 
 cdef inline floating _col_exp(floating v, floating m, bint hard, Temp t, double* tail) noexcept nogil:
     """exp((v - m)/|T|) with its tail, or the indicator v == m for a hard column."""
-    cdef floating lo, h, tl, e, one = 1, zero = 0
+    cdef floating lo, h, tl = 0, e, one = 1, zero = 0
     h = _arg(v, m, t, &lo)  # sets lo: keep it out of _exp2's argument list (order unspecified)
     e = _exp2(h, lo, &tl)
     tail[0] = zero if hard else tl
