@@ -7,11 +7,10 @@ vectors. Error measures (ulp = spacing of the output dtype at |value|):
 
   softmax, log_softmax : |got - exact| / ulp(exact)                       <= 2
   logsumexp            : |got - exact| / ulp(max(|exact|, |max(x)|))      <= 2
-  softmax_vjp          : |got - exact| / ulp(y (|g| + sum|y g|))          <= 2.5
-  softmax_jvp          : |got - exact| / ulp(s (|v| + sum(s |v|)))        <= 4
-                         ("2 ulp-ish": the error budget of the plain formula in working precision:
-                         sum(s v) ~0.5, the rounding of v - t carried through the product up to 1
-                         (binade misalignment), the product 0.5, and for the JVP the <= 2 ulp of s)
+  softmax_vjp          : |got - exact| / ulp(y (|g| + sum|y g|))          <= 2
+  softmax_jvp          : |got - exact| / ulp(s (|v| + sum(s |v|)))        <= 2
+                         (the exact value can cancel to ~0, so the error is measured on the scale
+                         of the terms)
   where the exact value (or scale) is below the smallest normal: |got - exact| <= smallest normal.
   float16: |got - float16(float32(exact))| <= 1 float16 ulp.
 
@@ -26,7 +25,7 @@ import softmax as S
 
 LD = np.longdouble
 F16, F32, F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
-TOL = {"softmax": 2.0, "log_softmax": 2.0, "logsumexp": 2.0, "softmax_vjp": 2.5, "softmax_jvp": 4.0}
+TOL = {"softmax": 2.0, "log_softmax": 2.0, "logsumexp": 2.0, "softmax_vjp": 2.0, "softmax_jvp": 2.0}
 FUNCS = list(TOL)
 SEED = 987654321
 

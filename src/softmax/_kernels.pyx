@@ -134,7 +134,7 @@ cdef extern from *:
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
 DEF CW = 256       # at most this many columns per chunk (column layout)
-DEF CHUNK_ELEMS = 32768  # target K * W of a column chunk (stays in L2)
+DEF CHUNK_BYTES = 1048576  # a column chunk (K x W) stays within L2
 
 # exp(h): h = n ln2 + r, |r| <= ln2/2 (Cody-Waite, LN2_HI has trailing zero
 # bits so n * LN2_HI is exact), exp(r) = 1 + r + r^2 Q(r) with Q a Chebyshev
@@ -410,6 +410,76 @@ cdef inline double _mean(double d_hi, double d_lo, double s_hi, double s_lo, dou
         return q + ((fma(-q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
     return q
 
+cdef inline double _mean_lo(double q, double d_hi, double d_lo, double s_hi, double s_lo,
+                            double inv) noexcept nogil:
+    """The residual of q ~ (d_hi + d_lo) / (s_hi + s_lo) (0 without FMA)."""
+    if SMX_HAS_FMA:
+        return ((fma(-q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
+    return 0.0
+
+cdef inline double _diff_lo(double v, double a, double c_hi, double c_lo) noexcept nogil:
+    """With a = fl(v - c_hi): the low part of v - (c_hi + c_lo) (TwoSum)."""
+    cdef double bb = a - v
+    return ((v - (a - bb)) + (-c_hi - bb)) - c_lo
+
+cdef inline floating _jvp_elem(floating e, floating v, double s_hi, double s_lo, double inv,
+                               double mu, double mu_lo, double f) noexcept nogil:
+    """(e / S) * (v - mu) * f, S = s_hi + s_lo, mu = mu + mu_lo: products and
+    differences carried as pairs in float64, so only the last step rounds."""
+    cdef double q, q_lo, a, a_lo, p
+    if floating is float:
+        return <float>((<double>e * inv) * ((<double>v - mu) - mu_lo) * f)
+    if SMX_HAS_FMA:
+        q = e * inv
+        q_lo = (fma(-q, s_hi, e) - q * s_lo) * inv
+    else:
+        q = e / s_hi
+        q_lo = -q * (s_lo / s_hi)
+    a = v - mu
+    a_lo = _diff_lo(v, a, mu, mu_lo)
+    p = q * a
+    return (p + (_prod_err(q, a, p) + (q * a_lo + q_lo * a))) * f
+
+cdef inline floating _jvp_elem_f(floating x, floating v, floating m, Temp t, bint hard,
+                                 double inv, double mu, double mu_lo, double f) noexcept nogil:
+    """float32 JVP element with the exp recomputed in double: a stored float32 exp
+    loses bits near the bottom of the float32 range."""
+    cdef double xs = t.sgn * <double>x, e
+    if hard:
+        e = 1.0 if xs == m else 0.0
+    else:
+        e = _exp[double]((xs - m) * t.inv, 0.0)
+    return <floating>((e * inv) * ((<double>v - mu) - mu_lo) * f)
+
+cdef inline floating _dlog_elem(floating v, double mu, double mu_lo, double f) noexcept nogil:
+    """(v - mu) * f for the log-softmax JVP, the difference carried as a pair."""
+    cdef double a
+    if floating is float:
+        return <float>(((<double>v - mu) - mu_lo) * f)
+    a = v - mu
+    return (a + _diff_lo(v, a, mu, mu_lo)) * f
+
+cdef inline floating _vjp_elem(floating y, floating g, double c_hi, double c_lo, double f) noexcept nogil:
+    """y * (g - c) * f, c = c_hi + c_lo, one rounding of the product in float64."""
+    cdef double a, p
+    if floating is float:
+        return <float>(y * ((<double>g - c_hi) - c_lo) * f)
+    a = g - c_hi
+    p = y * a
+    return (p + (_prod_err(y, a, p) + y * _diff_lo(g, a, c_hi, c_lo))) * f
+
+cdef inline floating _log_vjp_elem(floating y, floating g, double c_hi, double c_lo,
+                                   double f) noexcept nogil:
+    """(g - exp(y) * c) * f, exp(y) * c as a pair (the exp's tail included)."""
+    cdef double e, tail, p, pe, a
+    e = _exp2(<double>y, <double>0.0, &tail)
+    if floating is float:
+        return <float>((g - e * (c_hi + c_lo)) * f)
+    p = e * c_hi
+    pe = _prod_err(e, c_hi, p) + (tail * c_hi + e * c_lo)
+    a = g - p
+    return (a + _diff_lo(g, a, p, pe)) * f
+
 cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
     cdef double s = hi[0] + v
     cdef double bb = s - hi[0]
@@ -423,7 +493,7 @@ cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
 # the row: gcc vectorises a loop over a runtime number of adjacent columns (it
 # if-converts the selects there), while a fixed 16-lane inner loop is unrolled
 # first and left scalar.
-cdef void _col_max(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
+cdef inline void _col_max(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
                    floating sgn, floating* m) noexcept nogil:
     """m[j] = max over k of sgn * x[k*stride + j]; NaN if any is NaN."""
     cdef Py_ssize_t k, j
@@ -437,7 +507,7 @@ cdef void _col_max(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_
             v = sgn * row[j]
             m[j] = v if (v > m[j]) | (v != v) else m[j]
 
-cdef void _col_sum(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
+cdef inline void _col_sum(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
                    double* sh, double* sl) noexcept nogil:
     """(sh[j], sl[j]) += sum over k of x[k*stride + j], compensated (TwoSum)."""
     cdef Py_ssize_t k, j
@@ -453,7 +523,7 @@ cdef void _col_sum(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_
             sl[j] += (a - (s - bb)) + (v - bb)
             sh[j] = s
 
-cdef void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py_ssize_t stride,
+cdef inline void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py_ssize_t stride,
                    Py_ssize_t W, double* sh, double* sl) noexcept nogil:
     """(sh[j], sl[j]) += sum over k of x*y at [k*stride + j], compensated."""
     cdef Py_ssize_t k, j
@@ -473,7 +543,7 @@ cdef void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py_ssize_
                 sl[j] += _prod_err(xr[j], yr[j], p)
             sh[j] = s
 
-cdef void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
+cdef inline void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
                         double* sh, double* sl, double* ones) noexcept nogil:
     """Like _col_sum for a sum of exps, but the exact 1.0s (the maxima) are only
     counted, in ones[j]: the rest is then compensated at its own scale, so a
@@ -518,12 +588,15 @@ cdef floating _max_row(const floating* x, Py_ssize_t n, floating sgn) noexcept n
     """max of sgn*x, NaN if any element is NaN."""
     cdef floating acc[LANES]
     cdef floating v, m = -INFINITY
-    cdef Py_ssize_t i, l, nb = n - n % LANES
-    _col_max(x, nb // LANES, LANES, LANES, sgn, acc)
+    cdef Py_ssize_t i, l, L = min(<Py_ssize_t>LANES, n), nb
+    if L == 0:
+        return m
+    nb = n - n % L
+    _col_max(x, nb // L, L, L, sgn, acc)
     for i in range(nb, n):
         v = sgn * x[i]
         m = v if (v > m) | (v != v) else m
-    for l in range(LANES):
+    for l in range(L):
         m = acc[l] if (acc[l] > m) | (acc[l] != acc[l]) else m
     return m
 
@@ -531,26 +604,26 @@ cdef void _sum_row(const floating* e, Py_ssize_t n, double* hi, double* lo) noex
     """(hi, lo) += sum(e), compensated."""
     cdef double sh[LANES]
     cdef double sl[LANES]
-    cdef Py_ssize_t l, nb = n - n % LANES
-    for l in range(LANES):
+    cdef Py_ssize_t l, L = max(<Py_ssize_t>1, min(<Py_ssize_t>LANES, n)), nb = n - n % L
+    for l in range(LANES):  # fixed length: vector stores (a variable one becomes rep stos)
         sh[l] = 0
         sl[l] = 0
-    _col_sum(e, nb // LANES, LANES, LANES, sh, sl)
+    _col_sum(e, nb // L, L, L, sh, sl)
     _col_sum(e + nb, 1, 0, n - nb, sh, sl)
-    _fold(sh, sl, LANES, hi, lo)
+    _fold(sh, sl, L, hi, lo)
 
 cdef void _dot_row(const floating* a, const floating* b, Py_ssize_t n,
                    double* hi, double* lo) noexcept nogil:
     """(hi, lo) += sum(a * b), compensated (TwoSum + exact products)."""
     cdef double sh[LANES]
     cdef double sl[LANES]
-    cdef Py_ssize_t l, nb = n - n % LANES
-    for l in range(LANES):
+    cdef Py_ssize_t l, L = max(<Py_ssize_t>1, min(<Py_ssize_t>LANES, n)), nb = n - n % L
+    for l in range(LANES):  # fixed length: vector stores (a variable one becomes rep stos)
         sh[l] = 0
         sl[l] = 0
-    _col_dot(a, b, nb // LANES, LANES, LANES, sh, sl)
+    _col_dot(a, b, nb // L, L, L, sh, sl)
     _col_dot(a + nb, b + nb, 1, 0, n - nb, sh, sl)
-    _fold(sh, sl, LANES, hi, lo)
+    _fold(sh, sl, L, hi, lo)
 
 cdef inline void _fill(floating* out, Py_ssize_t n, Py_ssize_t stride, floating value) noexcept nogil:
     cdef Py_ssize_t i
@@ -576,6 +649,10 @@ cdef inline double _sum_plain(const floating* a, Py_ssize_t n) noexcept nogil:
     cdef double acc[LANES]
     cdef double total = 0
     cdef Py_ssize_t i, j, k, nb = n - n % LANES
+    if nb == 0:
+        for i in range(n):
+            total += a[i]
+        return total
     for j in range(LANES):
         acc[j] = 0
     for k in range(nb // LANES):
@@ -597,8 +674,8 @@ cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating 
     cdef double on[LANES]
     cdef floating* d
     cdef double r_hi = 0, r_lo = 0, ones = 0
-    cdef Py_ssize_t b0, n, nb, l
-    for l in range(LANES):
+    cdef Py_ssize_t b0, n, nb, l, L = max(<Py_ssize_t>1, min(<Py_ssize_t>LANES, K))
+    for l in range(LANES):  # fixed length: vector stores (a variable one becomes rep stos)
         sh[l] = 0
         sl[l] = 0
         on[l] = 0
@@ -606,12 +683,12 @@ cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating 
         n = min(<Py_ssize_t>BLK, K - b0)
         d = dst + b0 if keep else &buf[0]
         _exp_map(x + b0, d, tails, n, m, t, hard)
-        nb = n - n % LANES
-        _col_sum_rest(d, nb // LANES, LANES, LANES, sh, sl, on)
+        nb = n - n % L
+        _col_sum_rest(d, nb // L, L, L, sh, sl, on)
         _col_sum_rest(d + nb, 1, 0, n - nb, sh, sl, on)
         r_lo += _sum_plain(tails, n)
-    _fold(sh, sl, LANES, &r_hi, &r_lo)
-    for l in range(LANES):
+    _fold(sh, sl, L, &r_hi, &r_lo)
+    for l in range(L):
         ones += on[l]
     _combine(ones, r_hi, r_lo, s_hi, s_lo)
 
@@ -662,7 +739,7 @@ cdef inline floating _col_exp(floating v, floating m, bint hard, Temp t, double*
     tail[0] = zero if hard else tl
     return (one if v == m else zero) if hard else e
 
-cdef void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
+cdef inline void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
                        Py_ssize_t W, const floating* m, const unsigned char* hard, Temp t,
                        bint keep, double* sh, double* sl) noexcept nogil:
     """Per-column compensated sums of exps; the exps go to out when keep."""
@@ -697,7 +774,7 @@ cdef void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_
     for j in range(W):
         _combine(ones[j], sh[j], sl[j], &sh[j], &sl[j])
 
-cdef void _col_hard(const floating* m, Py_ssize_t W, bint t_hard, unsigned char* hard) noexcept nogil:
+cdef inline void _col_hard(const floating* m, Py_ssize_t W, bint t_hard, unsigned char* hard) noexcept nogil:
     cdef Py_ssize_t j
     for j in range(W):
         hard[j] = (m[j] == INFINITY) or (t_hard and m[j] > -INFINITY)
@@ -836,7 +913,7 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
     cdef floating buf[BLK]
     cdef floating tails[BLK]
     cdef floating* d
-    cdef double s_hi = 0, s_lo = 0, d_hi = 0, d_lo = 0, inv, mu, f = t.inv_signed
+    cdef double s_hi = 0, s_lo = 0, d_hi = 0, d_lo = 0, inv, mu, mu_lo, f = t.inv_signed
     cdef Py_ssize_t b0, n, i
     cdef bint hard
     if not (m > -INFINITY):
@@ -851,13 +928,17 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
         s_lo += _sum_plain(tails, n)
         _dot_row(d, v + b0, n, &d_hi, &d_lo)
     inv = 1.0 / (s_hi + s_lo)
-    mu = _mean(d_hi, d_lo, s_hi, s_lo, inv)
+    mu = (d_hi + d_lo) * inv
+    mu_lo = _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, inv)
     if log_out:
         for i in range(K):
-            out[i] = <floating>((v[i] - mu) * f)
+            out[i] = _dlog_elem(v[i], mu, mu_lo, f)
+    elif floating is float:
+        for i in range(K):
+            out[i] = _jvp_elem_f(x[i], v[i], m, t, hard, inv, mu, mu_lo, f)
     else:
         for i in range(K):
-            out[i] = <floating>(_ratio(out[i], s_hi, s_lo, inv) * (v[i] - mu) * f)
+            out[i] = _jvp_elem(out[i], v[i], s_hi, s_lo, inv, mu, mu_lo, f)
 
 cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssize_t K,
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
@@ -868,6 +949,7 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
     cdef double dh[CW]
     cdef double dl[CW]
     cdef double mu[CW]
+    cdef double mu_lo[CW]
     cdef double inv[CW]
     cdef Py_ssize_t k, j
     cdef const floating* row
@@ -899,7 +981,8 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
                 dl[j] += _prod_err(e, vrow[j], p)
     for j in range(W):
         inv[j] = 1.0 / (sh[j] + sl[j])
-        mu[j] = _mean(dh[j], dl[j], sh[j], sl[j], inv[j])
+        mu[j] = (dh[j] + dl[j]) * inv[j]
+        mu_lo[j] = _mean_lo(mu[j], dh[j], dl[j], sh[j], sl[j], inv[j])
         if not (m[j] > -INFINITY):
             mu[j] = NAN
     for k in range(K):
@@ -907,10 +990,14 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
         orow = out + k * stride
         if log_out:
             for j in range(W):
-                orow[j] = <floating>((vrow[j] - mu[j]) * f)
+                orow[j] = _dlog_elem(vrow[j], mu[j], mu_lo[j], f)
+        elif floating is float:
+            row = x + k * stride
+            for j in range(W):
+                orow[j] = _jvp_elem_f(row[j], vrow[j], m[j], t, hard[j], inv[j], mu[j], mu_lo[j], f)
         else:
             for j in range(W):
-                orow[j] = <floating>(_ratio(orow[j], sh[j], sl[j], inv[j]) * (vrow[j] - mu[j]) * f)
+                orow[j] = _jvp_elem(orow[j], vrow[j], sh[j], sl[j], inv[j], mu[j], mu_lo[j], f)
 
 # --------------------------------------------------------------------------
 # Vector-Jacobian products from a saved output: softmax_vjp, log_softmax_vjp
@@ -919,17 +1006,18 @@ cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize
                    bint log_out) noexcept nogil:
     cdef double hi = 0, lo = 0, c, f = t.inv_signed
     cdef Py_ssize_t i
-    cdef floating zero = 0
     if log_out:
         _sum_row(g, K, &hi, &lo)
         c = hi + lo
+        lo = (hi - c) + lo
         for i in range(K):
-            out[i] = <floating>((g[i] - _exp(y[i], zero) * c) * f)
+            out[i] = _log_vjp_elem(y[i], g[i], c, lo, f)
     else:
         _dot_row(y, g, K, &hi, &lo)
         c = hi + lo
+        lo = (hi - c) + lo
         for i in range(K):
-            out[i] = <floating>(y[i] * (g[i] - c) * f)
+            out[i] = _vjp_elem(y[i], g[i], c, lo, f)
 
 cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssize_t K,
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
@@ -939,8 +1027,7 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
     cdef const floating* yrow
     cdef const floating* grow
     cdef floating* orow
-    cdef floating zero = 0
-    cdef double p, f = t.inv_signed
+    cdef double p, c, f = t.inv_signed
     for j in range(W):
         hi[j] = 0
         lo[j] = 0
@@ -956,24 +1043,30 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
                 if floating is double:
                     lo[j] += _prod_err(yrow[j], grow[j], p)
     for j in range(W):
-        hi[j] += lo[j]
+        c = hi[j] + lo[j]           # normalise the pair: (c, (hi - c) + lo)
+        lo[j] = (hi[j] - c) + lo[j]
+        hi[j] = c
     for k in range(K):
         yrow = y + k * stride
         grow = g + k * stride
         orow = out + k * stride
         if log_out:
             for j in range(W):
-                orow[j] = <floating>((grow[j] - _exp(yrow[j], zero) * hi[j]) * f)
+                orow[j] = _log_vjp_elem(yrow[j], grow[j], hi[j], lo[j], f)
         else:
             for j in range(W):
-                orow[j] = <floating>(yrow[j] * (grow[j] - hi[j]) * f)
+                orow[j] = _vjp_elem(yrow[j], grow[j], hi[j], lo[j], f)
 
 # --------------------------------------------------------------------------
 # Drivers: split (outer, K, inner) into independent work items, one thread each
 # --------------------------------------------------------------------------
-cdef inline Py_ssize_t _chunk_width(Py_ssize_t K, Py_ssize_t inner) noexcept nogil:
-    cdef Py_ssize_t w = CHUNK_ELEMS // K if K > 0 else CW
+cdef inline Py_ssize_t _chunk_width(Py_ssize_t K, Py_ssize_t inner, Py_ssize_t itemsize) noexcept nogil:
+    """Columns per chunk: K * W * itemsize within CHUNK_BYTES, W a multiple of 16 (a
+    whole number of vectors: a scalar remainder loop on every row costs more than
+    the vector body), at most CW, at most inner."""
+    cdef Py_ssize_t w = CHUNK_BYTES // (K * itemsize) if K > 0 else CW
     w = max(<Py_ssize_t>16, min(w, <Py_ssize_t>CW))
+    w -= w % 16
     return min(w, inner)
 
 ctypedef enum Op:
@@ -1010,7 +1103,7 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
                Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
     cdef Py_ssize_t W = 1, nchunks = 1, item, nitems
     if inner > 1:
-        W = _chunk_width(K, inner)
+        W = _chunk_width(K, inner, sizeof(floating))
         nchunks = (inner + W - 1) // W
     nitems = outer * nchunks
     if nthreads > 1 and nitems > 1:
