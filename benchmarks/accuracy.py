@@ -2,6 +2,7 @@
 """Accuracy table: error in ulps of the output dtype, this library vs NumPy/SciPy, torch, onnxruntime.
 
     python benchmarks/accuracy.py [--battery] [--verbose] [--seed N]
+    python benchmarks/accuracy.py --exp     # the kernels' own exp over its whole range
 
 Reference: the same float inputs evaluated in np.longdouble (x87 80-bit, 64-bit mantissa) with the
 stable forms, an exact TwoSum for x - max and log1p for the log of the sum, pairwise sums along a
@@ -250,13 +251,44 @@ def print_table(title, rows, impl_names):
         print(f"  {fn:<13}{dt.name:<9}" + "".join(f"{fmt_cell(cells.get(n)):>{w}}" for n in impl_names))
 
 
+def exp_table(n=2_000_000, seed=1):
+    """ulp error of the kernels' exp, alone (rounded) and as the pair exp + tail that the sums
+    use, over its whole range, per ISA variant, against np.exp in longdouble."""
+    from softmax import _dispatch
+
+    ranges = {F32: [(-104.0, -87.3), (-87.3, -10.0), (-10.0, 0.0), (0.0, 88.7)],
+              F64: [(-746.0, -708.4), (-708.4, -10.0), (-10.0, 0.0), (0.0, 709.7)]}
+    rng = np.random.default_rng(seed)
+    print("the kernels' exp: max ulp error (rounded result | result + tail) by input range")
+    for level in _dispatch.available_isas():
+        with _dispatch.using_isa(level) as k:
+            for dt, spans in ranges.items():
+                cells = []
+                for lo, hi in spans:
+                    x = rng.uniform(lo, hi, n).astype(dt)
+                    out, tail = np.empty_like(x), np.empty_like(x)
+                    k.exp(x, out, tail)
+                    exact = np.exp(x.astype(LD))
+                    tiny = np.finfo(dt).tiny
+                    ulp = np.where(np.abs(exact) < tiny, LD(np.spacing(dt.type(0))),
+                                   np.spacing(exact.astype(dt)).astype(LD))
+                    e1 = np.max(np.abs(out.astype(LD) - exact) / ulp)
+                    e2 = np.max(np.abs(out.astype(LD) + tail.astype(LD) - exact) / ulp)
+                    cells.append(f"[{lo:g}, {hi:g}]: {float(e1):.3f} | {float(e2):.3f}")
+                print(f"  {level:<9}{dt.name:<8}" + "   ".join(cells))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--exp", action="store_true", help="only the kernels' exp, over its range")
     ap.add_argument("--battery", action="store_true",
                     help="scales 0.1..100 x K 2..100000, and every axis of a 3-d case")
     ap.add_argument("--verbose", action="store_true", help="with --battery: a table per case")
     ap.add_argument("--seed", type=int, default=20240607)
     args = ap.parse_args(argv)
+    if args.exp:
+        exp_table()
+        return
 
     impls = make_impls()
     names = list(impls)

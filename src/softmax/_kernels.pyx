@@ -1188,6 +1188,26 @@ def vjp(cnp.ndarray y, cnp.ndarray g, cnp.ndarray out, Py_ssize_t outer, Py_ssiz
     _dispatch(OP_LOG_VJP if log else OP_VJP, y, g, out, outer, K, inner, temperature, nthreads)
 
 
+cdef void _exp_array(const floating* x, floating* out, floating* tail, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        out[i] = _exp2(x[i], <floating>0, &tail[i])
+
+
+def exp(cnp.ndarray x, cnp.ndarray out, cnp.ndarray tail):
+    """out + tail = the kernels' exp(x), elementwise (for measuring its accuracy)."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef void* pt = cnp.PyArray_DATA(tail)
+    if _is_f32(x):
+        with nogil:
+            _exp_array[float](<float*>px, <float*>po, <float*>pt, n)
+    else:
+        with nogil:
+            _exp_array[double](<double*>px, <double*>po, <double*>pt, n)
+
+
 def build_info():
     """Facts fixed when this variant was compiled."""
     return {
