@@ -133,6 +133,7 @@ cdef extern from *:
 # --------------------------------------------------------------------------
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
+DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
 DEF CW = 256       # at most this many columns per chunk (column layout)
 DEF CHUNK_BYTES = 1048576  # a column chunk (K x W) stays within L2
 
@@ -664,9 +665,11 @@ cdef inline double _sum_plain(const floating* a, Py_ssize_t n) noexcept nogil:
         total += acc[j]
     return total
 
-cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
-                       bint hard, bint keep, double* s_hi, double* s_lo) noexcept nogil:
-    """Sum of exps of a row, block by block; the exps land in dst when keep, else on the stack."""
+cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
+                         bint hard, bint keep, double* ones_out, double* rest_hi,
+                         double* rest_lo) noexcept nogil:
+    """Sum of exps of a row as (count of exact 1.0s) + (rest_hi + rest_lo), block by
+    block; the exps land in dst when keep, else on the stack."""
     cdef floating buf[BLK]
     cdef floating tails[BLK]
     cdef double sh[LANES]
@@ -690,6 +693,15 @@ cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating 
     _fold(sh, sl, L, &r_hi, &r_lo)
     for l in range(L):
         ones += on[l]
+    ones_out[0] = ones
+    rest_hi[0] = r_hi
+    rest_lo[0] = r_lo
+
+cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
+                       bint hard, bint keep, double* s_hi, double* s_lo) noexcept nogil:
+    """Sum of exps of a row as a pair (s_hi, s_lo); see _exp_sum_parts."""
+    cdef double ones, r_hi, r_lo
+    _exp_sum_parts(x, dst, K, m, t, hard, keep, &ones, &r_hi, &r_lo)
     _combine(ones, r_hi, r_lo, s_hi, s_lo)
 
 cdef inline double _log_sum(double s_hi, double s_lo, double* lo) noexcept nogil:
@@ -1099,6 +1111,64 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
         else:
             _vjp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_VJP)
 
+cdef void _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp t,
+                     int P) noexcept nogil:
+    """One long row on P threads: the max, the sum of exps and the output each run over P
+    parts (2 reads and 1 write of memory in all, as on one thread); the partial sums
+    combine exactly (counts of maxima + compensated rests). Special rows (NaN, +-inf,
+    T == 0) go to the one-thread kernel."""
+    cdef floating mp[64]
+    cdef double on[64]
+    cdef double rh[64]
+    cdef double rl[64]
+    cdef Py_ssize_t p, i, off, n, chunk = (K + P - 1) // P
+    cdef floating m = -INFINITY, sgn = <floating>t.sgn
+    cdef double ones = 0, r_hi = 0, r_lo = 0, s_hi, s_lo, lse = 0, lse_lo = 0, inv = 0
+    cdef bint log_out = op == OP_LOG_SOFTMAX, keep = op == OP_SOFTMAX
+    chunk += (-chunk) % 64   # part boundaries on whole cache lines
+    for p in prange(P, num_threads=P, schedule="static"):
+        off = p * chunk
+        n = min(chunk, K - off)
+        mp[p] = _max_row(x + off, n, sgn) if n > 0 else -INFINITY
+    for p in range(P):
+        m = mp[p] if (mp[p] > m) | (mp[p] != mp[p]) else m
+    if not (m > -INFINITY) or m == INFINITY or t.hard:
+        if op == OP_LSE:
+            _lse_row(x, out, K, t)
+        else:
+            _softmax_row(x, out, K, t, log_out)
+        return
+    for p in prange(P, num_threads=P, schedule="static"):
+        off = p * chunk
+        n = min(chunk, K - off)
+        on[p] = 0
+        rh[p] = 0
+        rl[p] = 0
+        if n > 0:
+            _exp_sum_parts(x + off, out + off if keep else <floating*>NULL, n, m, t, False, keep,
+                           &on[p], &rh[p], &rl[p])
+    for p in range(P):
+        ones += on[p]
+        _two_sum_into(&r_hi, &r_lo, rh[p])
+        r_lo += rl[p]
+    _combine(ones, r_hi, r_lo, &s_hi, &s_lo)
+    if op == OP_LSE:
+        out[0] = <floating>_lse_value(m, s_hi, s_lo, t)
+        return
+    if log_out:
+        lse = _log_sum(s_hi, s_lo, &lse_lo)
+    else:
+        inv = 1.0 / (s_hi + s_lo)
+    for p in prange(P, num_threads=P, schedule="static"):
+        off = p * chunk
+        n = min(chunk, K - off)
+        if log_out:
+            for i in range(off, off + n):
+                out[i] = _log_elem(sgn * x[i], m, t, lse, lse_lo)
+        else:
+            for i in range(off, off + n):
+                out[i] = _div_elem(out[i], s_hi, s_lo, inv)
+
 cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
                Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
     cdef Py_ssize_t W = 1, nchunks = 1, item, nitems
@@ -1106,6 +1176,12 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
         W = _chunk_width(K, inner, sizeof(floating))
         nchunks = (inner + W - 1) // W
     nitems = outer * nchunks
+    if (nthreads > 1 and inner == 1 and outer < nthreads and K >= SPLIT_MIN
+            and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE)):
+        for item in range(outer):   # few long rows: split each one instead
+            _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K), K, t,
+                       min(nthreads, 64))
+        return
     if nthreads > 1 and nitems > 1:
         for item in prange(nitems, num_threads=nthreads, schedule="static"):
             _run_item(op, x, v, out, item, nchunks, W, K, inner, t)
