@@ -133,6 +133,7 @@ cdef extern from *:
 # --------------------------------------------------------------------------
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
+DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep 53 bits
 DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
 DEF CW = 256       # at most this many columns per chunk (column layout)
 DEF CHUNK_BYTES = 1048576  # a column chunk (K x W) stays within L2
@@ -249,8 +250,8 @@ cdef inline double _prod_err(double a, double b, double p) noexcept nogil:
     bl = b - bh
     return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
-cdef inline float _scale_f(float p, float t) noexcept nogil:
-    """p * 2**n, n = t - SHIFT_F held in the low mantissa bits of t, n in [-150, 128].
+cdef inline float _scale_f(float p, float t, int k) noexcept nogil:
+    """p * 2**(n + k), n = t - SHIFT_F held in the low mantissa bits of t, n in [-150, 128].
 
     2**n is applied as two normal factors 2**(n//2) * 2**(n - n//2), so results
     underflow gradually into subnormals and overflow to inf, as exp does."""
@@ -259,7 +260,7 @@ cdef inline float _scale_f(float p, float t) noexcept nogil:
     cdef float f1, f2
     memcpy(&b, &t, 4)
     tb = SHIFT_BITS_F
-    n = <int32_t>(b - tb)
+    n = <int32_t>(b - tb) + k
     n1 = n >> 1
     b = <uint32_t>(n1 + 127) << 23
     memcpy(&f1, &b, 4)
@@ -267,13 +268,13 @@ cdef inline float _scale_f(float p, float t) noexcept nogil:
     memcpy(&f2, &b, 4)
     return p * f1 * f2
 
-cdef inline double _scale_d(double p, double t) noexcept nogil:
+cdef inline double _scale_d(double p, double t, int k) noexcept nogil:
     cdef uint64_t b, tb
     cdef int64_t n, n1
     cdef double f1, f2
     memcpy(&b, &t, 8)
     tb = SHIFT_BITS_D
-    n = <int64_t>(b - tb)
+    n = <int64_t>(b - tb) + k
     n1 = n >> 1
     b = <uint64_t>(n1 + 1023) << 52
     memcpy(&f1, &b, 8)
@@ -292,9 +293,13 @@ cdef inline (floating, floating) _reduced(floating r1, floating p, floating lo) 
     return r, err
 
 cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nogil:
-    """exp(h + lo) = result + tail[0] (|lo| tiny). Branch-free: vectorises.
+    return _exp2k(h, lo, tail, 0)
 
-    The tail collects the rounding errors of the reduced argument r, of
+cdef inline floating _exp2k(floating h, floating lo, floating* tail, int k) noexcept nogil:
+    """exp(h + lo) * 2**k = result + tail[0] (|lo| tiny). Branch-free: vectorises.
+
+    k scales the result exactly (in its exponent), so exps far below the smallest
+    normal keep their full precision (the JVP uses k = 64). The tail collects the rounding errors of the reduced argument r, of
     s = r + r^2 Q(r) and of 1 + s, scaled: the compensated sums use it, so a sum
     of exps (and sum - 1) is exact to far below one ulp."""
     cdef floating c, t, n, r, q, w, s, p, e, er, zero = 0, one = 1
@@ -310,9 +315,9 @@ cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nog
         w = (r * r) * q
         s = r + w
         p = one + s
-        e = _scale_f(p, t)
+        e = _scale_f(p, t, k)
         tail[0] = zero if (h < EXP_LO_F) | (h > EXP_HI_F) else _scale_f(
-            ((one - p) + s) + ((w - (s - r)) + er * p), t)
+            ((one - p) + s) + ((w - (s - r)) + er * p), t, k)
         e = zero if h < EXP_LO_F else e
         return <float>INFINITY if h > EXP_HI_F else e
     else:
@@ -327,9 +332,9 @@ cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nog
         w = (r * r) * q
         s = r + w
         p = one + s
-        e = _scale_d(p, t)
+        e = _scale_d(p, t, k)
         tail[0] = zero if (h < EXP_LO_D) | (h > EXP_HI_D) else _scale_d(
-            ((one - p) + s) + ((w - (s - r)) + er * p), t)
+            ((one - p) + s) + ((w - (s - r)) + er * p), t, k)
         e = zero if h < EXP_LO_D else e
         return INFINITY if h > EXP_HI_D else e
 
@@ -364,10 +369,11 @@ cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept
         lo[0] = l if fabs(h) < 1e300 else 0
         return h
 
-cdef inline floating _exp_arg(floating v, floating m, Temp t) noexcept nogil:
-    cdef floating lo
+cdef inline floating _exp_arg(floating v, floating m, Temp t, int k) noexcept nogil:
+    """exp((v - m)/|T|) * 2**k, rounded."""
+    cdef floating lo, tail
     cdef floating h = _arg(v, m, t, &lo)
-    return _exp(h, lo)
+    return _exp2k(h, lo, &tail, k)
 
 cdef inline floating _log_elem(floating v, floating m, Temp t, double lse,
                                double lse_lo) noexcept nogil:
@@ -632,7 +638,7 @@ cdef inline void _fill(floating* out, Py_ssize_t n, Py_ssize_t stride, floating 
         out[i * stride] = value
 
 cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t n, floating m,
-                   Temp t, bint hard) noexcept nogil:
+                   Temp t, bint hard, int k) noexcept nogil:
     """dst + tail = exp((sgn*x - m)/|T|), or the indicator sgn*x == m in the hard limit."""
     cdef Py_ssize_t i
     cdef floating sgn = <floating>t.sgn, one = 1, zero = 0, lo, h
@@ -643,7 +649,7 @@ cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t 
     else:
         for i in range(n):
             h = _arg(sgn * x[i], m, t, &lo)
-            dst[i] = _exp2(h, lo, &tail[i])
+            dst[i] = _exp2k(h, lo, &tail[i], k)
 
 cdef inline double _sum_plain(const floating* a, Py_ssize_t n) noexcept nogil:
     """Plain sum in double (for the tiny tails of the exps)."""
@@ -685,7 +691,7 @@ cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floatin
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
         d = dst + b0 if keep else &buf[0]
-        _exp_map(x + b0, d, tails, n, m, t, hard)
+        _exp_map(x + b0, d, tails, n, m, t, hard, 0)
         nb = n - n % L
         _col_sum_rest(d, nb // L, L, L, sh, sl, on)
         _col_sum_rest(d + nb, 1, 0, n - nb, sh, sl, on)
@@ -892,7 +898,7 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
             if hard:
                 e = 1.0 if v == m else 0.0
             else:
-                e = _exp_arg(v, m, t)
+                e = _exp_arg(v, m, t, 0)
             p = e * b[k * stride]
             _two_sum_into(&s_hi, &s_lo, p)
             s_lo += _prod_err(e, <double>b[k * stride], p)
@@ -935,7 +941,7 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
         d = &buf[0] if log_out else out + b0
-        _exp_map(x + b0, d, tails, n, m, t, hard)
+        _exp_map(x + b0, d, tails, n, m, t, hard, JVP_SHIFT if floating is double else 0)
         _sum_row(d, n, &s_hi, &s_lo)
         s_lo += _sum_plain(tails, n)
         _dot_row(d, v + b0, n, &d_hi, &d_lo)
@@ -982,7 +988,7 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
         orow = out + k * stride
         for j in range(W):
             xv = sgn * row[j]
-            e = _exp_arg(xv, m[j], t)
+            e = _exp_arg(xv, m[j], t, JVP_SHIFT if floating is double else 0)
             e = (one if xv == m[j] else zero) if hard[j] else e
             if not log_out:
                 orow[j] = e
