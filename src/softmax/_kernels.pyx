@@ -134,7 +134,9 @@ cdef extern from *:
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
 DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep 53 bits
-DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
+DEF SPLIT_MIN = 1 << 18
+DEF SMALL_K = 64        # rows this short go through _small_rows
+DEF SMALL_ROWS = 4096   # rows per thread work item there  # a row at least this long is split across threads when rows are few
 DEF CW = 256       # at most this many columns per chunk (column layout)
 DEF CHUNK_BYTES = 1048576  # a column chunk (K x W) stays within L2
 
@@ -1117,6 +1119,90 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
         else:
             _vjp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_VJP)
 
+cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, Py_ssize_t K,
+                      Temp t) noexcept nogil:
+    """Many short rows (K <= SMALL_K) a block at a time: one vectorised exp over the
+    block's BLK // K whole rows, each element next to its row's maximum, so the
+    per-row work is a few scalar steps instead of a full row kernel. A block with
+    a special row (NaN, +-inf, T == 0) goes row by row through the general kernels."""
+    cdef floating mm[BLK]
+    cdef floating e[BLK]
+    cdef floating tl[BLK]
+    cdef floating rm[BLK]
+    cdef double s_hi[BLK]
+    cdef double s_lo[BLK]
+    cdef double aux[BLK]
+    cdef double aux_lo[BLK]
+    cdef double on[BLK]
+    cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
+    cdef const floating* xb
+    cdef floating* ob
+    cdef floating sgn = <floating>t.sgn, h, lo, v
+    cdef double a, ss, bb
+    cdef bint special, one
+    for blk in range((rows + R - 1) // R):
+        r0 = blk * R
+        nr = min(R, rows - r0)
+        n = nr * K
+        xb = x + r0 * K
+        ob = out + (r0 if op == OP_LSE else r0 * K)
+        special = t.hard
+        for r in range(nr):
+            rm[r] = -INFINITY
+        for k in range(K):        # across rows: one lane per row (strided loads)
+            for r in range(nr):
+                v = sgn * xb[r * K + k]
+                rm[r] = v if (v > rm[r]) | (v != v) else rm[r]
+        for r in range(nr):
+            special = special or not (rm[r] > -INFINITY) or rm[r] == INFINITY
+        if special:
+            for r in range(nr):
+                if op == OP_LSE:
+                    _lse_row(xb + r * K, ob + r, K, t)
+                else:
+                    _softmax_row(xb + r * K, ob + r * K, K, t, op == OP_LOG_SOFTMAX)
+            continue
+        for r in range(nr):
+            for k in range(K):
+                mm[r * K + k] = rm[r]
+        for i in range(n):
+            h = _arg(sgn * xb[i], mm[i], t, &lo)
+            e[i] = _exp2(h, lo, &tl[i])
+        for r in range(nr):
+            on[r] = 0
+            s_hi[r] = 0
+            s_lo[r] = 0
+        for k in range(K):        # the sum of each row, across rows: maxima counted apart,
+            for r in range(nr):   # the rest compensated (TwoSum), tails added
+                i = r * K + k
+                a = e[i]
+                one = a == 1.0
+                on[r] += 1.0 if one else 0.0
+                a = 0.0 if one else a
+                ss = s_hi[r] + a
+                bb = ss - s_hi[r]
+                s_lo[r] += ((s_hi[r] - (ss - bb)) + (a - bb)) + tl[i]
+                s_hi[r] = ss
+        for r in range(nr):
+            _combine(on[r], s_hi[r], s_lo[r], &s_hi[r], &s_lo[r])
+        if op == OP_LSE:
+            for r in range(nr):
+                ob[r] = <floating>_lse_value(rm[r], s_hi[r], s_lo[r], t)
+        elif op == OP_LOG_SOFTMAX:
+            for r in range(nr):
+                aux[r] = _log_sum(s_hi[r], s_lo[r], &aux_lo[r])
+            for r in range(nr):
+                for k in range(K):
+                    i = r * K + k
+                    ob[i] = _log_elem(sgn * xb[i], rm[r], t, aux[r], aux_lo[r])
+        else:
+            for r in range(nr):
+                aux[r] = 1.0 / (s_hi[r] + s_lo[r])
+            for r in range(nr):
+                for k in range(K):
+                    i = r * K + k
+                    ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
+
 cdef void _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp t,
                      int P) noexcept nogil:
     """One long row on P threads: the max, the sum of exps and the output each run over P
@@ -1187,6 +1273,13 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
         for item in range(outer):   # few long rows: split each one instead
             _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K), K, t,
                        min(nthreads, 64))
+        return
+    if inner == 1 and K <= SMALL_K and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
+        nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
+        for item in prange(nitems, num_threads=max(nthreads, 1), schedule="static"):
+            _small_rows(op, x + item * SMALL_ROWS * K,
+                        out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
+                        min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
         return
     if nthreads > 1 and nitems > 1:
         for item in prange(nitems, num_threads=nthreads, schedule="static"):
