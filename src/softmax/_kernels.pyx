@@ -134,9 +134,9 @@ cdef extern from *:
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
 DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep 53 bits
-DEF SPLIT_MIN = 1 << 18
+DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
 DEF SMALL_K = 64        # rows this short go through _small_rows
-DEF SMALL_ROWS = 4096   # rows per thread work item there  # a row at least this long is split across threads when rows are few
+DEF SMALL_ROWS = 4096   # rows per thread work item there
 DEF CW = 256       # at most this many columns per chunk (column layout)
 DEF CHUNK_BYTES = 1048576  # a column chunk (K x W) stays within L2
 
@@ -1217,7 +1217,7 @@ cdef void _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp
     cdef floating m = -INFINITY, sgn = <floating>t.sgn
     cdef double ones = 0, r_hi = 0, r_lo = 0, s_hi, s_lo, lse = 0, lse_lo = 0, inv = 0
     cdef bint log_out = op == OP_LOG_SOFTMAX, keep = op == OP_SOFTMAX
-    chunk += (-chunk) % 64   # part boundaries on whole cache lines
+    chunk = (chunk + 63) // 64 * 64   # part boundaries on whole cache lines (P * chunk >= K)
     for p in prange(P, num_threads=P, schedule="static"):
         off = p * chunk
         n = min(chunk, K - off)
