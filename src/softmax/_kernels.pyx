@@ -252,6 +252,15 @@ cdef inline double _prod_err(double a, double b, double p) noexcept nogil:
     bl = b - bh
     return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
+cdef inline double _resid(double q, double s, double e) noexcept nogil:
+    """e - q*s rounded once, for q*s close to e (a division's residual): one FMA,
+    else Dekker's exact product, whose difference from e is then exact (Sterbenz)."""
+    cdef double p
+    if SMX_HAS_FMA:
+        return fma(-q, s, e)
+    p = q * s
+    return (e - p) - _prod_err(q, s, p)
+
 cdef inline float _scale_f(float p, float t, int k) noexcept nogil:
     """p * 2**(n + k), n = t - SHIFT_F held in the low mantissa bits of t, n in [-150, 128].
 
@@ -393,38 +402,28 @@ cdef inline floating _div_elem(floating e, double s_hi, double s_lo, double inv)
     if floating is float:
         return <float>(<double>e * inv)
     else:
-        if SMX_HAS_FMA:
-            q = e * inv
-            rem = fma(-q, s_hi, e) - q * s_lo
-            return fma(rem, inv, q)
-        q = e / s_hi
-        return q - q * (s_lo / s_hi)
+        q = e * inv
+        rem = _resid(q, s_hi, e) - q * s_lo
+        return _madd(rem, inv, q)
 
 cdef inline double _ratio(floating e, double s_hi, double s_lo, double inv) noexcept nogil:
     """e / (s_hi + s_lo) in double, unrounded to the data type (for further arithmetic)."""
     cdef double q, rem
     if floating is float:
         return <double>e * inv
-    if SMX_HAS_FMA:
-        q = e * inv
-        rem = fma(-q, s_hi, e) - q * s_lo
-        return fma(rem, inv, q)
-    q = e / s_hi
-    return q - q * (s_lo / s_hi)
+    q = e * inv
+    rem = _resid(q, s_hi, e) - q * s_lo
+    return _madd(rem, inv, q)
 
 cdef inline double _mean(double d_hi, double d_lo, double s_hi, double s_lo, double inv) noexcept nogil:
     """(d_hi + d_lo) / (s_hi + s_lo), one Newton correction (FMA) for float64 data."""
     cdef double q = (d_hi + d_lo) * inv
-    if SMX_HAS_FMA:
-        return q + ((fma(-q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
-    return q
+    return q + ((_resid(q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
 
 cdef inline double _mean_lo(double q, double d_hi, double d_lo, double s_hi, double s_lo,
                             double inv) noexcept nogil:
-    """The residual of q ~ (d_hi + d_lo) / (s_hi + s_lo) (0 without FMA)."""
-    if SMX_HAS_FMA:
-        return ((fma(-q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
-    return 0.0
+    """The residual of q ~ (d_hi + d_lo) / (s_hi + s_lo)."""
+    return ((_resid(q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
 
 cdef inline double _diff_lo(double v, double a, double c_hi, double c_lo) noexcept nogil:
     """With a = fl(v - c_hi): the low part of v - (c_hi + c_lo) (TwoSum)."""
@@ -438,12 +437,8 @@ cdef inline floating _jvp_elem(floating e, floating v, double s_hi, double s_lo,
     cdef double q, q_lo, a, a_lo, p
     if floating is float:
         return <float>((<double>e * inv) * ((<double>v - mu) - mu_lo) * f)
-    if SMX_HAS_FMA:
-        q = e * inv
-        q_lo = (fma(-q, s_hi, e) - q * s_lo) * inv
-    else:
-        q = e / s_hi
-        q_lo = -q * (s_lo / s_hi)
+    q = e * inv
+    q_lo = (_resid(q, s_hi, e) - q * s_lo) * inv
     a = v - mu
     a_lo = _diff_lo(v, a, mu, mu_lo)
     p = q * a
