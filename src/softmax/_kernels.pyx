@@ -261,6 +261,15 @@ cdef inline double _resid(double q, double s, double e) noexcept nogil:
     p = q * s
     return (e - p) - _prod_err(q, s, p)
 
+cdef inline double _lo_ok(double hi, double lo) noexcept nogil:
+    """The low part of a pair, 0 when hi is +-inf or NaN (TwoSum makes it NaN there)."""
+    return lo if fabs(hi) < INFINITY else 0.0
+
+cdef inline double _fin(double p, double r) noexcept nogil:
+    """r = p + (rounding corrections of p), or p itself when p is +-inf or NaN, where
+    the corrections are NaN (inf - inf) and carry nothing."""
+    return r if fabs(p) < INFINITY else p
+
 cdef inline float _scale_f(float p, float t, int k) noexcept nogil:
     """p * 2**(n + k), n = t - SHIFT_F held in the low mantissa bits of t, n in [-150, 128].
 
@@ -394,6 +403,8 @@ cdef inline floating _log_elem(floating v, floating m, Temp t, double lse,
         return <float>(((<double>v - <double>m) * t.inv - lse) - lse_lo)
     else:
         h = _arg(v, m, t, &lo)
+        if h == -INFINITY:   # v - m overflowed; (v - m)/|T| may still be finite
+            return (v * t.inv - m * t.inv) - lse
         return (h - lse) + (lo - lse_lo)
 
 cdef inline floating _div_elem(floating e, double s_hi, double s_lo, double inv) noexcept nogil:
@@ -442,7 +453,7 @@ cdef inline floating _jvp_elem(floating e, floating v, double s_hi, double s_lo,
     a = v - mu
     a_lo = _diff_lo(v, a, mu, mu_lo)
     p = q * a
-    return (p + (_prod_err(q, a, p) + (q * a_lo + q_lo * a))) * f
+    return _fin(p, p + (_prod_err(q, a, p) + (q * a_lo + q_lo * a))) * f
 
 cdef inline floating _jvp_elem_f(floating x, floating v, floating m, Temp t, bint hard,
                                  double inv, double mu, double mu_lo, double f) noexcept nogil:
@@ -461,7 +472,7 @@ cdef inline floating _dlog_elem(floating v, double mu, double mu_lo, double f) n
     if floating is float:
         return <float>(((<double>v - mu) - mu_lo) * f)
     a = v - mu
-    return (a + _diff_lo(v, a, mu, mu_lo)) * f
+    return _fin(a, a + _diff_lo(v, a, mu, mu_lo)) * f
 
 cdef inline floating _vjp_elem(floating y, floating g, double c_hi, double c_lo, double f) noexcept nogil:
     """y * (g - c) * f, c = c_hi + c_lo, one rounding of the product in float64."""
@@ -470,7 +481,7 @@ cdef inline floating _vjp_elem(floating y, floating g, double c_hi, double c_lo,
         return <float>(y * ((<double>g - c_hi) - c_lo) * f)
     a = g - c_hi
     p = y * a
-    return (p + (_prod_err(y, a, p) + y * _diff_lo(g, a, c_hi, c_lo))) * f
+    return _fin(p, p + (_prod_err(y, a, p) + y * _diff_lo(g, a, c_hi, c_lo))) * f
 
 cdef inline floating _log_vjp_elem(floating y, floating g, double c_hi, double c_lo,
                                    double f) noexcept nogil:
@@ -482,7 +493,7 @@ cdef inline floating _log_vjp_elem(floating y, floating g, double c_hi, double c
     p = e * c_hi
     pe = _prod_err(e, c_hi, p) + (tail * c_hi + e * c_lo)
     a = g - p
-    return (a + _diff_lo(g, a, p, pe)) * f
+    return _fin(a, a + _diff_lo(g, a, p, pe)) * f
 
 cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
     cdef double s = hi[0] + v
@@ -899,9 +910,10 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
             p = e * b[k * stride]
             _two_sum_into(&s_hi, &s_lo, p)
             s_lo += _prod_err(e, <double>b[k * stride], p)
+    s_lo = _lo_ok(s_hi, s_lo)
     total = s_hi + s_lo
-    if total == 0:
-        res[0] = NAN if m == INFINITY else -INFINITY
+    if total == 0:      # the weights cancel: T * log(0)
+        res[0] = NAN if m == INFINITY else <floating>(-t.sgn * INFINITY)
         sign[0] = 0
         return
     if total != total:
@@ -909,8 +921,8 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
         sign[0] = NAN
         return
     sign[0] = 1 if total > 0 else -1
-    if m == INFINITY:
-        res[0] = INFINITY
+    if m == INFINITY:   # some sgn*x = +inf: T * log(inf)
+        res[0] = <floating>(t.sgn * INFINITY)
         return
     if total < 0:
         s_hi = -s_hi
@@ -943,8 +955,9 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
         s_lo += _sum_plain(tails, n)
         _dot_row(d, v + b0, n, &d_hi, &d_lo)
     inv = 1.0 / (s_hi + s_lo)
+    d_lo = _lo_ok(d_hi, d_lo)
     mu = (d_hi + d_lo) * inv
-    mu_lo = _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, inv)
+    mu_lo = _lo_ok(mu, _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, inv))
     if log_out:
         for i in range(K):
             out[i] = _dlog_elem(v[i], mu, mu_lo, f)
@@ -996,8 +1009,9 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
                 dl[j] += _prod_err(e, vrow[j], p)
     for j in range(W):
         inv[j] = 1.0 / (sh[j] + sl[j])
+        dl[j] = _lo_ok(dh[j], dl[j])
         mu[j] = (dh[j] + dl[j]) * inv[j]
-        mu_lo[j] = _mean_lo(mu[j], dh[j], dl[j], sh[j], sl[j], inv[j])
+        mu_lo[j] = _lo_ok(mu[j], _mean_lo(mu[j], dh[j], dl[j], sh[j], sl[j], inv[j]))
         if not (m[j] > -INFINITY):
             mu[j] = NAN
     for k in range(K):
@@ -1023,14 +1037,16 @@ cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize
     cdef Py_ssize_t i
     if log_out:
         _sum_row(g, K, &hi, &lo)
+        lo = _lo_ok(hi, lo)
         c = hi + lo
-        lo = (hi - c) + lo
+        lo = _lo_ok(c, (hi - c) + lo)
         for i in range(K):
             out[i] = _log_vjp_elem(y[i], g[i], c, lo, f)
     else:
         _dot_row(y, g, K, &hi, &lo)
+        lo = _lo_ok(hi, lo)
         c = hi + lo
-        lo = (hi - c) + lo
+        lo = _lo_ok(c, (hi - c) + lo)
         for i in range(K):
             out[i] = _vjp_elem(y[i], g[i], c, lo, f)
 
@@ -1058,8 +1074,9 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
                 if floating is double:
                     lo[j] += _prod_err(yrow[j], grow[j], p)
     for j in range(W):
+        lo[j] = _lo_ok(hi[j], lo[j])
         c = hi[j] + lo[j]           # normalise the pair: (c, (hi - c) + lo)
-        lo[j] = (hi[j] - c) + lo[j]
+        lo[j] = _lo_ok(c, (hi[j] - c) + lo[j])
         hi[j] = c
     for k in range(K):
         yrow = y + k * stride
