@@ -76,3 +76,12 @@ def test_dtype_is_kept():
         assert ref.logsumexp(x, return_sign=True)[1].dtype == dt
         for f in (ref.softmax_jvp, ref.softmax_vjp, ref.log_softmax_jvp, ref.log_softmax_vjp):
             assert f(x, x, 1).dtype == dt
+
+
+def test_weighted_logsumexp_ignores_masked_infinite_weights():
+    """An inf or NaN weight under a False of `where` takes no part (it must not become inf * 0)."""
+    a, keep = np.array([0.0, 1.0, 2.0]), np.array([False, True, True])
+    want = float(np.log(np.exp(1.0) + np.exp(2.0)))
+    for bad in (np.inf, -np.inf, np.nan):
+        got = ref.logsumexp(a, b=np.array([bad, 1.0, 1.0]), where=keep)
+        assert abs(float(got) - want) < 1e-15 * want

@@ -111,6 +111,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
     bb = None if b is None else np.broadcast_to(np.asarray(b, dt), a.shape)
     if bb is not None:
         mask = mask & (bb != 0)
+        bb = np.where(mask, bb, 0).astype(dt)  # left-out entries weigh nothing (not inf * 0)
     t = _temp(temperature, dt)
     with np.errstate(all="ignore"):
         if t == 0:  # arg-max limit: max(a), signed by the weights sitting at the maxima
