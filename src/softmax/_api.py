@@ -55,6 +55,9 @@ def _dtype_policy(src, dtype=None):
         if want.kind != "f":
             raise TypeError(f"dtype must be a floating-point dtype (float16, float32, float64 "
                             f"or longdouble), got dtype={want}")
+        if src.kind == "c":  # as numpy's same_kind rule: never drop an imaginary part silently
+            raise TypeError(f"dtype={want} cannot hold the complex input (of dtype={src}); "
+                            f"leave dtype=None for complex input")
         src = want
     if src.kind in "biu":
         return _F64, _F64, True
@@ -100,7 +103,10 @@ def _temperature(temperature, derivative=False):
         t = t.reshape(())[()]
     if isinstance(t, (bool, np.bool_)) or not isinstance(t, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"temperature must be a real number, got temperature={temperature!r}")
-    t = float(t)
+    try:
+        t = float(t)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"temperature must be finite, got temperature={temperature!r}") from None
     if not math.isfinite(t):
         raise ValueError(f"temperature must be finite, got temperature={t!r}")
     if derivative and t == 0:
@@ -129,6 +135,19 @@ def _companion(a, name, shape):
         return np.broadcast_to(arr, shape)
     except ValueError:
         raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the input's shape {shape}") from None
+
+
+#: The most dimensions an array may have (32 before NumPy 2.0, 64 since).
+_MAX_DIMS = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+
+
+def _promoted(x, raw, arr):
+    """The dtype of x combined with a second input (v, g, b) by the installed NumPy's own
+    promotion rules, applied to the input as given (not to its broadcast view): a Python
+    scalar is weak (float16 data with g=1 stays float16), and NumPy < 2 also treats NumPy
+    scalars and 0-d arrays by value."""
+    given = type(raw) in (bool, int, float, complex) or isinstance(raw, (np.generic, np.ndarray))
+    return np.result_type(x, raw if given else arr)
 
 
 def _check_out(out, shape, dtype):
@@ -182,7 +201,9 @@ def _prepare(plan, a, dtype):
     """``a`` laid out for the kernel: contiguous, native ``dtype``; copied only if needed."""
     if plan.layout == "T":
         a = a.transpose(plan.perm)
-    return np.asarray(a, dtype=dtype, order="F" if plan.layout == "F" else "C")
+    a = np.asarray(a, dtype=dtype, order="F" if plan.layout == "F" else "C")
+    # The kernels assume natural alignment: copy a misaligned (e.g. frombuffer) array.
+    return a if a.flags.aligned else a.copy(order="F" if plan.layout == "F" else "C")
 
 
 def _kernel_view(plan, arr):
@@ -190,7 +211,7 @@ def _kernel_view(plan, arr):
     if plan.layout == "T":
         arr = arr.transpose(plan.perm)
     ok = arr.flags.f_contiguous if plan.layout == "F" else arr.flags.c_contiguous
-    return arr if ok else None
+    return arr if ok and arr.flags.aligned else None
 
 
 def _alloc(plan, shape, dtype):
@@ -255,7 +276,9 @@ def _softmax_like(x, axis, temperature, where, out, dtype, workers, log):
     src = x if mask is None else np.where(mask, x.astype(compute, copy=False), _excluded(t))
     plan = _plan(src, axes)
     xk = _prepare(plan, src, compute)
-    res, view = _target(plan, out, x.shape, compute, result, (xk,), alias_ok=xk)
+    # the mask is read again after the kernel (_apply_mask): out must not overlap it either
+    res, view = _target(plan, out, x.shape, compute, result,
+                        (xk,) if mask is None else (xk, mask), alias_ok=xk)
     if plan.K and x.size:
         _dispatch.kernels.softmax(xk, view, plan.outer, plan.K, plan.inner, t, log, nthreads)
     if mask is not None:
@@ -474,15 +497,15 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     3.40760596444438
     >>> logsumexp([[0.0, 0.0], [1.0, 1.0]], axis=1)
     array([0.69314718, 1.69314718])
-    >>> logsumexp([1.0, 2.0], b=[1.0, -1.0], return_sign=True)
-    (np.float64(1.5413248546129181), np.float64(-1.0))
+    >>> res, sign = logsumexp([1.0, 2.0], b=[1.0, -1.0], return_sign=True)
+    >>> float(res), float(sign)
+    (1.5413248546129181, -1.0)
     >>> float(logsumexp([1.0, 2.0, 3.0], temperature=0))
     3.0
     """
     a = _as_input(a, "a")
     bb = None if b is None else _companion(b, "b", a.shape)
-    weak_b = b if isinstance(b, (bool, int, float, complex)) else bb  # a Python scalar is weak
-    compute, result, fast = _dtype_policy(a.dtype if bb is None else np.result_type(a, weak_b), dtype)
+    compute, result, fast = _dtype_policy(a.dtype if bb is None else _promoted(a, b, bb), dtype)
     axes = _axes(axis, a.ndim)
     keepdims = _bool(keepdims, "keepdims")
     return_sign = _bool(return_sign, "return_sign")
@@ -517,8 +540,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
             sgn = np.empty_like(res)
             _dispatch.kernels.logsumexp_b(ak, bk, res, sgn, plan.outer, plan.K, plan.inner, t,
                                           nthreads)
-        if sgn is None:  # unweighted: the sum of exponentials is >= 0
-            sgn = np.where(np.isnan(res), np.nan, np.where(res == -np.inf, 0.0, 1.0)).astype(compute)
+            sgn[np.isnan(res)] = np.nan  # as scipy: no sign for a NaN (e.g. inf - inf) total
+        if sgn is None:  # unweighted: the sum of exponentials is >= 0, zero when T*log(sum) is
+            zero = res == (np.inf if t < 0 else -np.inf)  # -inf (T >= 0) or +inf (T < 0)
+            sgn = np.where(np.isnan(res), np.nan, np.where(zero, 0.0, 1.0)).astype(compute)
     if not return_sign:
         res = np.where(sgn < 0, np.nan, res).astype(res.dtype, copy=False)
     if keepdims:
@@ -536,7 +561,7 @@ def _derivative(kind, x, v, axis, temperature, where, out, workers, log):
     first, second = ("x", "v") if kind == "jvp" else ("y", "g")
     x = _as_input(x, first)
     vv = _companion(v, second, x.shape)
-    compute, result, fast = _dtype_policy(np.result_type(x, vv))
+    compute, result, fast = _dtype_policy(_promoted(x, v, vv))
     axes = _axes(axis, x.ndim)
     t = _temperature(temperature, derivative=True)
     mask = _mask(where, x.shape)
@@ -555,7 +580,8 @@ def _derivative(kind, x, v, axis, temperature, where, out, workers, log):
     plan = _plan(x, axes)
     xk = _prepare(plan, x, compute)
     vk = _prepare(plan, vv, compute)
-    res, view = _target(plan, out, x.shape, compute, result, (xk, vk),
+    res, view = _target(plan, out, x.shape, compute, result,
+                        (xk, vk) if mask is None else (xk, vk, mask),
                         alias_ok=xk if kind == "jvp" else None)
     if plan.K and x.size:
         f = _dispatch.kernels.jvp if kind == "jvp" else _dispatch.kernels.vjp
@@ -774,6 +800,9 @@ def softmax_jacobian(x, axis=-1, *, temperature=1.0):
         x = x.reshape(-1)
         axis = 0
     ax = _axes(axis, x.ndim)[0]
+    if x.ndim >= _MAX_DIMS:
+        raise ValueError(f"x has {x.ndim} dimensions; its Jacobian would have {x.ndim + 1}, "
+                         f"more than NumPy {np.__version__} allows ({_MAX_DIMS})")
     s = np.moveaxis(np.asarray(softmax(x, axis=ax, temperature=t)), ax, -1)
     K = s.shape[-1]
     jac = -s[..., :, None] * s[..., None, :]

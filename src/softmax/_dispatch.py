@@ -10,7 +10,8 @@ Threads: ``resolve_workers`` turns the public ``workers=`` argument into a
 thread count, following scipy.fft: None is the default, a negative count counts
 back from the CPU count (-1 = all), 0 is an error. The default is OpenMP's own
 (``OMP_NUM_THREADS``, or whatever threadpoolctl set), and small inputs never
-start threads.
+start threads. A count is capped at the CPU count, and a process forked after
+its parent used threads runs single-threaded (the libgomp fork pitfall).
 """
 import contextlib
 import importlib
@@ -114,4 +115,25 @@ def resolve_workers(workers, n_elements):
             n = ncpu + 1 + n
     if n_elements < PARALLEL_MIN_ELEMENTS:
         return 1
+    # a huge count must not make OpenMP try to start millions of threads (libgomp aborts)
+    n = min(n, max(cpu_count(), default_workers()))
+    if n > 1:
+        if _omp["forked_after_team"]:
+            return 1
+        _omp["team_used"] = True
     return n
+
+
+# GNU libgomp cannot start a thread team in a fork()ed child once the parent has used one: the
+# child would wait forever for pool threads that fork did not copy. Such a child runs on one
+# thread (resolve_workers).
+_omp = {"team_used": False, "forked_after_team": False}
+
+
+def _after_fork_in_child():
+    if _omp["team_used"]:
+        _omp["forked_after_team"] = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
