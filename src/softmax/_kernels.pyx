@@ -1288,10 +1288,16 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
         return
     if inner == 1 and K <= SMALL_K and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
-        for item in prange(nitems, num_threads=max(nthreads, 1), schedule="static"):
-            _small_rows(op, x + item * SMALL_ROWS * K,
-                        out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
-                        min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
+        if nthreads > 1 and nitems > 1:
+            for item in prange(nitems, num_threads=nthreads, schedule="static"):
+                _small_rows(op, x + item * SMALL_ROWS * K,
+                            out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
+                            min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
+        else:   # no parallel region at all: entering one costs more than a small call
+            for item in range(nitems):
+                _small_rows(op, x + item * SMALL_ROWS * K,
+                            out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
+                            min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
         return
     if nthreads > 1 and nitems > 1:
         for item in prange(nitems, num_threads=nthreads, schedule="static"):
@@ -1304,11 +1310,18 @@ cdef void _run_lse_b(const floating* x, const floating* b, floating* res, floati
                      Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, Temp t,
                      int nthreads) noexcept nogil:
     cdef Py_ssize_t item, o, j, nitems = outer * inner
-    for item in prange(nitems, num_threads=max(nthreads, 1), schedule="static"):
-        o = item // inner
-        j = item % inner
-        _lse_b_slice(x + o * K * inner + j, b + o * K * inner + j, res + item, sign + item,
-                     K, inner, t)
+    if nthreads > 1 and nitems > 1:
+        for item in prange(nitems, num_threads=nthreads, schedule="static"):
+            o = item // inner
+            j = item % inner
+            _lse_b_slice(x + o * K * inner + j, b + o * K * inner + j, res + item, sign + item,
+                         K, inner, t)
+    else:
+        for item in range(nitems):
+            o = item // inner
+            j = item % inner
+            _lse_b_slice(x + o * K * inner + j, b + o * K * inner + j, res + item, sign + item,
+                         K, inner, t)
 
 # --------------------------------------------------------------------------
 # Python entry points: arrays are C-contiguous, of one dtype (float32 or float64),
