@@ -26,6 +26,7 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp",
            "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian"]
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+_KERNEL_DTYPES = (_F32, _F64)  # native byte order only: dtype equality checks it
 
 
 # ---------------------------------------------------------------------------
@@ -259,6 +260,23 @@ def _finish(res, out, result):
 # ---------------------------------------------------------------------------
 # softmax and log_softmax
 # ---------------------------------------------------------------------------
+def _fast_rows(x, axis, log):
+    """The common call, ndarray float32/float64 C-contiguous along its last axis with every
+    other argument at its default, without the general machinery (it dominates small
+    calls). Returns None when the call is not of that kind."""
+    if (type(x) is not np.ndarray or x.dtype not in _KERNEL_DTYPES or x.ndim == 0
+            or not (axis is None or (type(axis) is int and (axis == -1 or axis == x.ndim - 1)))
+            or not x.flags.c_contiguous or not x.flags.aligned):
+        return None
+    n = x.size
+    K = n if axis is None else x.shape[-1]
+    res = np.empty_like(x)
+    if n:
+        nthreads = 1 if n < _dispatch.PARALLEL_MIN_ELEMENTS else _dispatch.resolve_workers(None, n)
+        _dispatch.kernels.softmax(x, res, n // K, K, 1, 1.0, log, nthreads)
+    return res
+
+
 def _softmax_like(x, axis, temperature, where, out, dtype, workers, log):
     x = _as_input(x, "x")
     compute, result, fast = _dtype_policy(x.dtype, dtype)
@@ -372,6 +390,11 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax([1.0, float("inf"), 2.0])
     array([0., 1., 0.])
     """
+    if (where is None and out is None and dtype is None and workers is None
+            and type(temperature) in (float, int) and temperature == 1.0):
+        res = _fast_rows(x, axis, False)
+        if res is not None:
+            return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=False)
 
 
@@ -429,6 +452,11 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
+    if (where is None and out is None and dtype is None and workers is None
+            and type(temperature) in (float, int) and temperature == 1.0):
+        res = _fast_rows(x, axis, True)
+        if res is not None:
+            return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=True)
 
 
