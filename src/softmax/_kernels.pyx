@@ -133,7 +133,7 @@ cdef extern from *:
 # --------------------------------------------------------------------------
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
-DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep 53 bits
+DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep full precision
 DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
 DEF SMALL_K = 64        # rows this short go through _small_rows
 DEF SMALL_ROWS = 4096   # rows per thread work item there
@@ -455,17 +455,6 @@ cdef inline floating _jvp_elem(floating e, floating v, double s_hi, double s_lo,
     p = q * a
     return _fin(p, p + (_prod_err(q, a, p) + (q * a_lo + q_lo * a))) * f
 
-cdef inline floating _jvp_elem_f(floating x, floating v, floating m, Temp t, bint hard,
-                                 double inv, double mu, double mu_lo, double f) noexcept nogil:
-    """float32 JVP element with the exp recomputed in double: a stored float32 exp
-    loses bits near the bottom of the float32 range."""
-    cdef double xs = t.sgn * <double>x, e
-    if hard:
-        e = 1.0 if xs == m else 0.0
-    else:
-        e = _exp[double]((xs - m) * t.inv, 0.0)
-    return <floating>((e * inv) * ((<double>v - mu) - mu_lo) * f)
-
 cdef inline floating _dlog_elem(floating v, double mu, double mu_lo, double f) noexcept nogil:
     """(v - mu) * f for the log-softmax JVP, the difference carried as a pair."""
     cdef double a
@@ -483,17 +472,24 @@ cdef inline floating _vjp_elem(floating y, floating g, double c_hi, double c_lo,
     p = y * a
     return _fin(p, p + (_prod_err(y, a, p) + y * _diff_lo(g, a, c_hi, c_lo))) * f
 
-cdef inline floating _log_vjp_elem(floating y, floating g, double c_hi, double c_lo,
+cdef inline floating _log_vjp_elem(double e, double tail, floating g, double c_hi, double c_lo,
                                    double f) noexcept nogil:
-    """(g - exp(y) * c) * f, exp(y) * c as a pair (the exp's tail included)."""
-    cdef double e, tail, p, pe, a
-    e = _exp2(<double>y, <double>0.0, &tail)
+    """(g - exp(y) * c) * f from e + tail = exp(y) (_exp_block): exp(y) * c as a pair."""
+    cdef double p, pe, a
     if floating is float:
         return <float>((g - e * (c_hi + c_lo)) * f)
     p = e * c_hi
     pe = _prod_err(e, c_hi, p) + (tail * c_hi + e * c_lo)
     a = g - p
     return _fin(a, a + _diff_lo(g, a, p, pe)) * f
+
+cdef void _exp_block(const floating* y, Py_ssize_t n, Py_ssize_t stride, double* e,
+                     double* tail) noexcept nogil:
+    """e[i] + tail[i] = exp(y[i * stride]) in double, a loop of its own so that it vectorises
+    (inside a bigger loop body gcc stops inlining the exp)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        e[i] = _exp2k[double](<double>y[i * stride], 0.0, &tail[i], 0)
 
 cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
     cdef double s = hi[0] + v
@@ -924,6 +920,9 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
     if m == INFINITY:   # some sgn*x = +inf: T * log(inf)
         res[0] = <floating>(t.sgn * INFINITY)
         return
+    if t.hard:          # T == 0: the max (T * log|total| -> 0, even for an infinite total)
+        res[0] = <floating>(t.sgn * m)
+        return
     if total < 0:
         s_hi = -s_hi
         s_lo = -s_lo
@@ -950,7 +949,7 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
         d = &buf[0] if log_out else out + b0
-        _exp_map(x + b0, d, tails, n, m, t, hard, JVP_SHIFT if floating is double else 0)
+        _exp_map(x + b0, d, tails, n, m, t, hard, JVP_SHIFT)
         _sum_row(d, n, &s_hi, &s_lo)
         s_lo += _sum_plain(tails, n)
         _dot_row(d, v + b0, n, &d_hi, &d_lo)
@@ -961,9 +960,6 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
     if log_out:
         for i in range(K):
             out[i] = _dlog_elem(v[i], mu, mu_lo, f)
-    elif floating is float:
-        for i in range(K):
-            out[i] = _jvp_elem_f(x[i], v[i], m, t, hard, inv, mu, mu_lo, f)
     else:
         for i in range(K):
             out[i] = _jvp_elem(out[i], v[i], s_hi, s_lo, inv, mu, mu_lo, f)
@@ -998,7 +994,7 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
         orow = out + k * stride
         for j in range(W):
             xv = sgn * row[j]
-            e = _exp_arg(xv, m[j], t, JVP_SHIFT if floating is double else 0)
+            e = _exp_arg(xv, m[j], t, JVP_SHIFT)
             e = (one if xv == m[j] else zero) if hard[j] else e
             if not log_out:
                 orow[j] = e
@@ -1020,10 +1016,6 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
         if log_out:
             for j in range(W):
                 orow[j] = _dlog_elem(vrow[j], mu[j], mu_lo[j], f)
-        elif floating is float:
-            row = x + k * stride
-            for j in range(W):
-                orow[j] = _jvp_elem_f(row[j], vrow[j], m[j], t, hard[j], inv[j], mu[j], mu_lo[j], f)
         else:
             for j in range(W):
                 orow[j] = _jvp_elem(orow[j], vrow[j], sh[j], sl[j], inv[j], mu[j], mu_lo[j], f)
@@ -1034,14 +1026,19 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
 cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize_t K, Temp t,
                    bint log_out) noexcept nogil:
     cdef double hi = 0, lo = 0, c, f = t.inv_signed
-    cdef Py_ssize_t i
+    cdef double eb[BLK]
+    cdef double tb[BLK]
+    cdef Py_ssize_t i, b0, n
     if log_out:
         _sum_row(g, K, &hi, &lo)
         lo = _lo_ok(hi, lo)
         c = hi + lo
         lo = _lo_ok(c, (hi - c) + lo)
-        for i in range(K):
-            out[i] = _log_vjp_elem(y[i], g[i], c, lo, f)
+        for b0 in range(0, K, BLK):
+            n = min(<Py_ssize_t>BLK, K - b0)
+            _exp_block(y + b0, n, 1, eb, tb)
+            for i in range(n):
+                out[b0 + i] = _log_vjp_elem(eb[i], tb[i], g[b0 + i], c, lo, f)
     else:
         _dot_row(y, g, K, &hi, &lo)
         lo = _lo_ok(hi, lo)
@@ -1054,6 +1051,8 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
     cdef double hi[CW]
     cdef double lo[CW]
+    cdef double eb[CW]
+    cdef double tb[CW]
     cdef Py_ssize_t k, j
     cdef const floating* yrow
     cdef const floating* grow
@@ -1083,8 +1082,9 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
         grow = g + k * stride
         orow = out + k * stride
         if log_out:
+            _exp_block(yrow, W, 1, eb, tb)
             for j in range(W):
-                orow[j] = _log_vjp_elem(yrow[j], grow[j], hi[j], lo[j], f)
+                orow[j] = _log_vjp_elem(eb[j], tb[j], grow[j], hi[j], lo[j], f)
         else:
             for j in range(W):
                 orow[j] = _vjp_elem(yrow[j], grow[j], hi[j], lo[j], f)
