@@ -910,3 +910,24 @@ def test_regression_infinite_terms_column_and_small_row_kernels():
                                np.tile(want[:, None], (1, 40)), rtol=1e-15)
     np.testing.assert_allclose(sm.log_softmax(np.tile(x, (400, 1)), axis=1, temperature=2.0),
                                np.tile(want, (400, 1)), rtol=1e-15)
+
+
+def test_regression_weighted_hard_limit_with_infinite_weight():
+    """fuzz (atheris): logsumexp(4294967295, axis=(), temperature=0, b=inf) gave NaN (0 * log(inf)
+    in the kernel); the T -> 0 limit is the max whenever the weights at the max sum to > 0."""
+    assert sm.logsumexp(np.uint32(4294967295), axis=(), temperature=0, b=np.inf,
+                        return_sign=True) == (4294967295.0, 1.0)
+    assert sm.logsumexp([1.0, 3.0, 3.0], temperature=0, b=[1.0, np.inf, 1.0]) == 3.0
+    assert sm.logsumexp([1.0, 3.0, 3.0], temperature=0, b=[1.0, -np.inf, 1.0], return_sign=True) == (3.0, -1.0)
+
+
+def test_regression_complex64_computed_in_complex128():
+    """fuzz (atheris): the sign of logsumexp((2+3.25j), temperature=0.001) is exp(3250j); computed
+    in complex64 the phase 3250 carries an error of 2.4e-4. It is now computed in complex128 and
+    rounded to complex64."""
+    x = np.array([2 + 3.25j], np.complex64)
+    res, sign = sm.logsumexp(x, temperature=0.001, return_sign=True)
+    assert res.dtype == sign.dtype == np.complex64
+    want = np.exp(1j * (3.25 / 0.001))  # the phase of exp(x / T); x is exact in complex64
+    assert abs(complex(sign) - want) < 1e-7
+    assert sm.softmax(x, temperature=0.001).dtype == np.complex64

@@ -26,6 +26,7 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp",
            "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian"]
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+_C64, _C128 = np.dtype(np.complex64), np.dtype(np.complex128)
 _KERNEL_DTYPES = (_F32, _F64)  # native byte order only: dtype equality checks it
 
 
@@ -46,7 +47,8 @@ def _dtype_policy(src, dtype=None):
 
     float32/float64 run in the kernels; float16 is computed in float32 and
     returned as float16; bool and integers become float64 before any
-    arithmetic; longdouble and complex use the NumPy reference path.
+    arithmetic; longdouble and complex use the NumPy reference path (complex64
+    computed in complex128 and returned as complex64).
     """
     if dtype is not None:
         try:
@@ -69,8 +71,8 @@ def _dtype_policy(src, dtype=None):
         if native in (_F32, _F64) and native.type in (np.float32, np.float64):
             return native, native, True
         return native, native, False
-    if src.kind == "c":
-        return native, native, False
+    if src.kind == "c":  # complex64 computed in complex128 (x / T amplifies its rounding)
+        return (_C128 if native == _C64 else native), native, False
     raise TypeError(f"unsupported dtype={src}")
 
 
@@ -548,7 +550,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
                                  b=None if bb is None else bb.astype(compute),
                                  keepdims=keepdims, return_sign=return_sign, temperature=t)
         r = r if return_sign else (r,)
-        r = tuple(v[()] if np.ndim(v) == 0 else v for v in r)
+        r = tuple(np.asarray(v, result) for v in r)
+        r = tuple(v[()] if v.ndim == 0 else v for v in r)
         return r if return_sign else r[0]
     else:
         plan = _plan(a, axes)
