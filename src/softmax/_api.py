@@ -572,17 +572,21 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
             _dispatch.kernels.logsumexp_b(ak, bk, res, sgn, plan.outer, plan.K, plan.inner, t,
                                           nthreads)
             sgn[np.isnan(res)] = np.nan  # as scipy: no sign for a NaN (e.g. inf - inf) total
-        if sgn is None:  # unweighted: the sum of exponentials is >= 0, zero when T*log(sum) is
-            zero = res == (np.inf if t < 0 else -np.inf)  # -inf (T >= 0) or +inf (T < 0)
+        if sgn is None and return_sign:  # unweighted: the sum of exponentials is >= 0; it is
+            zero = res == (np.inf if t < 0 else -np.inf)  # 0 where T*log(sum) is -inf (+inf if T < 0)
             sgn = np.where(np.isnan(res), np.nan, np.where(zero, 0.0, 1.0)).astype(compute)
     if not return_sign:
-        res = np.where(sgn < 0, np.nan, res).astype(res.dtype, copy=False)
+        if sgn is not None:  # weighted: a negative total has no real log
+            res = np.where(sgn < 0, np.nan, res).astype(res.dtype, copy=False)
+        res = np.asarray(res, result)
+        if keepdims:
+            res = np.reshape(res, tuple(1 if i in axes else s for i, s in enumerate(a.shape)))
+        return res[()] if res.ndim == 0 else res
     if keepdims:
         full = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
         res, sgn = np.reshape(res, full), np.reshape(sgn, full)
     res, sgn = np.asarray(res, result), np.asarray(sgn, result)
-    res, sgn = (res[()], sgn[()]) if res.ndim == 0 else (res, sgn)
-    return (res, sgn) if return_sign else res
+    return (res[()], sgn[()]) if res.ndim == 0 else (res, sgn)
 
 
 # ---------------------------------------------------------------------------
