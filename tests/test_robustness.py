@@ -931,3 +931,15 @@ def test_regression_complex64_computed_in_complex128():
     want = np.exp(1j * (3.25 / 0.001))  # the phase of exp(x / T); x is exact in complex64
     assert abs(complex(sign) - want) < 1e-7
     assert sm.softmax(x, temperature=0.001).dtype == np.complex64
+
+
+def test_regression_log_softmax_both_scaled_terms_overflow():
+    """fuzz (atheris): log_softmax([-4.3e307] * 4 + [-1.37e308], temperature=0.001): x/T and m/T
+    both overflow for the last element, whose value is -inf; the overflow fallback gave
+    -inf - -inf = NaN."""
+    x = np.array([-4.3003639696706387e307] * 4 + [-1.3744726600000000e308])
+    want = np.array([-np.log(4.0)] * 4 + [-np.inf])
+    for got in (sm.log_softmax(x, temperature=0.001),
+                sm.log_softmax(np.tile(x[:, None], (1, 40)), axis=0, temperature=0.001)[:, 0],
+                sm.log_softmax(np.tile(x, (300, 1)), axis=1, temperature=0.001)[7]):
+        np.testing.assert_allclose(got, want, rtol=1e-15)

@@ -403,8 +403,9 @@ cdef inline floating _log_elem(floating v, floating m, Temp t, double lse,
         return <float>(((<double>v - <double>m) * t.inv - lse) - lse_lo)
     else:
         h = _arg(v, m, t, &lo)
-        if h == -INFINITY:   # v - m overflowed; (v - m)/|T| may still be finite
-            return (v * t.inv - m * t.inv) - lse
+        if h == -INFINITY:   # v - m or (v - m)/|T| overflowed; the latter may be finite
+            h = v * t.inv - m * t.inv   # NaN (-inf + inf) only where it truly overflows
+            return h - lse if h == h else -INFINITY
         return (h - lse) + (lo - lse_lo)
 
 cdef inline floating _div_elem(floating e, double s_hi, double s_lo, double inv) noexcept nogil:
