@@ -133,6 +133,7 @@ cdef extern from *:
 # --------------------------------------------------------------------------
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
+DEF ARG_BLK = 256  # scaled exp arguments computed ahead of the exps (on the stack)
 DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep full precision
 DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
 DEF SMALL_K = 64        # rows this short go through _small_rows
@@ -645,12 +646,21 @@ cdef inline void _fill(floating* out, Py_ssize_t n, Py_ssize_t stride, floating 
 cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t n, floating m,
                    Temp t, bint hard, int k) noexcept nogil:
     """dst + tail = exp((sgn*x - m)/|T|), or the indicator sgn*x == m in the hard limit."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, b0, nb
     cdef floating sgn = <floating>t.sgn, one = 1, zero = 0, lo, h
+    cdef floating hs[ARG_BLK]
+    cdef floating ls[ARG_BLK]
     if hard:
         for i in range(n):
             dst[i] = one if sgn * x[i] == m else zero
             tail[i] = zero
+    elif t.scaled:   # one loop per case: a test inside the loop is if-converted (both run)
+        for b0 in range(0, n, ARG_BLK):   # and the argument a loop of its own: with the
+            nb = min(<Py_ssize_t>ARG_BLK, n - b0)   # exp in one body gcc stops inlining
+            for i in range(nb):
+                hs[i] = _arg(sgn * x[b0 + i], m, t, &ls[i])
+            for i in range(nb):
+                dst[b0 + i] = _exp2k(hs[i], ls[i], &tail[b0 + i], k)
     else:
         for i in range(n):
             h = _arg(sgn * x[i], m, t, &lo)
@@ -762,38 +772,46 @@ cdef inline floating _col_exp(floating v, floating m, bint hard, Temp t, double*
     tail[0] = zero if hard else tl
     return (one if v == m else zero) if hard else e
 
+cdef void _col_exps(const floating* row, const floating* m, const unsigned char* hard, Temp t,
+                    Py_ssize_t W, floating* dst, double* tl) noexcept nogil:
+    """dst[j] + tl[j] = the exps of one row of a column chunk: a loop of its own (one copy
+    per case: a test inside it would be if-converted, both sides computed)."""
+    cdef Py_ssize_t j
+    cdef floating sgn = <floating>t.sgn
+    if t.scaled:
+        for j in range(W):
+            dst[j] = _col_exp(sgn * row[j], m[j], hard[j], t, &tl[j])
+    else:
+        for j in range(W):
+            dst[j] = _col_exp(sgn * row[j], m[j], hard[j], t, &tl[j])
+
 cdef inline void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
                        Py_ssize_t W, const floating* m, const unsigned char* hard, Temp t,
                        bint keep, double* sh, double* sl) noexcept nogil:
     """Per-column compensated sums of exps; the exps go to out when keep."""
     cdef Py_ssize_t k, j
-    cdef const floating* row
-    cdef floating* orow
-    cdef floating sgn = <floating>t.sgn, e
-    cdef double tail, ones[CW]
+    cdef floating eb[CW]
+    cdef double tl[CW]
+    cdef double ones[CW]
+    cdef floating* d
+    cdef floating e
     cdef bint one
     for j in range(W):
         sh[j] = 0
         sl[j] = 0
         ones[j] = 0
     for k in range(K):
-        row = x + k * stride
-        if keep:  # two copies of the loop: a conditional store would stop vectorisation
-            orow = out + k * stride
-            for j in range(W):
-                e = _col_exp(sgn * row[j], m[j], hard[j], t, &tail)
-                orow[j] = e
-                one = e == 1          # the maxima are counted apart (see _col_sum_rest)
-                ones[j] += 1.0 if one else 0.0
+        d = out + k * stride if keep else &eb[0]
+        _col_exps(x + k * stride, m, hard, t, W, d, tl)
+        for j in range(W):
+            e = d[j]
+            one = e == 1          # the maxima are counted apart (see _col_sum_rest)
+            ones[j] += 1.0 if one else 0.0
+            if floating is float:  # float32 terms: a plain sum in double is exact enough
+                sh[j] += 0.0 if one else <double>e
+            else:
                 _two_sum_into(&sh[j], &sl[j], 0.0 if one else e)
-                sl[j] += tail
-        else:
-            for j in range(W):
-                e = _col_exp(sgn * row[j], m[j], hard[j], t, &tail)
-                one = e == 1
-                ones[j] += 1.0 if one else 0.0
-                _two_sum_into(&sh[j], &sl[j], 0.0 if one else e)
-                sl[j] += tail
+            sl[j] += tl[j]
     for j in range(W):
         _combine(ones[j], sh[j], sl[j], &sh[j], &sl[j])
 
