@@ -943,3 +943,17 @@ def test_regression_log_softmax_both_scaled_terms_overflow():
                 sm.log_softmax(np.tile(x[:, None], (1, 40)), axis=0, temperature=0.001)[:, 0],
                 sm.log_softmax(np.tile(x, (300, 1)), axis=1, temperature=0.001)[7]):
         np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+def test_regression_infinite_weight_on_minus_inf_entry():
+    """fuzz (atheris): logsumexp(-inf, b=inf) is NaN in scipy (inf * exp(-inf) = inf * 0); the
+    kernel's all -inf shortcut gave -inf. Checked against scipy.special directly."""
+    import scipy.special as sps
+    with np.errstate(all="ignore"):
+        for a, b in [([-np.inf], [np.inf]), ([-np.inf], [np.nan]), ([-np.inf, -np.inf], [np.inf, 1.0]),
+                     ([-np.inf, 0.0], [np.inf, 1.0]), ([-np.inf], [1.0]), ([-np.inf, -np.inf], [-np.inf, 1.0])]:
+            got = sm.logsumexp(a, b=b, return_sign=True)
+            want = sps.logsumexp(a, b=b, return_sign=True)
+            np.testing.assert_array_equal(np.array(got, float), np.array(want, float), err_msg=f"{a} {b}")
+        # a masked-out entry takes no part, whatever its weight
+        assert sm.logsumexp([-np.inf, -np.inf], b=[np.inf, 1.0], where=[False, True]) == -np.inf

@@ -900,13 +900,14 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
     cdef floating sgn = <floating>t.sgn, v, m = -INFINITY
     cdef double s_hi = 0, s_lo = 0, e, p, total, r
     cdef Py_ssize_t k, used = 0
-    cdef bint hard
+    cdef bint hard, wild = False
     for k in range(K):
         if b[k * stride] != 0:
             used += 1
             v = sgn * x[k * stride]
             m = v if (v > m) | (v != v) else m
-    if m != m:
+            wild = wild or not (fabs(<double>b[k * stride]) < INFINITY)
+    if m != m or (m == -INFINITY and wild):  # a NaN; or an inf/NaN weight times exp(-inf) = 0
         res[0] = NAN
         sign[0] = NAN
         return
