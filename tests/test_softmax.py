@@ -134,3 +134,42 @@ def test_array_likes(func):
     assert isinstance(got, np.ndarray) and got.dtype == np.float64
     util.assert_softmax_close(got, util.expected(func, np.array(x), axis=1), np.array(x),
                               log=func == "log_softmax")
+
+
+def _shortcut_inputs():
+    """Arrays at the edge of the small-call shortcut (softmax._kernels.small_softmax): the ones
+    it takes and the ones it must leave to the general path, with the axis and temperature."""
+    base = util.make(np.float64, (6, 7), seed=11)
+    yield "C f64", base, -1, 1.0
+    yield "C f32", base.astype(np.float32), 1, 1
+    yield "C all", base, None, 1.0
+    yield "1-d", base[0].copy(), 0, 1.0
+    yield "F", np.asfortranarray(base), -1, 1.0
+    yield "axis 0", base, 0, 1.0
+    yield "big-endian", base.astype(">f8"), -1, 1.0
+    yield "strided", base[:, ::2], -1, 1.0
+    yield "T=1.0 array", base, -1, np.float64(1.0)
+    yield "T=True", base, -1, True
+    yield "axis -1 as np.int64", base, np.int64(-1), 1.0
+    yield "float16", base.astype(np.float16), -1, 1.0
+    yield "int", np.arange(12).reshape(3, 4), -1, 1.0
+    yield "empty", np.zeros((3, 0)), -1, 1.0
+    yield "0-d", np.float64(2.0) * np.ones(()), None, 1.0
+    yield "subclass", base.view(type("Sub", (np.ndarray,), {})), -1, 1.0
+    unaligned = np.frombuffer(b"\0" + base.tobytes(), np.float64, count=base.size, offset=1)
+    yield "unaligned", unaligned.reshape(base.shape), -1, 1.0
+
+
+@pytest.mark.parametrize("func", ["softmax", "log_softmax"])
+def test_small_call_shortcut(func):
+    """Every kind of input near the small-call shortcut gives the reference's value and dtype,
+    whichever path takes it."""
+    for label, x, axis, t in _shortcut_inputs():
+        if label == "T=True":
+            with pytest.raises(TypeError, match="temperature"):
+                getattr(sm, func)(x, axis=axis, temperature=t)
+            continue
+        got = getattr(sm, func)(x, axis=axis, temperature=t)
+        want = util.expected(func, x, axis=axis, temperature=float(t))
+        assert np.asarray(got).dtype == util.result_dtype(np.asarray(x).dtype), label
+        util.assert_softmax_close(got, want, x, float(t), log=func == "log_softmax", err_msg=label)

@@ -392,9 +392,11 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax([1.0, float("inf"), 2.0])
     array([0., 1., 0.])
     """
-    if (where is None and out is None and dtype is None and workers is None
-            and type(temperature) in (float, int) and temperature == 1.0):
-        res = _fast_rows(x, axis, False)
+    if where is None and out is None and dtype is None and workers is None:  # the common call
+        res = _dispatch.kernels.small_softmax(x, axis, temperature, False,
+                                              _dispatch.PARALLEL_MIN_ELEMENTS)
+        if res is None and type(temperature) in (float, int) and temperature == 1.0:
+            res = _fast_rows(x, axis, False)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=False)
@@ -454,9 +456,11 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    if (where is None and out is None and dtype is None and workers is None
-            and type(temperature) in (float, int) and temperature == 1.0):
-        res = _fast_rows(x, axis, True)
+    if where is None and out is None and dtype is None and workers is None:  # the common call
+        res = _dispatch.kernels.small_softmax(x, axis, temperature, True,
+                                              _dispatch.PARALLEL_MIN_ELEMENTS)
+        if res is None and type(temperature) in (float, int) and temperature == 1.0:
+            res = _fast_rows(x, axis, True)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=True)

@@ -1371,6 +1371,44 @@ def softmax(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_s
               temperature, nthreads)
 
 
+def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_t max_size):
+    """softmax (or log_softmax) of a native float32/float64, aligned, C-contiguous ndarray
+    with fewer than max_size elements along its last axis (axis -1, ndim - 1 or None over
+    all), temperature 1, on the calling thread; None for any other call, which the caller
+    sends down its general path. A dispatch shortcut for small calls, where the Python
+    checks cost more than the work: it raises nothing and validates nothing else."""
+    cdef cnp.ndarray a, res
+    cdef int typ, nd
+    cdef Py_ssize_t n, K, ax
+    if type(x) is not cnp.ndarray:
+        return None
+    if not ((type(temperature) is float or type(temperature) is int) and temperature == 1):
+        return None
+    a = <cnp.ndarray>x
+    typ = cnp.PyArray_TYPE(a)
+    nd = cnp.PyArray_NDIM(a)
+    if ((typ != cnp.NPY_FLOAT and typ != cnp.NPY_DOUBLE) or nd == 0
+            or not cnp.PyArray_ISNOTSWAPPED(a) or not cnp.PyArray_ISALIGNED(a)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(a)):
+        return None
+    n = cnp.PyArray_SIZE(a)
+    if n >= max_size:
+        return None
+    if axis is None:
+        K = n
+    elif type(axis) is int:
+        ax = axis
+        if ax != -1 and ax != nd - 1:
+            return None
+        K = cnp.PyArray_DIMS(a)[nd - 1]
+    else:
+        return None
+    res = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), typ, 0)
+    if n > 0:
+        _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, a, None, res, n // K, K, 1, 1.0, 1)
+    return res
+
+
 def logsumexp(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
               double temperature, int nthreads):
     """out[outer, inner] = T * logsumexp(x / T) along K."""
