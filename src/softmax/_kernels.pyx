@@ -22,16 +22,24 @@ Passes over memory, per slice (rows; columns the same on a cached chunk):
 * *_jvp:        max | exp -> out, sum, dot   | out from v and the saved exps
 * *_vjp:        dot (or sum)                 | out from y and g
 The exp pass works on blocks of BLK elements and re-reads each block from L1
-for the sum, so exp and sum are separate, simple, vectorisable loops.
+for the sum, so exp and sum are separate, simple, vectorisable loops. Loops are
+written one per case (T == 1 or not, hard limit or not) and keep the exp in a
+loop body of its own: gcc if-converts a test inside a loop (both sides run)
+and stops inlining the exp into a big body (then it runs as a scalar call).
+Rows of K <= SMALL_K go a block of rows at a time (_small_rows), one long row on
+several threads is split into parts (_row_split), and a row with NaN, +-inf or
+T == 0 goes to the general kernel.
 
 Accuracy (the reason for the pair arithmetic below): ``x - max`` is carried as
 an unevaluated pair hi + lo (TwoSum; times 1/T as a double-double when T != 1),
 and lo is folded into the reduced argument of exp, so the exp sees the exact
-difference. Sums are compensated (TwoSum per lane, in double for float32), so
+difference. The maxima (exps exactly 1) are counted apart and the rest is
+summed compensated (TwoSum per lane; plainly in double for float32 terms), so
 ``sum - 1`` keeps full precision and log_softmax of the dominant entry,
 -log1p(sum - 1), is accurate. The final division uses one Newton correction
-with FMA (a true division without FMA). float32 data is reduced and
-exponentiated in float32 lanes; only the sums run in double.
+(its residual by FMA, or by Dekker's exact product on the baseline ISA).
+float32 data is reduced and exponentiated in float32 lanes; only the sums run
+in double. A pair whose leading part is +-inf drops its (NaN) low part.
 
 Special values are decided per slice by the NaN-propagating max m: m is NaN
 (some NaN) -> NaN; m == -inf (all -inf) -> NaN (logsumexp -inf); m == +inf or
