@@ -957,3 +957,17 @@ def test_regression_infinite_weight_on_minus_inf_entry():
             np.testing.assert_array_equal(np.array(got, float), np.array(want, float), err_msg=f"{a} {b}")
         # a masked-out entry takes no part, whatever its weight
         assert sm.logsumexp([-np.inf, -np.inf], b=[np.inf, 1.0], where=[False, True]) == -np.inf
+
+
+def test_regression_infinite_weight_on_underflowing_exp():
+    """fuzz (atheris): logsumexp(uint8/float32 [2, 255], b=[inf, inf]) is inf (every term is
+    inf * e^(x - 255) > 0); the float32 exp of -253 underflowed to 0 and inf * 0 made it NaN.
+    The weighted kernel now takes its exps in double, and an infinite weight times an exp that
+    underflowed is infinite; times exp(-inf) it is still NaN, as scipy."""
+    with np.errstate(all="ignore"):
+        assert sm.logsumexp(np.float32([2, 255]), b=np.float32([np.inf, np.inf])) == np.inf
+        x = np.array([[2, 2, 2, 2], [40, 2, 2, 2], [0, 0, 255, 0], [0, 2, 0, 0]], np.uint8)
+        assert sm.logsumexp(x, axis=(0, 1), where=[False, True, True, True],
+                            b=np.full((4, 1), np.inf, np.float32)) == np.inf
+        assert sm.logsumexp([2.0, 2000.0], b=[-np.inf, 1.0], return_sign=True) == (np.inf, -1.0)
+        assert np.isnan(sm.logsumexp([-np.inf, 2000.0], b=[np.inf, 1.0]))

@@ -929,9 +929,11 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
             v = sgn * x[k * stride]
             if hard:
                 e = 1.0 if v == m else 0.0
-            else:
-                e = _exp_arg(v, m, t, 0)
+            else:   # in double: no float32 underflow
+                e = _exp_arg[double](<double>v, <double>m, t, 0)
             p = e * b[k * stride]
+            if p != p and e == 0 and not hard and v > -INFINITY:
+                p = b[k * stride]   # an infinite weight times an exp that underflowed: inf
             _two_sum_into(&s_hi, &s_lo, p)
             s_lo += _prod_err(e, <double>b[k * stride], p)
     s_lo = _lo_ok(s_hi, s_lo)
