@@ -971,3 +971,27 @@ def test_regression_infinite_weight_on_underflowing_exp():
                             b=np.full((4, 1), np.inf, np.float32)) == np.inf
         assert sm.logsumexp([2.0, 2000.0], b=[-np.inf, 1.0], return_sign=True) == (np.inf, -1.0)
         assert np.isnan(sm.logsumexp([-np.inf, 2000.0], b=[np.inf, 1.0]))
+
+
+def test_regression_real_x_complex_v_jvp():
+    """fuzz (atheris): softmax_jvp of a real x with -inf entries and a complex v gave NaN: x was
+    cast to complex first, and (-inf + 0j) / T is NaN in complex arithmetic. softmax(x) is real
+    and the JVP linear in v, so x now stays real."""
+    x = np.array([3.25, -np.inf], np.float16)
+    v = np.array([7 + 7j, 7 + 7j])
+    for f in (sm.softmax_jvp, sm.log_softmax_jvp):
+        got = f(x, v, temperature=0.001)
+        assert got.dtype == np.complex128 and not np.isnan(got).any(), (f.__name__, got)
+    np.testing.assert_array_equal(sm.softmax_jvp(x, v, temperature=0.001), [0, 0])
+
+
+@pytest.mark.parametrize("t", [0.0, -0.0])
+def test_regression_hard_limit_cancelling_weights_at_plus_inf(t):
+    """fuzz (atheris): at T = 0 (or -0.0), +inf maxima whose weights cancel are inf - inf: NaN,
+    as at any other T (scipy.special.logsumexp([inf, inf], b=[.5, -.5]) is NaN). The kernel said
+    so; the reference said -inf."""
+    from softmax import _reference
+    a, b = np.array([np.inf, np.inf, 1.0]), np.array([0.5, -0.5, 1.0])
+    for f in (sm.logsumexp, _reference.logsumexp):
+        res, sign = f(a, b=b, temperature=t, return_sign=True)
+        assert np.isnan(res) and np.isnan(sign), f

@@ -610,8 +610,9 @@ def _derivative(kind, x, v, axis, temperature, where, out, workers, log):
     if not fast:
         f = getattr(_reference, ("log_softmax_" if log else "softmax_") + kind)
         extra = {"where": mask} if kind == "jvp" else {}
-        return _finish(f(x.astype(compute), vv.astype(compute), axis=axes, temperature=t, **extra),
-                       out, result)
+        # a JVP's real x stays real with a complex v (softmax(x) is real; the JVP is linear in v)
+        xc = x.astype(np.result_type(x.dtype, np.finfo(compute).dtype) if kind == "jvp" else compute)
+        return _finish(f(xc, vv.astype(compute), axis=axes, temperature=t, **extra), out, result)
 
     if mask is not None:
         x = np.where(mask, x.astype(compute, copy=False), _excluded(t))

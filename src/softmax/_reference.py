@@ -120,6 +120,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
             w = np.ones((), dt) if bb is None else bb
             tot = np.sum(np.where(am.real == m, w, 0), axis=axes, keepdims=True)
             sgn = np.where(np.isnan(m), np.nan, np.where(m == -np.inf, 0, np.sign(tot)))
+            sgn = np.where((m == np.inf) & (tot == 0), np.nan, sgn)  # inf - inf, as for T != 0
             res = np.where(sgn > 0, m, np.where(sgn < 0, m if return_sign else np.nan, -np.inf))
             res = np.where(np.isnan(sgn), np.nan, res).astype(dt)
         else:
@@ -144,8 +145,12 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
 
 def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
     """Jacobian-vector product of softmax: s * (v - sum(s*v)) / T."""
-    dt = np.result_type(_asinexact(x), _asinexact(v))
-    x, v = np.asarray(x, dt), np.broadcast_to(np.asarray(v, dt), np.shape(x))
+    x = _asinexact(x)
+    dt = np.result_type(x, _asinexact(v))
+    # softmax(x) in x's own kind at dt's precision: a real x stays real for a complex v
+    # (the JVP is linear in v), so x / T never meets complex arithmetic with infinities
+    x = x.astype(np.result_type(x.dtype, np.finfo(dt).dtype), copy=False)
+    v = np.broadcast_to(np.asarray(v, dt), np.shape(x))
     axes, mask = _axes(axis, x.ndim), _mask(where, x.shape)
     t = _temp(temperature, dt)
     with np.errstate(all="ignore"):
@@ -165,8 +170,12 @@ def softmax_vjp(y, g, axis=None, temperature=1.0):
 
 def log_softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
     """Jacobian-vector product of log_softmax: (v - sum(softmax(x)*v)) / T."""
-    dt = np.result_type(_asinexact(x), _asinexact(v))
-    x, v = np.asarray(x, dt), np.broadcast_to(np.asarray(v, dt), np.shape(x))
+    x = _asinexact(x)
+    dt = np.result_type(x, _asinexact(v))
+    # softmax(x) in x's own kind at dt's precision: a real x stays real for a complex v
+    # (the JVP is linear in v), so x / T never meets complex arithmetic with infinities
+    x = x.astype(np.result_type(x.dtype, np.finfo(dt).dtype), copy=False)
+    v = np.broadcast_to(np.asarray(v, dt), np.shape(x))
     axes, mask = _axes(axis, x.ndim), _mask(where, x.shape)
     t = _temp(temperature, dt)
     with np.errstate(all="ignore"):
