@@ -262,7 +262,7 @@ def _finish(res, out, result):
 # ---------------------------------------------------------------------------
 # softmax and log_softmax
 # ---------------------------------------------------------------------------
-def _fast_rows(x, axis, log):
+def _fast_rows(x, axis, log, workers):
     """The common call, ndarray float32/float64 C-contiguous along its last axis with every
     other argument at its default, without the general machinery (it dominates small
     calls). Returns None when the call is not of that kind."""
@@ -274,7 +274,7 @@ def _fast_rows(x, axis, log):
     K = n if axis is None else x.shape[-1]
     res = np.empty_like(x)
     if n:
-        nthreads = 1 if n < _dispatch.PARALLEL_MIN_ELEMENTS else _dispatch.resolve_workers(None, n)
+        nthreads = 1 if n < _dispatch.PARALLEL_MIN_ELEMENTS else _dispatch.resolve_workers(workers, n)
         _dispatch.kernels.softmax(x, res, n // K, K, 1, 1.0, log, nthreads)
     return res
 
@@ -392,11 +392,12 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax([1.0, float("inf"), 2.0])
     array([0., 1., 0.])
     """
-    if where is None and out is None and dtype is None and workers is None:  # the common call
+    if (where is None and out is None and dtype is None  # the common call
+            and (workers is None or (type(workers) is int and workers > 0))):
         res = _dispatch.kernels.small_softmax(x, axis, temperature, False,
                                               _dispatch.PARALLEL_MIN_ELEMENTS)
         if res is None and type(temperature) in (float, int) and temperature == 1.0:
-            res = _fast_rows(x, axis, False)
+            res = _fast_rows(x, axis, False, workers)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=False)
@@ -456,11 +457,12 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    if where is None and out is None and dtype is None and workers is None:  # the common call
+    if (where is None and out is None and dtype is None  # the common call
+            and (workers is None or (type(workers) is int and workers > 0))):
         res = _dispatch.kernels.small_softmax(x, axis, temperature, True,
                                               _dispatch.PARALLEL_MIN_ELEMENTS)
         if res is None and type(temperature) in (float, int) and temperature == 1.0:
-            res = _fast_rows(x, axis, True)
+            res = _fast_rows(x, axis, True, workers)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=True)
