@@ -3,8 +3,8 @@
 ``softmax._kernels`` is the portable baseline (x86-64 SSE2 / arm64 NEON);
 ``_kernels_avx2`` and ``_kernels_avx512`` are the same source (they only
 ``include`` it) compiled with wider vector ISAs. ``softmax._dispatch`` picks one
-at import time from the CPU's features. Never ``-march=native``: wheels run on
-CPUs we never see.
+at import time from the CPU's features. Never tuned for the build host's own
+CPU: wheels run on CPUs we never see.
 
 Environment switches (for development and CI):
 

@@ -262,6 +262,19 @@ def _finish(res, out, result):
 # ---------------------------------------------------------------------------
 # softmax and log_softmax
 # ---------------------------------------------------------------------------
+def _common_call(x, axis, temperature, workers, log):
+    """softmax/log_softmax of the common call (no where/out/dtype) by a shortcut: small ones
+    in the kernel module's C-level check, large ones by _fast_rows. None when the call is
+    not of that kind (then the general path runs, and raises for bad arguments)."""
+    if not (workers is None or (type(workers) is int and workers > 0)):
+        return None
+    res = _dispatch.kernels.small_softmax(x, axis, temperature, log,
+                                          _dispatch.PARALLEL_MIN_ELEMENTS)
+    if res is None and type(temperature) in (float, int) and temperature == 1.0:
+        res = _fast_rows(x, axis, log, workers)
+    return res
+
+
 def _fast_rows(x, axis, log, workers):
     """The common call, ndarray float32/float64 C-contiguous along its last axis with every
     other argument at its default, without the general machinery (it dominates small
@@ -392,12 +405,8 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax([1.0, float("inf"), 2.0])
     array([0., 1., 0.])
     """
-    if (where is None and out is None and dtype is None  # the common call
-            and (workers is None or (type(workers) is int and workers > 0))):
-        res = _dispatch.kernels.small_softmax(x, axis, temperature, False,
-                                              _dispatch.PARALLEL_MIN_ELEMENTS)
-        if res is None and type(temperature) in (float, int) and temperature == 1.0:
-            res = _fast_rows(x, axis, False, workers)
+    if where is None and out is None and dtype is None:
+        res = _common_call(x, axis, temperature, workers, False)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=False)
@@ -457,12 +466,8 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    if (where is None and out is None and dtype is None  # the common call
-            and (workers is None or (type(workers) is int and workers > 0))):
-        res = _dispatch.kernels.small_softmax(x, axis, temperature, True,
-                                              _dispatch.PARALLEL_MIN_ELEMENTS)
-        if res is None and type(temperature) in (float, int) and temperature == 1.0:
-            res = _fast_rows(x, axis, True, workers)
+    if where is None and out is None and dtype is None:
+        res = _common_call(x, axis, temperature, workers, True)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=True)
