@@ -173,3 +173,23 @@ def test_small_call_shortcut(func):
         want = util.expected(func, x, axis=axis, temperature=float(t))
         assert np.asarray(got).dtype == util.result_dtype(np.asarray(x).dtype), label
         util.assert_softmax_close(got, want, x, float(t), log=func == "log_softmax", err_msg=label)
+
+
+def test_small_call_shortcut_logsumexp():
+    """logsumexp's small-call shortcut: the same inputs, plus empty slices and a 1-d row (a NumPy
+    scalar), against the reference, with the result's type and shape."""
+    for label, x, axis, t in _shortcut_inputs():
+        if label == "T=True":
+            with pytest.raises(TypeError, match="temperature"):
+                sm.logsumexp(x, axis=axis, temperature=t)
+            continue
+        got = sm.logsumexp(x, axis=axis, temperature=t)
+        want = util.expected("logsumexp", x, axis=axis, temperature=float(t))
+        assert np.shape(got) == np.shape(want), label
+        assert np.asarray(got).dtype == util.result_dtype(np.asarray(x).dtype), label
+        util.assert_lse_close(got, want, x, err_msg=label)
+    assert isinstance(sm.logsumexp(np.arange(5.0)), np.float64)
+    assert isinstance(sm.logsumexp(np.arange(6.0).reshape(2, 3), axis=None), np.float64)
+    np.testing.assert_array_equal(sm.logsumexp(np.zeros((3, 0)), axis=-1), [-np.inf] * 3)
+    assert sm.logsumexp(np.zeros((0, 3)), axis=-1).shape == (0,)
+    assert sm.logsumexp(np.zeros(0)) == -np.inf

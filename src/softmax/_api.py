@@ -544,6 +544,13 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     >>> float(logsumexp([1.0, 2.0, 3.0], temperature=0))
     3.0
     """
+    if (b is None and where is None and dtype is None and keepdims is False
+            and return_sign is False
+            and (workers is None or (type(workers) is int and workers > 0))):
+        res = _dispatch.kernels.small_logsumexp(a, axis, temperature,
+                                                _dispatch.PARALLEL_MIN_ELEMENTS)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
     a = _as_input(a, "a")
     bb = None if b is None else _companion(b, "b", a.shape)
     compute, result, fast = _dtype_policy(a.dtype if bb is None else _promoted(a, b, bb), dtype)

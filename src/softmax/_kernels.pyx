@@ -1383,15 +1383,14 @@ def softmax(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_s
               temperature, nthreads)
 
 
-def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_t max_size):
-    """softmax (or log_softmax) of a native float32/float64, aligned, C-contiguous ndarray
-    with fewer than max_size elements along its last axis (axis -1, ndim - 1 or None over
-    all), temperature 1, on the calling thread; None for any other call, which the caller
-    sends down its general path. A dispatch shortcut for small calls, where the Python
-    checks cost more than the work: it raises nothing and validates nothing else."""
-    cdef cnp.ndarray a, res
+cdef object _small_rows_view(object x, object axis, object temperature, Py_ssize_t max_size,
+                             Py_ssize_t* K):
+    """x as a native float32/float64, aligned, C-contiguous ndarray with fewer than max_size
+    elements, reduced along its last axis (axis -1, ndim - 1, or None over all), T = 1; K[0] its
+    slice length. None for anything else (the small-call shortcuts' one test)."""
+    cdef cnp.ndarray a
     cdef int typ, nd
-    cdef Py_ssize_t n, K, ax
+    cdef Py_ssize_t n
     if type(x) is not cnp.ndarray:
         return None
     if not ((type(temperature) is float or type(temperature) is int) and temperature == 1):
@@ -1407,18 +1406,51 @@ def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_
     if n >= max_size:
         return None
     if axis is None:
-        K = n
+        K[0] = n
     elif type(axis) is int:
-        ax = axis
-        if ax != -1 and ax != nd - 1:
+        if axis != -1 and axis != nd - 1:   # compared as Python ints: any size
             return None
-        K = cnp.PyArray_DIMS(a)[nd - 1]
+        K[0] = cnp.PyArray_DIMS(a)[nd - 1]
     else:
         return None
-    res = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), typ, 0)
+    return a
+
+
+def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_t max_size):
+    """softmax (or log_softmax) of a small call (see _small_rows_view) on the calling thread;
+    None for any other call, which the caller sends down its general path. A dispatch
+    shortcut for small calls, where Python-level checks cost more than the work: it raises
+    nothing and validates nothing else."""
+    cdef Py_ssize_t K = 0, n
+    cdef object a = _small_rows_view(x, axis, temperature, max_size, &K)
+    cdef cnp.ndarray res
+    if a is None:
+        return None
+    n = cnp.PyArray_SIZE(<cnp.ndarray>a)
+    res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
+                            cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
     if n > 0:
-        _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, a, None, res, n // K, K, 1, 1.0, 1)
+        _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, <cnp.ndarray>a, None, res, n // K, K, 1,
+                  1.0, 1)
     return res
+
+
+def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_size):
+    """logsumexp of a small call (see _small_rows_view) with a non-empty axis: the result
+    array (the input's shape without its last axis, or a NumPy scalar when that is 0-d);
+    None for any other call."""
+    cdef Py_ssize_t K = 0, n
+    cdef object a = _small_rows_view(x, axis, temperature, max_size, &K)
+    cdef cnp.ndarray res
+    cdef int nd
+    if a is None or K == 0:
+        return None
+    n = cnp.PyArray_SIZE(<cnp.ndarray>a)
+    nd = 0 if axis is None else cnp.PyArray_NDIM(<cnp.ndarray>a) - 1
+    res = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(<cnp.ndarray>a), cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+    if n > 0:
+        _dispatch(OP_LSE, <cnp.ndarray>a, None, res, n // K, K, 1, 1.0, 1)
+    return res[()] if nd == 0 else res
 
 
 def logsumexp(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
