@@ -85,3 +85,11 @@ def test_weighted_logsumexp_ignores_masked_infinite_weights():
     for bad in (np.inf, -np.inf, np.nan):
         got = ref.logsumexp(a, b=np.array([bad, 1.0, 1.0]), where=keep)
         assert abs(float(got) - want) < 1e-15 * want
+
+
+def test_weighted_logsumexp_infinite_weight_on_underflowed_exp():
+    """An infinite weight times an exp that underflows even in long double is still infinite
+    (every term of the sum is), as the kernels say; times exp(-inf) it is NaN, as scipy says."""
+    a = np.array([1.0, -32767.0])
+    assert ref.logsumexp(a, b=np.array([1.0, np.inf])) == np.inf
+    assert np.isnan(ref.logsumexp(np.array([1.0, -np.inf]), b=np.array([1.0, np.inf])))

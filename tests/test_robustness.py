@@ -995,3 +995,13 @@ def test_regression_hard_limit_cancelling_weights_at_plus_inf(t):
     for f in (sm.logsumexp, _reference.logsumexp):
         res, sign = f(a, b=b, temperature=t, return_sign=True)
         assert np.isnan(res) and np.isnan(sign), f
+
+
+def test_regression_infinite_weight_on_exp_underflowing_in_long_double():
+    """fuzz (atheris): logsumexp(int16 [..., 32767, ...], b=inf, temperature=-1.5): the exp of
+    -32768/1.5 underflows even in long double, and the reference made inf * 0 = NaN where
+    every term is +inf; the library said inf, now the reference does too."""
+    x = np.array([2, 0, 1, 32767, 0, -1, 1], np.int16)
+    res, sign = sm.logsumexp(x, b=[np.inf], temperature=-1.5, return_sign=True)
+    assert (res, sign) == (-np.inf, 1.0)   # T * log(inf) with T < 0
+    assert sm.logsumexp([1.0, -32767.0], b=[1.0, np.inf]) == np.inf

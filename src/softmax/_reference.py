@@ -73,7 +73,10 @@ def _core(z, axes, b=None):
     w = np.ones((), z.dtype) if b is None else b
     at_max = zs == 0
     top = np.sum(np.where(at_max, w, 0), axis=axes, keepdims=True)
-    rest = np.sum(np.where(at_max, 0, w * np.exp(zs)), axis=axes, keepdims=True)
+    ez = np.exp(zs)
+    terms = w * ez  # an infinite weight times an exp that underflowed (finite zs) is infinite
+    terms = np.where(np.isinf(w) & (ez == 0) & np.isfinite(zs), w, terms)
+    rest = np.sum(np.where(at_max, 0, terms), axis=axes, keepdims=True)
     return m, zs, top, rest
 
 
