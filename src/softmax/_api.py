@@ -331,12 +331,6 @@ def _apply_mask(res, mask, axes, masked_fill, empty_fill):
         np.copyto(res, empty_fill, where=~mask.any(axis=axes, keepdims=True))
 
 
-_COMMON_NOTES = """
-    Special values are handled per slice: any NaN makes the slice NaN; +inf
-    entries share the probability mass evenly (the limit), an all -inf slice
-    is NaN (as in scipy), and an empty axis gives an empty result."""
-
-
 def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, workers=None):
     r"""Softmax of ``x / temperature`` along ``axis``; a drop-in for `scipy.special.softmax`.
 
