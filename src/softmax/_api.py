@@ -27,7 +27,6 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp",
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 _C64, _C128 = np.dtype(np.complex64), np.dtype(np.complex128)
-_KERNEL_DTYPES = (_F32, _F64)  # native byte order only: dtype equality checks it
 
 
 # ---------------------------------------------------------------------------
@@ -263,33 +262,14 @@ def _finish(res, out, result):
 # softmax and log_softmax
 # ---------------------------------------------------------------------------
 def _common_call(x, axis, temperature, workers, log):
-    """softmax/log_softmax of the common call (no where/out/dtype) by a shortcut: small ones
-    in the kernel module's C-level check, large ones by _fast_rows. None when the call is
-    not of that kind (then the general path runs, and raises for bad arguments)."""
+    """softmax/log_softmax of a small common call (no where/out/dtype) by the kernel module's
+    C-level shortcut; None when the call is not of that kind (then the general path runs, and
+    raises for bad arguments). Large calls need no shortcut: the general path's cost is small
+    next to their work."""
     if not (workers is None or (type(workers) is int and workers > 0)):
         return None
-    res = _dispatch.kernels.small_softmax(x, axis, temperature, log,
-                                          _dispatch.PARALLEL_MIN_ELEMENTS)
-    if res is None and type(temperature) in (float, int) and temperature == 1.0:
-        res = _fast_rows(x, axis, log, workers)
-    return res
-
-
-def _fast_rows(x, axis, log, workers):
-    """The common call, ndarray float32/float64 C-contiguous along its last axis with every
-    other argument at its default, without the general machinery (it dominates small
-    calls). Returns None when the call is not of that kind."""
-    if (type(x) is not np.ndarray or x.dtype not in _KERNEL_DTYPES or x.ndim == 0
-            or not (axis is None or (type(axis) is int and (axis == -1 or axis == x.ndim - 1)))
-            or not x.flags.c_contiguous or not x.flags.aligned):
-        return None
-    n = x.size
-    K = n if axis is None else x.shape[-1]
-    res = np.empty_like(x)
-    if n:
-        nthreads = 1 if n < _dispatch.PARALLEL_MIN_ELEMENTS else _dispatch.resolve_workers(workers, n)
-        _dispatch.kernels.softmax(x, res, n // K, K, 1, 1.0, log, nthreads)
-    return res
+    return _dispatch.kernels.small_softmax(x, axis, temperature, log,
+                                           _dispatch.PARALLEL_MIN_ELEMENTS)
 
 
 def _softmax_like(x, axis, temperature, where, out, dtype, workers, log):
