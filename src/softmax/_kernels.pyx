@@ -367,11 +367,6 @@ cdef inline floating _exp2k(floating h, floating lo, floating* tail, int k) noex
         e = zero if h < EXP_LO_D else e
         return INFINITY if h > EXP_HI_D else e
 
-cdef inline floating _exp(floating h, floating lo) noexcept nogil:
-    """exp(h + lo), rounded."""
-    cdef floating tail
-    return _exp2(h, lo, &tail)
-
 cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept nogil:
     """(v - m) / |T| as hi + lo[0], with hi the returned value."""
     cdef double dd
@@ -426,20 +421,6 @@ cdef inline floating _div_elem(floating e, double s_hi, double s_lo, double inv)
         q = e * inv
         rem = _resid(q, s_hi, e) - q * s_lo
         return _madd(rem, inv, q)
-
-cdef inline double _ratio(floating e, double s_hi, double s_lo, double inv) noexcept nogil:
-    """e / (s_hi + s_lo) in double, unrounded to the data type (for further arithmetic)."""
-    cdef double q, rem
-    if floating is float:
-        return <double>e * inv
-    q = e * inv
-    rem = _resid(q, s_hi, e) - q * s_lo
-    return _madd(rem, inv, q)
-
-cdef inline double _mean(double d_hi, double d_lo, double s_hi, double s_lo, double inv) noexcept nogil:
-    """(d_hi + d_lo) / (s_hi + s_lo), one Newton correction (FMA) for float64 data."""
-    cdef double q = (d_hi + d_lo) * inv
-    return q + ((_resid(q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
 
 cdef inline double _mean_lo(double q, double d_hi, double d_lo, double s_hi, double s_lo,
                             double inv) noexcept nogil:
