@@ -38,8 +38,14 @@ summed compensated (TwoSum per lane; plainly in double for float32 terms), so
 ``sum - 1`` keeps full precision and log_softmax of the dominant entry,
 -log1p(sum - 1), is accurate. The final division uses one Newton correction
 (its residual by FMA, or by Dekker's exact product on the baseline ISA).
-float32 data is reduced and exponentiated in float32 lanes; only the sums run
-in double. A pair whose leading part is +-inf drops its (NaN) low part.
+float32 data (softmax, log_softmax, logsumexp) is exponentiated in double
+(_exp_f32): x - max is exact there, the exp good to 1e-10, so the only
+rounding of an exp is its final one to float32 (or none: short rows keep it in
+double until the division), and no pairs or tails are needed; sums run plainly
+in double. Double lanes are half as wide as float32 ones, but this costs fewer
+instructions per element than float32 lanes with TwoSum and tails. The float32
+derivative kernels still use float32 lanes with tails (_exp2k). A pair whose
+leading part is +-inf drops its (NaN) low part.
 
 Special values are decided per slice by the NaN-propagating max m: m is NaN
 (some NaN) -> NaN; m == -inf (all -inf) -> NaN (logsumexp -inf); m == +inf or
@@ -185,6 +191,16 @@ cdef extern from *:
     static const double QD2 = 0.04166666666662399;
     static const double QD1 = 0.16666666666666669;
     static const double QD0 = 0.5000000000000001;
+    /* exp for float32 data, evaluated in double: exp(r) = 1 + r Q(r), Q of degree 6
+       (Chebyshev interpolant), 1.1e-10 relative on |r| <= ln2/2. */
+    static const double LN2_D = 0.6931471805599453;
+    static const double EXPF_LO = -120.0;
+    static const double QE6 = 0.00019899283127150665;
+    static const double QE5 = 0.0013941116406758567;
+    static const double QE4 = 0.008333298472605688;
+    static const double QE3 = 0.04166635280101729;
+    static const double QE2 = 0.16666666719023374;
+    static const double QE1 = 0.5000000047139316;
     """
     const float LOG2E_F
     const float SHIFT_F
@@ -215,6 +231,14 @@ cdef extern from *:
     const double QD2
     const double QD1
     const double QD0
+    const double LN2_D
+    const double EXPF_LO
+    const double QE6
+    const double QE5
+    const double QE4
+    const double QE3
+    const double QE2
+    const double QE1
 
 ctypedef struct Temp:
     double sgn         # sign of T: the slice is sgn * x, so T < 0 is the arg-min side
@@ -366,6 +390,25 @@ cdef inline floating _exp2k(floating h, floating lo, floating* tail, int k) noex
             ((one - p) + s) + ((w - (s - r)) + er * p), t, k)
         e = zero if h < EXP_LO_D else e
         return INFINITY if h > EXP_HI_D else e
+
+cdef inline double _exp_f32(double h) noexcept nogil:
+    """exp(h) for h <= 0 (or -inf) in double, to 1.1e-10 relative: the exp of the
+    float32 kernels. x - m of float32 data is exact in double (and (x - m)/|T| good to
+    2**-53), so rounding this to float32 is the only rounding of an exp; below
+    EXPF_LO (exp = 8e-53, 0 in float32) h is clamped and a sum keeps a negligible term;
+    a NaN h gives NaN."""
+    cdef double c = EXPF_LO if h < EXPF_LO else h   # -inf clamped, NaN kept
+    cdef double tt = _madd(c, LOG2E_D, SHIFT_D)   # n = round(c / ln2) in tt's low bits
+    cdef double n = tt - SHIFT_D
+    cdef double r = _madd(-n, LN2_D, c)
+    cdef double q = _madd(_madd(_madd(_madd(_madd(QE6, r, QE5), r, QE4), r, QE3), r, QE2), r, QE1)
+    cdef double p = _madd(_madd(q, r, 1.0), r, 1.0)   # 1 + r Q(r); exactly 1 at r == 0
+    cdef uint64_t b, tb
+    memcpy(&b, &p, 8)
+    memcpy(&tb, &tt, 8)
+    b += tb << 52                                  # times 2**n: n >= -174, stays normal
+    memcpy(&p, &b, 8)
+    return p
 
 cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept nogil:
     """(v - m) / |T| as hi + lo[0], with hi the returned value."""
@@ -675,6 +718,70 @@ cdef inline double _sum_plain(const floating* a, Py_ssize_t n) noexcept nogil:
         total += acc[j]
     return total
 
+cdef inline double _h_f32(float v, double sgn, double m, double inv, bint scaled) noexcept nogil:
+    """(sgn*v - m)/|T| in double for float32 data (sgn*v - m exact or nearly: one rounding)."""
+    cdef double h = _madd(<double>v, sgn, -m)
+    return h * inv if scaled else h
+
+cdef inline void _exp_lanes_f32(const float* x, float* dst, Py_ssize_t K, double sgn, double m,
+                                double inv, bint scaled, bint keep, double* acc,
+                                double* on) noexcept nogil:
+    """The body of _exp_sum_f32 for one case (scaled, keep: constants once inlined, so
+    every case is a loop of its own and gcc vectorises each: a test inside a loop is
+    if-converted, both sides computed). K a multiple of LANES."""
+    cdef Py_ssize_t j, k
+    cdef const float* xr
+    cdef float* dr
+    cdef double e
+    for k in range(K // LANES):
+        xr = x + k * LANES
+        dr = dst + k * LANES if keep else <float*>NULL
+        for j in range(LANES):
+            e = _exp_f32(_h_f32(xr[j], sgn, m, inv, scaled))
+            if keep:
+                dr[j] = <float>e
+                acc[j] += e
+            else:
+                on[j] += 1.0 if e == 1.0 else 0.0
+                acc[j] += 0.0 if e == 1.0 else e
+
+cdef void _exp_sum_f32(const float* x, float* dst, Py_ssize_t K, float m, Temp t, bint keep,
+                       double* ones_out, double* rest_out) noexcept nogil:
+    """The exp pass of a float32 row in one loop: exps in double (_exp_f32), summed in
+    double lanes (float32 terms: a plain double sum is exact enough) and, when keep, stored
+    rounded to float32 in dst. Without keep the exact 1.0s (the maxima) are counted apart
+    (ones_out), so a small rest keeps its relative precision for log1p."""
+    cdef double acc[LANES]
+    cdef double on[LANES]
+    cdef double md = m, inv = t.inv, sgn = t.sgn, e, ones = 0, rest = 0
+    cdef Py_ssize_t i, j, nb = K - K % LANES
+    for j in range(LANES):
+        acc[j] = 0
+        on[j] = 0
+    if keep:
+        if t.scaled:
+            _exp_lanes_f32(x, dst, nb, sgn, md, inv, True, True, acc, on)
+        else:
+            _exp_lanes_f32(x, dst, nb, sgn, md, inv, False, True, acc, on)
+        for i in range(nb, K):
+            e = _exp_f32(_h_f32(x[i], sgn, md, inv, t.scaled))
+            dst[i] = <float>e
+            rest += e
+    else:
+        if t.scaled:
+            _exp_lanes_f32(x, dst, nb, sgn, md, inv, True, False, acc, on)
+        else:
+            _exp_lanes_f32(x, dst, nb, sgn, md, inv, False, False, acc, on)
+        for i in range(nb, K):
+            e = _exp_f32(_h_f32(x[i], sgn, md, inv, t.scaled))
+            ones += 1.0 if e == 1.0 else 0.0
+            rest += 0.0 if e == 1.0 else e
+    for j in range(LANES):
+        rest += acc[j]
+        ones += on[j]
+    ones_out[0] = ones
+    rest_out[0] = rest
+
 cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
                          bint hard, bint keep, double* ones_out, double* rest_hi,
                          double* rest_lo) noexcept nogil:
@@ -688,6 +795,11 @@ cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floatin
     cdef floating* d
     cdef double r_hi = 0, r_lo = 0, ones = 0
     cdef Py_ssize_t b0, n, nb, l, L = max(<Py_ssize_t>1, min(<Py_ssize_t>LANES, K))
+    if floating is float:
+        if not hard:
+            _exp_sum_f32(x, dst, K, m, t, keep, ones_out, rest_hi)
+            rest_lo[0] = 0
+            return
     for l in range(LANES):  # fixed length: vector stores (a variable one becomes rep stos)
         sh[l] = 0
         sl[l] = 0
@@ -774,6 +886,29 @@ cdef void _col_exps(const floating* row, const floating* m, const unsigned char*
         for j in range(W):
             dst[j] = _col_exp(sgn * row[j], m[j], hard[j], t, &tl[j])
 
+cdef inline void _col_exp_sum_f32_case(const float* x, float* out, Py_ssize_t K,
+                                       Py_ssize_t stride, Py_ssize_t W, const float* m,
+                                       double sgn, double inv,
+                                       bint scaled, bint keep, double* sh,
+                                       double* ones) noexcept nogil:
+    """_col_exp_sum of float32 columns without a hard one, for one case (scaled, keep:
+    constants once inlined): exps in double (_exp_f32)."""
+    cdef Py_ssize_t k, j
+    cdef const float* row
+    cdef float* d
+    cdef double e
+    for k in range(K):
+        row = x + k * stride
+        d = out + k * stride if keep else <float*>NULL
+        for j in range(W):
+            e = _exp_f32(_h_f32(row[j], sgn, m[j], inv, scaled))
+            if keep:            # softmax: only the sum's relative precision matters
+                d[j] = <float>e
+                sh[j] += e      # float32 terms: a plain double sum
+            else:               # log: the maxima counted apart (sum - 1 kept for log1p)
+                ones[j] += 1.0 if e == 1.0 else 0.0
+                sh[j] += 0.0 if e == 1.0 else e
+
 cdef inline void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
                        Py_ssize_t W, const floating* m, const unsigned char* hard, Temp t,
                        bint keep, double* sh, double* sl) noexcept nogil:
@@ -784,11 +919,26 @@ cdef inline void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py
     cdef double ones[CW]
     cdef floating* d
     cdef floating e
-    cdef bint one
+    cdef bint one, any_hard
     for j in range(W):
         sh[j] = 0
         sl[j] = 0
         ones[j] = 0
+    any_hard = False
+    for j in range(W):
+        any_hard = any_hard or hard[j]
+    if floating is float and not any_hard:
+        if keep and t.scaled:
+            _col_exp_sum_f32_case(x, out, K, stride, W, m, t.sgn, t.inv, True, True, sh, ones)
+        elif keep:
+            _col_exp_sum_f32_case(x, out, K, stride, W, m, t.sgn, t.inv, False, True, sh, ones)
+        elif t.scaled:
+            _col_exp_sum_f32_case(x, out, K, stride, W, m, t.sgn, t.inv, True, False, sh, ones)
+        else:
+            _col_exp_sum_f32_case(x, out, K, stride, W, m, t.sgn, t.inv, False, False, sh, ones)
+        for j in range(W):
+            _combine(ones[j], sh[j], 0.0, &sh[j], &sl[j])
+        return
     for k in range(K):
         d = out + k * stride if keep else &eb[0]
         _col_exps(x + k * stride, m, hard, t, W, d, tl)
@@ -854,6 +1004,12 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     cdef double L, L_lo, p, p_lo, r, bb
     if m == -INFINITY or m == INFINITY:  # sgn*x all -inf, or some +inf: the limit
         return t.sgn * m
+    if floating is float:   # a float32 result needs log's low part only where m and
+        L = log1p((s_hi - 1.0) + s_lo)     # |T| log(sum) nearly cancel (then go on below)
+        p = t.abs_t * L
+        r = m + p
+        if fabs(r) >= 1e-6 * p:
+            return t.sgn * r
     L = _log_sum(s_hi, s_lo, &L_lo)
     p, p_lo = L, L_lo
     if t.abs_t != 1.0:
@@ -1144,6 +1300,51 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
         else:
             _vjp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_VJP)
 
+cdef void _small_block_f32(Op op, const float* xb, float* ob, Py_ssize_t nr, Py_ssize_t K,
+                           const float* rm, const float* mm, Temp t, double* sr, double* on,
+                           double* aux, double* aux_lo) noexcept nogil:
+    """_small_rows for one block of float32 rows without a special one: exps in double
+    (_exp_f32), kept unrounded for the softmax division; the row sums plain in double
+    (float32 terms), the maxima counted apart where a log follows."""
+    cdef double ed[BLK]
+    cdef double sgn = t.sgn, inv = t.inv, e
+    cdef Py_ssize_t n = nr * K, i, r, k
+    if t.scaled:    # one loop per case (a test inside one is if-converted)
+        for i in range(n):
+            ed[i] = _exp_f32(_h_f32(xb[i], sgn, mm[i], inv, True))
+    else:
+        for i in range(n):
+            ed[i] = _exp_f32(_h_f32(xb[i], sgn, mm[i], inv, False))
+    for r in range(nr):
+        on[r] = 0
+        sr[r] = 0
+    if op == OP_SOFTMAX:
+        for k in range(K):        # across rows: one lane per row
+            for r in range(nr):
+                sr[r] += ed[r * K + k]
+        for r in range(nr):
+            aux[r] = 1.0 / sr[r]
+        for r in range(nr):
+            for k in range(K):
+                ob[r * K + k] = <float>(ed[r * K + k] * aux[r])
+        return
+    for k in range(K):
+        for r in range(nr):
+            e = ed[r * K + k]
+            on[r] += 1.0 if e == 1.0 else 0.0
+            sr[r] += 0.0 if e == 1.0 else e
+    if op == OP_LSE:
+        for r in range(nr):
+            _combine(on[r], sr[r], 0.0, &aux[r], &aux_lo[r])
+            ob[r] = <float>_lse_value(rm[r], aux[r], aux_lo[r], t)
+        return
+    for r in range(nr):   # log_softmax: (x - m)/|T| and -log(sum) have one sign, so
+        aux[r] = log1p((on[r] - 1.0) + sr[r])   # log's rounding is far below float32's
+    for r in range(nr):
+        for k in range(K):
+            i = r * K + k
+            ob[i] = <float>(_h_f32(xb[i], sgn, rm[r], inv, t.scaled) - aux[r])
+
 cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, Py_ssize_t K,
                       Temp t) noexcept nogil:
     """Many short rows (K <= SMALL_K) a block at a time: one vectorised exp over the
@@ -1190,6 +1391,9 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
         for r in range(nr):
             for k in range(K):
                 mm[r * K + k] = rm[r]
+        if floating is float:
+            _small_block_f32(op, xb, ob, nr, K, rm, mm, t, s_hi, on, aux, aux_lo)
+            continue
         for i in range(n):
             h = _arg(sgn * xb[i], mm[i], t, &lo)
             e[i] = _exp2(h, lo, &tl[i])
