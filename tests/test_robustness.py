@@ -1005,3 +1005,26 @@ def test_regression_infinite_weight_on_exp_underflowing_in_long_double():
     res, sign = sm.logsumexp(x, b=[np.inf], temperature=-1.5, return_sign=True)
     assert (res, sign) == (-np.inf, 1.0)   # T * log(inf) with T < 0
     assert sm.logsumexp([1.0, -32767.0], b=[1.0, np.inf]) == np.inf
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("t", [5e-324, -1e-310, 5e-309])
+def test_regression_tiny_temperature(dtype, t):
+    """A |T| whose inverse overflows (below ~5.6e-309) gave NaN everywhere: (x - m) * (1/T) is
+    0 * inf at the maximum. It is the T -> 0 limit there: exp((x - m)/T) is 1 at the maxima
+    and 0 elsewhere in floating point, so the arg-max split evenly between ties, and
+    T * logsumexp(x / T) = max + T * log(count) rounds to the max. Rows, short rows and columns."""
+    sgn = 1.0 if t > 0 else -1.0
+    base = np.array([1.0, 2.0, 2.0, 0.0]) * sgn
+    for n in (1, 40, 300):   # 40 rows of 4: the short-row path; 300 columns: the column path
+        x = np.tile(base, (n, 1)).astype(dtype)
+        for axis, xx in ((-1, x), (0, np.ascontiguousarray(x.T))):
+            np.testing.assert_array_equal(
+                sm.softmax(xx, axis=axis, temperature=t), np.moveaxis(
+                    np.tile(np.array([0, 0.5, 0.5, 0], dtype), (n, 1)), -1, axis))
+            np.testing.assert_array_equal(
+                sm.log_softmax(xx, axis=axis, temperature=t), np.moveaxis(np.tile(np.array(
+                    [-np.inf, -np.log(2), -np.log(2), -np.inf], dtype), (n, 1)), -1, axis))
+            np.testing.assert_array_equal(sm.logsumexp(xx, axis=axis, temperature=t),
+                                          np.full(n, 2.0 * sgn, dtype))
+    assert sm.logsumexp(base, b=[1.0, 3.0, 1.0, 1.0], temperature=t) == 2.0 * sgn + 0.0

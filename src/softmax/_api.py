@@ -324,7 +324,8 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
         whole array as one slice.
     temperature : float, optional
         ``T`` in ``exp(x/T) / sum(exp(x/T))``. 0 gives the arg-max limit
-        (one-hot, ties split evenly); a negative value favours the minimum.
+        (one-hot, ties split evenly), and so does a ``|T|`` below about 5.6e-309,
+        whose inverse overflows; a negative value favours the minimum.
     where : array_like of bool, optional
         Entries that take part; the others get 0. A fully masked slice is 0.
     out : ndarray, optional
@@ -397,7 +398,8 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
         Axis or axes of each slice; None (default) is the whole array.
     temperature : float, optional
         ``T`` in ``x/T - logsumexp(x/T)``; 0 gives 0 (or -log of the number of
-        ties) at the maximum and -inf elsewhere.
+        ties) at the maximum and -inf elsewhere; a ``|T|`` below about 5.6e-309
+        gives that limit too, with ``(x - max)/|T|`` in place of -inf.
     where : array_like of bool, optional
         Entries that take part; the others get -inf, as does a fully masked slice.
     out : ndarray, optional
@@ -472,8 +474,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
         Also return the sign of the weighted sum; without it a negative sum
         gives NaN.
     temperature : float, optional
-        ``T``; 0 gives the maximum itself (the limit), negative values the
-        smooth minimum.
+        ``T``; 0 gives the maximum itself (the limit), as does a ``|T|`` below
+        about 5.6e-309; negative values the smooth minimum.
     where : array_like of bool, optional
         Entries that take part; a fully masked slice gives -inf.
     dtype : dtype, optional

@@ -260,6 +260,18 @@ cdef Temp _make_temp(double temperature) noexcept nogil:
     t.inv_signed = t.sgn * t.inv if not t.hard else 0.0
     return t
 
+cdef Temp _limit_temp(Temp t) noexcept nogil:
+    """For softmax, log_softmax and logsumexp: a |T| whose inverse overflows (below
+    ~5.6e-309) is the arg-max limit (exp((x - m)/T) is 0 or 1 in floating point),
+    with |T| kept for the log-softmax of the non-maxima, (x - m)/|T| - log(count)."""
+    if t.scaled and not (t.inv < INFINITY):
+        t.hard = True
+        t.scaled = False
+        t.inv = 1.0
+        t.inv_lo = 0.0
+        t.inv_signed = 0.0
+    return t
+
 # --------------------------------------------------------------------------
 # Per-element helpers
 # --------------------------------------------------------------------------
@@ -856,7 +868,8 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
         lse = _log_sum(s_hi, s_lo, &lse_lo)
         if hard:
             for i in range(K):
-                out[i] = <floating>(-lse - lse_lo) if sgn * x[i] == m else <floating>-INFINITY
+                out[i] = <floating>(-lse - lse_lo) if sgn * x[i] == m else <floating>(
+                    (sgn * x[i] - m) / t.abs_t - lse)   # -inf but for a tiny |T| (_limit_temp)
         else:
             for i in range(K):
                 out[i] = _log_elem(sgn * x[i], m, t, lse, lse_lo)
@@ -983,7 +996,8 @@ cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize
             for j in range(W):
                 v = sgn * row[j]
                 if hard[j]:
-                    orow[j] = <floating>(-aux[j] - aux_lo[j]) if v == m[j] else <floating>-INFINITY
+                    orow[j] = <floating>(-aux[j] - aux_lo[j]) if v == m[j] else <floating>(
+                        (v - m[j]) / t.abs_t - aux[j])
                 else:
                     orow[j] = _log_elem(v, m[j], t, aux[j], aux_lo[j])
     else:
@@ -1552,6 +1566,8 @@ cdef void _dispatch(Op op, cnp.ndarray x, cnp.ndarray v, cnp.ndarray out, Py_ssi
     cdef Temp t = _make_temp(temperature)
     cdef void* px = cnp.PyArray_DATA(x)
     cdef void* pv = cnp.PyArray_DATA(v) if v is not None else NULL
+    if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE:
+        t = _limit_temp(t)
     cdef void* po = cnp.PyArray_DATA(out)
     if _is_f32(x):
         with nogil:
@@ -1648,7 +1664,7 @@ def logsumexp_b(cnp.ndarray x, cnp.ndarray b, cnp.ndarray out, cnp.ndarray sign,
                 Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, double temperature,
                 int nthreads):
     """Weighted logsumexp and the sign of the weighted sum, along K."""
-    cdef Temp t = _make_temp(temperature)
+    cdef Temp t = _limit_temp(_make_temp(temperature))
     cdef void* px = cnp.PyArray_DATA(x)
     cdef void* pb = cnp.PyArray_DATA(b)
     cdef void* po = cnp.PyArray_DATA(out)
