@@ -156,8 +156,101 @@ def _shortcut_inputs():
     yield "empty", np.zeros((3, 0)), -1, 1.0
     yield "0-d", np.float64(2.0) * np.ones(()), None, 1.0
     yield "subclass", base.view(type("Sub", (np.ndarray,), {})), -1, 1.0
+    yield "T=2.5", base, -1, 2.5
+    yield "T=-1.5 axis 0", base, 0, -1.5
+    yield "T=0", base, 1, 0.0
+    yield "T=3 int", base, -1, 3
+    yield "T=2**60 int", base, -1, 2 ** 60
+    yield "3-d axis 1", util.make(np.float64, (3, 4, 5), seed=12), 1, 0.75
+    yield "3-d axis -3 f32", util.make(np.float32, (3, 4, 5), seed=13), -3, 1.0
     unaligned = np.frombuffer(b"\0" + base.tobytes(), np.float64, count=base.size, offset=1)
     yield "unaligned", unaligned.reshape(base.shape), -1, 1.0
+
+
+def test_small_call_shortcut_takes_and_leaves():
+    """The C-level shortcuts take the common small calls and leave every other one (None) to
+    the general path, which checks it: NumPy-scalar or non-finite T, an axis out of range, T = 0
+    for a derivative, v of another dtype or shape, an out that partly overlaps x."""
+    k, M = sm._dispatch.kernels, sm._dispatch.PARALLEL_MIN_ELEMENTS
+    x, v = util.make(np.float64, (6, 7), seed=3), util.make(np.float64, (6, 7), seed=4)
+    for axis, t in [(0, 2.5), (1, -1), (None, 0.0), (-2, 1.0)]:
+        assert k.small_softmax(x, axis, t, False, M) is not None, (axis, t)
+        assert k.small_logsumexp(x, axis, t, M) is not None, (axis, t)
+    for axis, t in [(-1, np.float64(2.5)), (-1, float("nan")), (-1, float("inf")), (-1, 2 ** 60),
+                    (2, 1.0), (-3, 1.0), (np.int64(0), 1.0), ((0,), 1.0)]:
+        assert k.small_softmax(x, axis, t, False, M) is None, (axis, t)
+    assert k.small_softmax(x, -1, 1.0, False, M + 1) is not None
+    assert k.small_softmax(x, -1, 1.0, False, x.size) is None          # not small
+    buf = np.zeros(43)
+    assert k.small_softmax(buf[:42].reshape(6, 7), -1, 1.0, False, M, buf[1:].reshape(6, 7)) is None
+    assert k.small_softmax(x, -1, 1.0, False, M, x) is x               # in place
+    for out in [np.empty((7, 6)), np.empty((6, 7), np.float32), np.empty((6, 7), order="F"),
+                np.empty((6, 7)).view(type("Sub", (np.ndarray,), {})), [0.0] * 42]:
+        assert k.small_softmax(x, -1, 1.0, False, M, out) is None
+    for vjp in (False, True):
+        assert k.small_derivative(x, v, 0, 2, vjp, False, M) is not None
+        for vv, t in [(v, 0.0), (v, 0), (v.astype(np.float32), 1.0), (v[:1], 1.0),
+                      (v.tolist(), 1.0), (np.asfortranarray(v), 1.0)]:
+            assert k.small_derivative(x, vv, -1, t, vjp, True, M) is None
+
+
+@pytest.mark.parametrize("func", ["softmax", "log_softmax"])
+def test_small_call_out(func):
+    """out= on small calls (the shortcut's and the general path's cases) against the
+    reference: a fresh array, x itself, a partly overlapping view, F order; bad outs raise."""
+    f = getattr(sm, func)
+    x = util.make(np.float64, (6, 7), seed=5)
+    want = util.expected(func, x, axis=1, temperature=1.5)
+
+    def check(got, label):
+        util.assert_softmax_close(got, want, x, 1.5, log=func == "log_softmax", err_msg=label)
+
+    out = np.empty_like(x)
+    assert f(x, axis=1, temperature=1.5, out=out) is out
+    check(out, "fresh")
+    xi = x.copy()
+    assert f(xi, axis=1, temperature=1.5, out=xi) is xi
+    check(xi, "in place")
+    buf = np.zeros(43)
+    xs, o = buf[:42].reshape(6, 7), buf[1:].reshape(6, 7)
+    xs[...] = x
+    assert f(xs, axis=1, temperature=1.5, out=o) is o
+    check(o, "overlap")
+    of = np.empty_like(x, order="F")
+    assert f(x, axis=1, temperature=1.5, out=of) is of
+    check(of, "F")
+    with pytest.raises(TypeError, match="out"):
+        f(x, axis=1, out=np.empty((6, 7), np.float32))
+    with pytest.raises(ValueError, match="out"):
+        f(x, axis=1, out=np.empty((7, 6)))
+    ro = np.empty_like(x)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out"):
+        f(x, axis=1, out=ro)
+
+
+@pytest.mark.parametrize("func", ["softmax_jvp", "log_softmax_jvp", "softmax_vjp",
+                                  "log_softmax_vjp"])
+def test_small_call_derivatives(func):
+    """Small derivative calls (the shortcut's and the general path's cases) against the
+    reference: T as a float, an int and negative, any axis, float32, v of another dtype or
+    broadcast; T = 0 raises."""
+    f = getattr(sm, func)
+    x, v = util.make(np.float64, (6, 7), seed=6), util.make(np.float64, (6, 7), seed=7)
+    for xx, vv, axis, t, label in [
+            (x, v, -1, 1.0, "f64"), (x, v, 0, 2, "int T axis 0"), (x, v, None, -0.5, "all"),
+            (x.astype(np.float32), v.astype(np.float32), 1, 1.5, "f32"),
+            (x.astype(np.float32), v, 1, 1.0, "f32 x, f64 v"),
+            (x, v[:1], 1, 1.0, "broadcast v")]:
+        got = f(xx, vv, axis=axis, temperature=t)
+        want = util.expected(func, xx, np.broadcast_to(vv, xx.shape), axis=axis,
+                             temperature=float(t))
+        assert got.dtype == np.result_type(xx, vv) and got.shape == xx.shape, label
+        rtol = util.base_rtol(got.dtype) * (1 + util.cond(xx, t))
+        util.assert_close(got, want, rtol, rtol * (1 + np.abs(v).max()) / abs(t), label)
+    for t in (0, 0.0):
+        with pytest.raises(ValueError, match="temperature"):
+            f(x, v, temperature=t)
 
 
 @pytest.mark.parametrize("func", ["softmax", "log_softmax"])

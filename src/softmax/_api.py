@@ -261,15 +261,28 @@ def _finish(res, out, result):
 # ---------------------------------------------------------------------------
 # softmax and log_softmax
 # ---------------------------------------------------------------------------
-def _common_call(x, axis, temperature, workers, log):
-    """softmax/log_softmax of a small common call (no where/out/dtype) by the kernel module's
+def _small_workers(workers):
+    """workers of a call the small-call shortcuts may take (they run on the calling thread)."""
+    return workers is None or (type(workers) is int and workers > 0)
+
+
+def _common_call(x, axis, temperature, workers, log, out):
+    """softmax/log_softmax of a small common call (no where/dtype) by the kernel module's
     C-level shortcut; None when the call is not of that kind (then the general path runs, and
     raises for bad arguments). Large calls need no shortcut: the general path's cost is small
     next to their work."""
-    if not (workers is None or (type(workers) is int and workers > 0)):
+    if not _small_workers(workers):
         return None
     return _dispatch.kernels.small_softmax(x, axis, temperature, log,
-                                           _dispatch.PARALLEL_MIN_ELEMENTS)
+                                           _dispatch.PARALLEL_MIN_ELEMENTS, out)
+
+
+def _small_derivative(kind, x, v, axis, temperature, workers, log):
+    """The JVP/VJP of a small call (no where/out) by the C-level shortcut, or None."""
+    if not _small_workers(workers):
+        return None
+    return _dispatch.kernels.small_derivative(x, v, axis, temperature, kind == "vjp", log,
+                                              _dispatch.PARALLEL_MIN_ELEMENTS)
 
 
 def _softmax_like(x, axis, temperature, where, out, dtype, workers, log):
@@ -380,8 +393,8 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax([1.0, float("inf"), 2.0])
     array([0., 1., 0.])
     """
-    if where is None and out is None and dtype is None:
-        res = _common_call(x, axis, temperature, workers, False)
+    if where is None and dtype is None:
+        res = _common_call(x, axis, temperature, workers, False, out)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=False)
@@ -442,8 +455,8 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    if where is None and out is None and dtype is None:
-        res = _common_call(x, axis, temperature, workers, True)
+    if where is None and dtype is None:
+        res = _common_call(x, axis, temperature, workers, True, out)
         if res is not None:
             return res
     return _softmax_like(x, axis, temperature, where, out, dtype, workers, log=True)
@@ -522,7 +535,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     """
     if (b is None and where is None and dtype is None and keepdims is False
             and return_sign is False
-            and (workers is None or (type(workers) is int and workers > 0))):
+            and _small_workers(workers)):
         res = _dispatch.kernels.small_logsumexp(a, axis, temperature,
                                                 _dispatch.PARALLEL_MIN_ELEMENTS)
         if res is not None:   # the common small call, checked and run at C level
@@ -587,6 +600,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
 # Derivatives
 # ---------------------------------------------------------------------------
 def _derivative(kind, x, v, axis, temperature, where, out, workers, log):
+    if where is None and out is None:
+        res = _small_derivative(kind, x, v, axis, temperature, workers, log)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
     first, second = ("x", "v") if kind == "jvp" else ("y", "g")
     x = _as_input(x, first)
     vv = _companion(v, second, x.shape)

@@ -1584,17 +1584,34 @@ def softmax(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_s
               temperature, nthreads)
 
 
-cdef object _small_rows_view(object x, object axis, object temperature, Py_ssize_t max_size,
-                             Py_ssize_t* K):
-    """x as a native float32/float64, aligned, C-contiguous ndarray with fewer than max_size
-    elements, reduced along its last axis (axis -1, ndim - 1, or None over all), T = 1; K[0] its
-    slice length. None for anything else (the small-call shortcuts' one test)."""
+cdef bint _small_temp(object temperature, bint derivative, double* t):
+    """T of a small call: a finite Python float, or a Python int below 2**53 in magnitude;
+    nonzero for a derivative. False for anything else (the general path checks it)."""
+    cdef double v
+    if type(temperature) is float:
+        v = <double>temperature
+        if not (fabs(v) < INFINITY):
+            return False
+    elif type(temperature) is int:
+        if not (-9007199254740992 < temperature < 9007199254740992):
+            return False
+        v = <double>temperature
+    else:
+        return False
+    if derivative and v == 0:
+        return False
+    t[0] = v
+    return True
+
+cdef object _small_view(object x, object axis, Py_ssize_t max_size, Py_ssize_t* shape):
+    """x as a native float32/float64, aligned, C-contiguous ndarray of 1 to 64 dimensions
+    with fewer than max_size elements, reduced along one axis (an int in range) or all
+    (None); shape[0:4] = (outer, K, inner, axis; -1 for all). None for anything else (the
+    small-call shortcuts' one test)."""
     cdef cnp.ndarray a
-    cdef int typ, nd
-    cdef Py_ssize_t n
+    cdef int typ, nd, ax, i
+    cdef Py_ssize_t n, outer = 1, inner = 1
     if type(x) is not cnp.ndarray:
-        return None
-    if not ((type(temperature) is float or type(temperature) is int) and temperature == 1):
         return None
     a = <cnp.ndarray>x
     typ = cnp.PyArray_TYPE(a)
@@ -1607,51 +1624,115 @@ cdef object _small_rows_view(object x, object axis, object temperature, Py_ssize
     if n >= max_size:
         return None
     if axis is None:
-        K[0] = n
-    elif type(axis) is int:
-        if axis != -1 and axis != nd - 1:   # compared as Python ints: any size
-            return None
-        K[0] = cnp.PyArray_DIMS(a)[nd - 1]
-    else:
+        shape[0], shape[1], shape[2], shape[3] = 1, n, 1, -1
+        return a
+    if type(axis) is not int or not (-nd <= axis < nd):   # compared as Python ints: any size
         return None
+    ax = <int>(axis % nd)
+    for i in range(ax):
+        outer *= cnp.PyArray_DIMS(a)[i]
+    for i in range(ax + 1, nd):
+        inner *= cnp.PyArray_DIMS(a)[i]
+    shape[0], shape[1], shape[2], shape[3] = outer, cnp.PyArray_DIMS(a)[ax], inner, ax
     return a
 
+cdef bint _same_layout(cnp.ndarray a, object b):
+    """b is an ndarray of a's dtype and shape, native, aligned and C-contiguous."""
+    cdef cnp.ndarray o
+    cdef int i
+    if type(b) is not cnp.ndarray:
+        return False
+    o = <cnp.ndarray>b
+    if (cnp.PyArray_TYPE(o) != cnp.PyArray_TYPE(a) or cnp.PyArray_NDIM(o) != cnp.PyArray_NDIM(a)
+            or not cnp.PyArray_ISNOTSWAPPED(o) or not cnp.PyArray_ISALIGNED(o)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(o)):
+        return False
+    for i in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIMS(o)[i] != cnp.PyArray_DIMS(a)[i]:
+            return False
+    return True
 
-def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_t max_size):
-    """softmax (or log_softmax) of a small call (see _small_rows_view) on the calling thread;
-    None for any other call, which the caller sends down its general path. A dispatch
-    shortcut for small calls, where Python-level checks cost more than the work: it raises
-    nothing and validates nothing else."""
-    cdef Py_ssize_t K = 0, n
-    cdef object a = _small_rows_view(x, axis, temperature, max_size, &K)
+cdef bint _overlap(cnp.ndarray a, cnp.ndarray b):
+    """The (contiguous) byte ranges of a and b intersect."""
+    cdef char* pa = <char*>cnp.PyArray_DATA(a)
+    cdef char* pb = <char*>cnp.PyArray_DATA(b)
+    return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
+
+
+def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_t max_size,
+                  object out=None):
+    """softmax (or log_softmax) of a small call (see _small_view and _small_temp) on the
+    calling thread, into out when given (of x's dtype and shape, C-contiguous and writeable;
+    x itself or not overlapping it); None for any other call, which the caller sends down
+    its general path. A dispatch shortcut for small calls, where Python-level checks cost
+    more than the work: it raises nothing and validates nothing else."""
+    cdef Py_ssize_t shape[4]
+    cdef double t
+    cdef object a = _small_view(x, axis, max_size, shape)
     cdef cnp.ndarray res
-    if a is None:
+    if a is None or not _small_temp(temperature, False, &t):
         return None
-    n = cnp.PyArray_SIZE(<cnp.ndarray>a)
-    res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
-                            cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
-    if n > 0:
-        _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, <cnp.ndarray>a, None, res, n // K, K, 1,
-                  1.0, 1)
+    if out is None:
+        res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
+                                cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+    else:
+        if not _same_layout(<cnp.ndarray>a, out) or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out):
+            return None
+        res = <cnp.ndarray>out
+        if (cnp.PyArray_DATA(res) != cnp.PyArray_DATA(<cnp.ndarray>a)
+                and _overlap(res, <cnp.ndarray>a)):
+            return None
+    if cnp.PyArray_SIZE(res) > 0:
+        _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, <cnp.ndarray>a, None, res, shape[0],
+                  shape[1], shape[2], t, 1)
     return res
 
 
 def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_size):
-    """logsumexp of a small call (see _small_rows_view) with a non-empty axis: the result
-    array (the input's shape without its last axis, or a NumPy scalar when that is 0-d);
-    None for any other call."""
-    cdef Py_ssize_t K = 0, n
-    cdef object a = _small_rows_view(x, axis, temperature, max_size, &K)
+    """logsumexp of a small call (see _small_view and _small_temp) with a non-empty axis: the
+    result array (the input's shape without the reduced axis, or a NumPy scalar when that is
+    0-d); None for any other call."""
+    cdef Py_ssize_t shape[4]
+    cdef cnp.npy_intp dims[64]
+    cdef double t
+    cdef object a = _small_view(x, axis, max_size, shape)
     cdef cnp.ndarray res
-    cdef int nd
-    if a is None or K == 0:
+    cdef int nd = 0, i
+    if a is None or shape[1] == 0 or not _small_temp(temperature, False, &t):
         return None
-    n = cnp.PyArray_SIZE(<cnp.ndarray>a)
-    nd = 0 if axis is None else cnp.PyArray_NDIM(<cnp.ndarray>a) - 1
-    res = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(<cnp.ndarray>a), cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
-    if n > 0:
-        _dispatch(OP_LSE, <cnp.ndarray>a, None, res, n // K, K, 1, 1.0, 1)
+    if shape[3] >= 0:
+        for i in range(cnp.PyArray_NDIM(<cnp.ndarray>a)):
+            if i != shape[3]:
+                dims[nd] = cnp.PyArray_DIMS(<cnp.ndarray>a)[i]
+                nd += 1
+    res = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+    if cnp.PyArray_SIZE(<cnp.ndarray>a) > 0:
+        _dispatch(OP_LSE, <cnp.ndarray>a, None, res, shape[0], shape[1], shape[2], t, 1)
     return res[()] if nd == 0 else res
+
+
+def small_derivative(object x, object v, object axis, object temperature, bint vjp, bint log,
+                     Py_ssize_t max_size):
+    """The JVP (or, with vjp, the VJP) of softmax (or log_softmax) of a small call: x as in
+    _small_view, v of the same dtype and shape, T as in _small_temp and nonzero; None for
+    any other call."""
+    cdef Py_ssize_t shape[4]
+    cdef double t
+    cdef object a = _small_view(x, axis, max_size, shape)
+    cdef cnp.ndarray res
+    cdef Op op
+    if (a is None or not _same_layout(<cnp.ndarray>a, v)
+            or not _small_temp(temperature, True, &t)):
+        return None
+    res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
+                            cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+    if vjp:
+        op = OP_LOG_VJP if log else OP_VJP
+    else:
+        op = OP_LOG_JVP if log else OP_JVP
+    if cnp.PyArray_SIZE(res) > 0:
+        _dispatch(op, <cnp.ndarray>a, <cnp.ndarray>v, res, shape[0], shape[1], shape[2], t, 1)
+    return res
 
 
 def logsumexp(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
