@@ -187,11 +187,34 @@ def test_small_call_shortcut_takes_and_leaves():
     for out in [np.empty((7, 6)), np.empty((6, 7), np.float32), np.empty((6, 7), order="F"),
                 np.empty((6, 7)).view(type("Sub", (np.ndarray,), {})), [0.0] * 42]:
         assert k.small_softmax(x, -1, 1.0, False, M, out) is None
+    assert k.small_logsumexp(x, 1, 1.0, M, v) is not None
+    for bb in (v.astype(np.float32), v[:1], v.tolist(), np.asfortranarray(v)):
+        assert k.small_logsumexp(x, 1, 1.0, M, bb) is None
     for vjp in (False, True):
         assert k.small_derivative(x, v, 0, 2, vjp, False, M) is not None
         for vv, t in [(v, 0.0), (v, 0), (v.astype(np.float32), 1.0), (v[:1], 1.0),
                       (v.tolist(), 1.0), (np.asfortranarray(v), 1.0)]:
             assert k.small_derivative(x, vv, -1, t, vjp, True, M) is None
+
+
+def test_small_call_weighted_logsumexp():
+    """logsumexp(b=...) of small calls (the shortcut's and the general path's) against the
+    reference; a slice whose weighted total is negative gives NaN (its sign says so)."""
+    x = util.make(np.float64, (6, 7), seed=8)
+    b = np.abs(util.make(np.float64, (6, 7), seed=9)) + 0.1
+    b[2, :] *= -1                                  # row 2: negative total
+    b[3, 0] = 0.0
+    for xx, bb, axis, t in [(x, b, 1, 1.0), (x, b, 1, -2), (x.astype(np.float32),
+                            b.astype(np.float32), 1, 0.5), (x, b, None, 1.0), (x, b[:1], 1, 1.0)]:
+        got = sm.logsumexp(xx, axis=axis, b=bb, temperature=t)
+        res, sgn = util.expected("logsumexp", xx, axis=axis, temperature=float(t),
+                                 b=np.broadcast_to(bb, xx.shape).astype(util.ref_dtype(xx.dtype)),
+                                 return_sign=True)
+        want = np.where(sgn < 0, np.nan, res)
+        assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == np.result_type(xx, bb)
+        if axis == 1 and bb.shape == xx.shape:
+            assert np.isnan(got[2]) and not np.isnan(got[[0, 1, 3, 4, 5]]).any()
+        util.assert_lse_close(got, want, xx, err_msg=f"{axis} {t}")
 
 
 @pytest.mark.parametrize("func", ["softmax", "log_softmax"])

@@ -533,11 +533,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     >>> float(logsumexp([1.0, 2.0, 3.0], temperature=0))
     3.0
     """
-    if (b is None and where is None and dtype is None and keepdims is False
-            and return_sign is False
+    if (where is None and dtype is None and keepdims is False and return_sign is False
             and _small_workers(workers)):
         res = _dispatch.kernels.small_logsumexp(a, axis, temperature,
-                                                _dispatch.PARALLEL_MIN_ELEMENTS)
+                                                _dispatch.PARALLEL_MIN_ELEMENTS, b)
         if res is not None:   # the common small call, checked and run at C level
             return res
     a = _as_input(a, "a")

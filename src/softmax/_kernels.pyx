@@ -1688,17 +1688,21 @@ def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_
     return res
 
 
-def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_size):
-    """logsumexp of a small call (see _small_view and _small_temp) with a non-empty axis: the
+def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_size,
+                    object b=None):
+    """logsumexp of a small call (see _small_view and _small_temp) with a non-empty axis,
+    weighted by b when given (of x's dtype and shape; a negative total gives NaN): the
     result array (the input's shape without the reduced axis, or a NumPy scalar when that is
     0-d); None for any other call."""
-    cdef Py_ssize_t shape[4]
+    cdef Py_ssize_t shape[4], j
     cdef cnp.npy_intp dims[64]
     cdef double t
     cdef object a = _small_view(x, axis, max_size, shape)
-    cdef cnp.ndarray res
+    cdef cnp.ndarray res, sign
     cdef int nd = 0, i
     if a is None or shape[1] == 0 or not _small_temp(temperature, False, &t):
+        return None
+    if b is not None and not _same_layout(<cnp.ndarray>a, b):
         return None
     if shape[3] >= 0:
         for i in range(cnp.PyArray_NDIM(<cnp.ndarray>a)):
@@ -1707,7 +1711,20 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
                 nd += 1
     res = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
     if cnp.PyArray_SIZE(<cnp.ndarray>a) > 0:
-        _dispatch(OP_LSE, <cnp.ndarray>a, None, res, shape[0], shape[1], shape[2], t, 1)
+        if b is None:
+            _dispatch(OP_LSE, <cnp.ndarray>a, None, res, shape[0], shape[1], shape[2], t, 1)
+        else:
+            sign = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+            logsumexp_b(<cnp.ndarray>a, <cnp.ndarray>b, res, sign, shape[0], shape[1],
+                        shape[2], t, 1)
+            if cnp.PyArray_TYPE(res) == cnp.NPY_FLOAT:   # a negative total has no real log
+                for j in range(cnp.PyArray_SIZE(res)):
+                    if (<float*>cnp.PyArray_DATA(sign))[j] < 0:
+                        (<float*>cnp.PyArray_DATA(res))[j] = NAN
+            else:
+                for j in range(cnp.PyArray_SIZE(res)):
+                    if (<double*>cnp.PyArray_DATA(sign))[j] < 0:
+                        (<double*>cnp.PyArray_DATA(res))[j] = NAN
     return res[()] if nd == 0 else res
 
 
