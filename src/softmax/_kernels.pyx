@@ -145,7 +145,8 @@ cdef extern from *:
 # --------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------
-DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll)
+DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll;
+                   # _fold, _lanes_total and _max_row halve exactly 32)
 DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
 DEF ARG_BLK = 256  # scaled exp arguments computed ahead of the exps (on the stack)
 DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep full precision
@@ -633,13 +634,48 @@ cdef inline void _combine(double ones, double r_hi, double r_lo, double* s_hi,
     s_lo[0] = ((ones - (s - bb)) + (r_hi - bb)) + r_lo
     s_hi[0] = s
 
-cdef inline void _fold(const double* sh, const double* sl, Py_ssize_t W, double* hi,
-                       double* lo) noexcept nogil:
-    """(hi, lo) += the W compensated partial sums."""
+cdef inline void _half(double* sh, double* sl, Py_ssize_t h) noexcept nogil:
+    """Lanes j and j + h (j < h) summed into lane j, compensated (TwoSum); h a constant
+    once inlined, so the step is a few vector instructions."""
     cdef Py_ssize_t j
-    for j in range(W):
-        _two_sum_into(hi, lo, sh[j])
-        lo[0] += sl[j]
+    cdef double a, b, s, bb
+    for j in range(h):
+        a = sh[j]
+        b = sh[j + h]
+        s = a + b
+        bb = s - a
+        sl[j] = (sl[j] + sl[j + h]) + ((a - (s - bb)) + (b - bb))
+        sh[j] = s
+
+cdef inline void _fold(double* sh, double* sl, Py_ssize_t W, double* hi,
+                       double* lo) noexcept nogil:
+    """(hi, lo) += the compensated partial sums of all LANES lanes (the callers zero the
+    ones beyond W), halved pairwise: a lane-by-lane fold is a chain of dependent TwoSums
+    that costs more than a short row's whole loop."""
+    _half(sh, sl, 16)
+    _half(sh, sl, 8)
+    _half(sh, sl, 4)
+    _half(sh, sl, 2)
+    _half(sh, sl, 1)
+    _two_sum_into(hi, lo, sh[0])
+    lo[0] += sl[0]
+
+cdef inline double _lanes_total(double* a) noexcept nogil:
+    """The plain sum of a[:LANES], halved pairwise (vector steps, not a chain of LANES adds)."""
+    cdef Py_ssize_t j
+    for j in range(16):
+        a[j] += a[j + 16]
+    for j in range(8):
+        a[j] += a[j + 8]
+    for j in range(4):
+        a[j] += a[j + 4]
+    return ((a[0] + a[2]) + (a[1] + a[3]))
+
+cdef inline void _max_half(floating* acc, Py_ssize_t h) noexcept nogil:
+    """Lane j (j < h) takes the NaN-propagating max of lanes j and j + h."""
+    cdef Py_ssize_t l
+    for l in range(h):
+        acc[l] = acc[l + h] if (acc[l + h] > acc[l]) | (acc[l + h] != acc[l + h]) else acc[l]
 
 cdef floating _max_row(const floating* x, Py_ssize_t n, floating sgn) noexcept nogil:
     """max of sgn*x, NaN if any element is NaN."""
@@ -653,6 +689,12 @@ cdef floating _max_row(const floating* x, Py_ssize_t n, floating sgn) noexcept n
     for i in range(nb, n):
         v = sgn * x[i]
         m = v if (v > m) | (v != v) else m
+    if L == LANES:   # halve pairwise (vector steps) rather than a chain of 32 compares
+        _max_half(acc, 16)
+        _max_half(acc, 8)
+        _max_half(acc, 4)
+        _max_half(acc, 2)
+        L = 2
     for l in range(L):
         m = acc[l] if (acc[l] > m) | (acc[l] != acc[l]) else m
     return m
@@ -726,9 +768,7 @@ cdef inline double _sum_plain(const floating* a, Py_ssize_t n) noexcept nogil:
             acc[j] += a[k * LANES + j]
     for i in range(nb, n):
         total += a[i]
-    for j in range(LANES):
-        total += acc[j]
-    return total
+    return total + _lanes_total(acc)
 
 cdef inline double _h_f32(float v, double sgn, double m, double inv, bint scaled) noexcept nogil:
     """(sgn*v - m)/|T| in double for float32 data (sgn*v - m exact or nearly: one rounding)."""
@@ -788,11 +828,8 @@ cdef void _exp_sum_f32(const float* x, float* dst, Py_ssize_t K, float m, Temp t
             e = _exp_f32(_h_f32(x[i], sgn, md, inv, t.scaled))
             ones += 1.0 if e == 1.0 else 0.0
             rest += 0.0 if e == 1.0 else e
-    for j in range(LANES):
-        rest += acc[j]
-        ones += on[j]
-    ones_out[0] = ones
-    rest_out[0] = rest
+    ones_out[0] = ones + _lanes_total(on)
+    rest_out[0] = rest + _lanes_total(acc)
 
 cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
                          bint hard, bint keep, double* ones_out, double* rest_hi,
