@@ -1150,6 +1150,72 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
 # --------------------------------------------------------------------------
 # Jacobian-vector products: softmax_jvp, log_softmax_jvp
 # --------------------------------------------------------------------------
+cdef inline void _jvp_acc_f32(const float* x, const float* v, float* dst, Py_ssize_t i,
+                              Py_ssize_t j, double sgn, double m, double inv, bint scaled,
+                              bint keep, double* s, double* dh, double* dl) noexcept nogil:
+    """One element of the float32 JVP's exp pass into lane j: e = exp((sgn*x - m)/|T|) in
+    double, s[j] += e, (dh[j], dl[j]) += e * v compensated (TwoSum, exact product error);
+    dst[i] = e * 2**64 rounded when keep (scaled, so a subnormal exp keeps its bits)."""
+    cdef double e = _exp_f32(_h_f32(x[i], sgn, m, inv, scaled))
+    cdef double vi = v[i], p = e * vi, a = dh[j], t2, bb
+    if keep:
+        dst[i] = <float>(e * 18446744073709551616.0)
+    s[j] += e
+    t2 = a + p
+    bb = t2 - a
+    dl[j] += ((a - (t2 - bb)) + (p - bb)) + _prod_err(e, vi, p)
+    dh[j] = t2
+
+cdef inline void _jvp_lanes_f32(const float* x, const float* v, float* dst, Py_ssize_t K,
+                                double sgn, double m, double inv, bint scaled, bint keep,
+                                double* s, double* dh, double* dl) noexcept nogil:
+    """_jvp_acc_f32 over a float32 row, one case per loop (scaled, keep: constants)."""
+    cdef Py_ssize_t i, j, k, nb = K - K % LANES
+    for k in range(nb // LANES):
+        for j in range(LANES):
+            _jvp_acc_f32(x, v, dst, k * LANES + j, j, sgn, m, inv, scaled, keep, s, dh, dl)
+    for i in range(nb, K):
+        _jvp_acc_f32(x, v, dst, i, i - nb, sgn, m, inv, scaled, keep, s, dh, dl)
+
+cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K, float m,
+                       Temp t, bint log_out) noexcept nogil:
+    """The JVP of a float32 row with a finite maximum: one pass for the exps (in double,
+    _exp_f32), their sum and their dot with v, then one for the output from the saved exps
+    (softmax) or from v alone (log_softmax)."""
+    cdef double s[LANES]
+    cdef double dh[LANES]
+    cdef double dl[LANES]
+    cdef double sgn = t.sgn, md = m, inv = t.inv, f = t.inv_signed
+    cdef double s_hi, s_lo = 0, d_hi = 0, d_lo = 0, mu, mu_lo, q
+    cdef Py_ssize_t i, j
+    for j in range(LANES):
+        s[j] = 0
+        dh[j] = 0
+        dl[j] = 0
+    if log_out:
+        if t.scaled:
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, False, s, dh, dl)
+        else:
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, False, s, dh, dl)
+    else:
+        if t.scaled:
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, True, s, dh, dl)
+        else:
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, True, s, dh, dl)
+    s_hi = _lanes_total(s)
+    _fold(dh, dl, LANES, &d_hi, &d_lo)
+    q = 1.0 / s_hi
+    d_lo = _lo_ok(d_hi, d_lo)
+    mu = (d_hi + d_lo) * q
+    mu_lo = _lo_ok(mu, _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, q))
+    if log_out:
+        for i in range(K):
+            out[i] = <float>(((<double>v[i] - mu) - mu_lo) * f)
+    else:
+        q *= 5.421010862427522e-20   # 2**-64: the saved exps are scaled by 2**64
+        for i in range(K):
+            out[i] = <float>((<double>out[i] * q) * ((<double>v[i] - mu) - mu_lo) * f)
+
 cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize_t K, Temp t,
                    bint log_out) noexcept nogil:
     cdef floating sgn = <floating>t.sgn
@@ -1164,6 +1230,10 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
         _fill(out, K, 1, <floating>NAN)
         return
     hard = m == INFINITY
+    if floating is float:
+        if not hard:
+            _jvp_row_f32(x, v, out, K, m, t, log_out)
+            return
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
         d = &buf[0] if log_out else out + b0
