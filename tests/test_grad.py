@@ -159,3 +159,40 @@ def test_gradient_out(name):
     for out in (np.empty((5, 7)), np.empty((7, 5)).T, np.empty((10, 7))[::2]):
         assert getattr(sm, name)(y, v, axis=1, temperature=0.5, out=out) is out
         np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("K", [1, 3, 10, 64])
+@pytest.mark.parametrize("t", [1.0, -0.7])
+def test_short_rows_many(dtype, K, t):
+    """Many short rows (the block-of-rows derivative kernels): several blocks and, past 4096
+    rows, several work items on two threads; some rows with NaN, +-inf or -inf everywhere
+    (they go row by row). All four derivatives against the closed forms in long double."""
+    rows = 9000
+    x, v, g = data((rows, K), seed=K, dtype=dtype)
+    x[5, 0] = np.nan
+    x[7, -1] = np.inf
+    x[11, :] = -np.inf
+    x[4500, 0] = -np.inf
+    v[13, 0] = np.inf
+    ld = np.longdouble
+    s = util.ref.softmax(x.astype(ld), 1, t)
+    ls = util.ref.log_softmax(x.astype(ld), 1, t)
+    vl, gl = v.astype(ld), g.astype(ld)
+    y, ly = s.astype(dtype), ls.astype(dtype)
+    rtol, atol = grad_tol(dtype, np.where(np.isfinite(x), x, 0), v, t)
+    with np.errstate(all="ignore"):
+        cases = {
+            "jvp": (lambda w: sm.softmax_jvp(x, v, axis=1, temperature=t, workers=w),
+                    s * (vl - np.sum(s * vl, axis=1, keepdims=True)) / t),
+            "log_jvp": (lambda w: sm.log_softmax_jvp(x, v, axis=1, temperature=t, workers=w),
+                        (vl - np.sum(s * vl, axis=1, keepdims=True)) / t),
+            "vjp": (lambda w: sm.softmax_vjp(y, g, axis=1, temperature=t, workers=w),
+                    y.astype(ld) * (gl - np.sum(y.astype(ld) * gl, axis=1, keepdims=True)) / t),
+            "log_vjp": (lambda w: sm.log_softmax_vjp(ly, g, axis=1, temperature=t, workers=w),
+                        (gl - np.exp(ly.astype(ld)) * np.sum(gl, axis=1, keepdims=True)) / t),
+        }
+        for name, (f, want) in cases.items():
+            one = f(1)
+            util.assert_close(one, want, rtol, atol, name)
+            np.testing.assert_array_equal(f(2), one, err_msg=name)

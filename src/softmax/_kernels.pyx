@@ -26,7 +26,8 @@ for the sum, so exp and sum are separate, simple, vectorisable loops. Loops are
 written one per case (T == 1 or not, hard limit or not) and keep the exp in a
 loop body of its own: gcc if-converts a test inside a loop (both sides run)
 and stops inlining the exp into a big body (then it runs as a scalar call).
-Rows of K <= SMALL_K go a block of rows at a time (_small_rows), one long row on
+Rows of K <= SMALL_K go a block of rows at a time (_small_rows; the derivatives
+through _small_rows_vjp and, float32, _small_rows_jvp_f32), one long row on
 several threads is split into parts (_row_split), and a row with NaN, +-inf or
 T == 0 goes to the general kernel.
 
@@ -1553,6 +1554,145 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
                     i = r * K + k
                     ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
 
+cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating* out,
+                          Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+    """The VJPs of many short rows (K <= SMALL_K) a block at a time, as _small_rows: the
+    per-row dot (or sum of g) across rows, compensated as in _vjp_row, then one loop over
+    the block; log_softmax's exp(y) in one vectorised loop over the block."""
+    cdef double hi[BLK]
+    cdef double lo[BLK]
+    cdef double eb[BLK]
+    cdef double tb[BLK]
+    cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
+    cdef const floating* yb
+    cdef const floating* gb
+    cdef floating* ob
+    cdef double p, c, f = t.inv_signed
+    cdef bint log_out = op == OP_LOG_VJP
+    for blk in range((rows + R - 1) // R):
+        r0 = blk * R
+        nr = min(R, rows - r0)
+        n = nr * K
+        yb = y + r0 * K
+        gb = g + r0 * K
+        ob = out + r0 * K
+        for r in range(nr):
+            hi[r] = 0
+            lo[r] = 0
+        for k in range(K):         # across rows: one lane per row
+            for r in range(nr):
+                i = r * K + k
+                if log_out:
+                    _two_sum_into(&hi[r], &lo[r], gb[i])
+                else:
+                    p = <double>yb[i] * <double>gb[i]
+                    _two_sum_into(&hi[r], &lo[r], p)
+                    if floating is double:
+                        lo[r] += _prod_err(yb[i], gb[i], p)
+        for r in range(nr):
+            lo[r] = _lo_ok(hi[r], lo[r])
+            c = hi[r] + lo[r]
+            lo[r] = _lo_ok(c, (hi[r] - c) + lo[r])
+            hi[r] = c
+        if log_out:
+            _exp_block(yb, n, 1, eb, tb)
+            for r in range(nr):
+                for k in range(K):
+                    i = r * K + k
+                    ob[i] = _log_vjp_elem(eb[i], tb[i], gb[i], hi[r], lo[r], f)
+        else:
+            for r in range(nr):
+                for k in range(K):
+                    i = r * K + k
+                    ob[i] = _vjp_elem(yb[i], gb[i], hi[r], lo[r], f)
+
+cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
+                              Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+    """The JVPs of many short float32 rows (K <= SMALL_K) a block at a time, as
+    _small_rows and _jvp_row_f32: exps in double over the block, per-row sums and
+    compensated dots with v across rows, then one loop over the block. A block with a
+    special row (NaN, +-inf) goes row by row through _jvp_row."""
+    cdef float mm[BLK]
+    cdef float rm[BLK]
+    cdef double ed[BLK]
+    cdef double sr[BLK]
+    cdef double dh[BLK]
+    cdef double dl[BLK]
+    cdef double mu[BLK]
+    cdef double mu_lo[BLK]
+    cdef double q[BLK]
+    cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
+    cdef const float* xb
+    cdef const float* vb
+    cdef float* ob
+    cdef float sgn = <float>t.sgn, w
+    cdef double e, p, vi, inv = t.inv, f = t.inv_signed
+    cdef bint special, log_out = op == OP_LOG_JVP
+    for blk in range((rows + R - 1) // R):
+        r0 = blk * R
+        nr = min(R, rows - r0)
+        n = nr * K
+        xb = x + r0 * K
+        vb = v + r0 * K
+        ob = out + r0 * K
+        special = False
+        for r in range(nr):
+            rm[r] = -INFINITY
+        for k in range(K):
+            for r in range(nr):
+                w = sgn * xb[r * K + k]
+                rm[r] = w if (w > rm[r]) | (w != w) else rm[r]
+        for r in range(nr):
+            special = special or not (rm[r] > -INFINITY) or rm[r] == INFINITY
+        if special:
+            for r in range(nr):
+                _jvp_row(xb + r * K, vb + r * K, ob + r * K, K, t, log_out)
+            continue
+        for r in range(nr):
+            for k in range(K):
+                mm[r * K + k] = rm[r]
+        if t.scaled:   # one loop per case
+            for i in range(n):
+                ed[i] = _exp_f32(_h_f32(xb[i], t.sgn, mm[i], inv, True))
+        else:
+            for i in range(n):
+                ed[i] = _exp_f32(_h_f32(xb[i], t.sgn, mm[i], inv, False))
+        for r in range(nr):
+            sr[r] = 0
+            dh[r] = 0
+            dl[r] = 0
+        for k in range(K):         # across rows: one lane per row
+            for r in range(nr):
+                i = r * K + k
+                e = ed[i]
+                vi = vb[i]
+                sr[r] += e
+                p = e * vi
+                _two_sum_into(&dh[r], &dl[r], p)
+                dl[r] += _prod_err(e, vi, p)
+        for r in range(nr):
+            q[r] = 1.0 / sr[r]
+            dl[r] = _lo_ok(dh[r], dl[r])
+            mu[r] = (dh[r] + dl[r]) * q[r]
+            mu_lo[r] = _lo_ok(mu[r], _mean_lo(mu[r], dh[r], dl[r], sr[r], 0.0, q[r]))
+        if log_out:
+            for r in range(nr):
+                for k in range(K):
+                    i = r * K + k
+                    ob[i] = <float>(((<double>vb[i] - mu[r]) - mu_lo[r]) * f)
+        else:
+            for r in range(nr):
+                for k in range(K):
+                    i = r * K + k
+                    ob[i] = <float>((ed[i] * q[r]) * ((<double>vb[i] - mu[r]) - mu_lo[r]) * f)
+
+cdef void _small_deriv(Op op, const floating* x, const floating* v, floating* out,
+                       Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+    if op == OP_VJP or op == OP_LOG_VJP:
+        _small_rows_vjp(op, x, v, out, rows, K, t)
+    elif floating is float:
+        _small_rows_jvp_f32(op, x, v, out, rows, K, t)
+
 cdef void _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp t,
                      int P) noexcept nogil:
     """One long row on P threads: the max, the sum of exps and the output each run over P
@@ -1623,6 +1763,20 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
         for item in range(outer):   # few long rows: split each one instead
             _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K), K, t,
                        min(nthreads, 64))
+        return
+    if inner == 1 and K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP or (
+            floating is float and (op == OP_JVP or op == OP_LOG_JVP))):
+        nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, as below
+        if nthreads > 1 and nitems > 1:
+            for item in prange(nitems, num_threads=nthreads, schedule="static"):
+                _small_deriv(op, x + item * SMALL_ROWS * K, v + item * SMALL_ROWS * K,
+                             out + item * SMALL_ROWS * K,
+                             min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
+        else:
+            for item in range(nitems):
+                _small_deriv(op, x + item * SMALL_ROWS * K, v + item * SMALL_ROWS * K,
+                             out + item * SMALL_ROWS * K,
+                             min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
         return
     if inner == 1 and K <= SMALL_K and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
