@@ -195,6 +195,11 @@ def test_small_call_shortcut_takes_and_leaves():
         for vv, t in [(v, 0.0), (v, 0), (v.astype(np.float32), 1.0), (v[:1], 1.0),
                       (v.tolist(), 1.0), (np.asfortranarray(v), 1.0)]:
             assert k.small_derivative(x, vv, -1, t, vjp, True, M) is None
+        out = np.empty_like(x)
+        assert k.small_derivative(x, v, -1, 1.0, vjp, False, M, out) is out
+        xc, vc = x.copy(), v.copy()
+        for o in (xc, vc, np.empty((6, 7), np.float32), np.empty((6, 7), order="F")):
+            assert k.small_derivative(xc, vc, -1, 1.0, vjp, False, M, o) is None
 
 
 def test_small_call_weighted_logsumexp():
@@ -274,6 +279,14 @@ def test_small_call_derivatives(func):
     for t in (0, 0.0):
         with pytest.raises(ValueError, match="temperature"):
             f(x, v, temperature=t)
+    want = util.expected(func, x, v, axis=1, temperature=2.0)
+    rtol = util.base_rtol(x.dtype) * (1 + util.cond(x, 2.0))
+    for label, o, xx, vv in [("fresh out", np.empty_like(x), x, v),
+                             ("out=x", None, x.copy(), v), ("out=v", None, x, v.copy()),
+                             ("F out", np.empty_like(x, order="F"), x, v)]:
+        o = {"out=x": xx, "out=v": vv}.get(label, o)
+        assert f(xx, vv, axis=1, temperature=2.0, out=o) is o
+        util.assert_close(o, want, rtol, rtol * (1 + np.abs(v).max()) / 2.0, label)
 
 
 @pytest.mark.parametrize("func", ["softmax", "log_softmax"])

@@ -277,12 +277,12 @@ def _common_call(x, axis, temperature, workers, log, out):
                                            _dispatch.PARALLEL_MIN_ELEMENTS, out)
 
 
-def _small_derivative(kind, x, v, axis, temperature, workers, log):
-    """The JVP/VJP of a small call (no where/out) by the C-level shortcut, or None."""
+def _small_derivative(kind, x, v, axis, temperature, workers, log, out):
+    """The JVP/VJP of a small call (no where) by the C-level shortcut, or None."""
     if not _small_workers(workers):
         return None
     return _dispatch.kernels.small_derivative(x, v, axis, temperature, kind == "vjp", log,
-                                              _dispatch.PARALLEL_MIN_ELEMENTS)
+                                              _dispatch.PARALLEL_MIN_ELEMENTS, out)
 
 
 def _softmax_like(x, axis, temperature, where, out, dtype, workers, log):
@@ -599,8 +599,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
 # Derivatives
 # ---------------------------------------------------------------------------
 def _derivative(kind, x, v, axis, temperature, where, out, workers, log):
-    if where is None and out is None:
-        res = _small_derivative(kind, x, v, axis, temperature, workers, log)
+    if where is None:
+        res = _small_derivative(kind, x, v, axis, temperature, workers, log, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
     first, second = ("x", "v") if kind == "jvp" else ("y", "g")

@@ -1990,10 +1990,10 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
 
 
 def small_derivative(object x, object v, object axis, object temperature, bint vjp, bint log,
-                     Py_ssize_t max_size):
+                     Py_ssize_t max_size, object out=None):
     """The JVP (or, with vjp, the VJP) of softmax (or log_softmax) of a small call: x as in
-    _small_view, v of the same dtype and shape, T as in _small_temp and nonzero; None for
-    any other call."""
+    _small_view, v of the same dtype and shape, T as in _small_temp and nonzero, into out
+    when given (as small_softmax's, overlapping neither x nor v); None for any other call."""
     cdef Py_ssize_t shape[4]
     cdef double t
     cdef object a = _small_view(x, axis, max_size, shape)
@@ -2002,8 +2002,15 @@ def small_derivative(object x, object v, object axis, object temperature, bint v
     if (a is None or not _same_layout(<cnp.ndarray>a, v)
             or not _small_temp(temperature, True, &t)):
         return None
-    res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
-                            cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+    if out is None:
+        res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
+                                cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+    else:
+        if not _same_layout(<cnp.ndarray>a, out) or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out):
+            return None
+        res = <cnp.ndarray>out
+        if _overlap(res, <cnp.ndarray>a) or _overlap(res, <cnp.ndarray>v):
+            return None
     if vjp:
         op = OP_LOG_VJP if log else OP_VJP
     else:
