@@ -276,6 +276,16 @@ def exp_table(n=2_000_000, seed=1):
                     e2 = np.max(np.abs(out.astype(LD) + tail.astype(LD) - exact) / ulp)
                     cells.append(f"[{lo:g}, {hi:g}]: {float(e1):.3f} | {float(e2):.3f}")
                 print(f"  {level:<9}{dt.name:<8}" + "   ".join(cells))
+            # the exp of the float32 softmax/log_softmax/logsumexp/JVP kernels: float64 in and
+            # out, arguments <= 0, relative error (it is rounded to float32 afterwards)
+            cells = []
+            for lo, hi in [(-120.0, -87.3), (-87.3, -10.0), (-10.0, 0.0)]:
+                h = rng.uniform(lo, hi, n)
+                out = np.empty_like(h)
+                k.exp_f32(h, out)
+                exact = np.exp(h.astype(LD))
+                cells.append(f"[{lo:g}, {hi:g}]: {float(np.max(np.abs(out / exact - 1))):.2e}")
+            print(f"  {level:<9}{'f32 in f64':<8}  relative: " + "   ".join(cells))
 
 
 def main(argv=None):
