@@ -1028,3 +1028,43 @@ def test_regression_tiny_temperature(dtype, t):
             np.testing.assert_array_equal(sm.logsumexp(xx, axis=axis, temperature=t),
                                           np.full(n, 2.0 * sgn, dtype))
     assert sm.logsumexp(base, b=[1.0, 3.0, 1.0, 1.0], temperature=t) == 2.0 * sgn + 0.0
+
+
+@pytest.mark.parametrize("rows", [1, 300])
+def test_regression_float32_jvp_zero_exp_times_infinite_tangent(rows):
+    """fuzz (atheris): softmax_jvp(float32 [-inf, 7], [-1, -inf], T=2) is s * (v - sum(s v)) / T
+    with s = [0, 1] and sum(s v) = -inf: [0 * inf, 1 * (-inf + inf)] = [nan, nan]. The float32
+    kernels' exp gave exp(-120) for exp(-inf), so the first entry came out finite; it now gives
+    0 below exp(-700). With a finite tangent of +-3e38 the entries are exactly 0 where s is
+    [0, 1], and where s_0 = exp(-153.5) they are tiny but not 0 (+-s_0 * 6e38 / 2 = 6.5e-29;
+    the second needs the sum of exps as a pair: 1 + s_0 rounds to 1, and mu = dot / sum
+    is -3e38 + 1.3e-28).
+    One row (the row kernel) and 300 short rows (the block-of-rows kernel)."""
+    x = np.tile(np.array([-np.inf, 7.0], np.float32), (rows, 1))
+    with np.errstate(all="ignore"):
+        got = sm.softmax_jvp(x, np.tile(np.array([-1.0, -np.inf], np.float32), (rows, 1)),
+                             axis=1, temperature=2.0)
+    assert np.isnan(got).all()
+    v = np.tile(np.array([3e38, -3e38], np.float32), (rows, 1))
+    got = sm.softmax_jvp(x, v, axis=1, temperature=2.0)
+    assert (got == 0).all(), got[:2]
+    xx = np.tile(np.array([-300.0, 7.0], np.float32), (rows, 1))
+    s = np.exp(np.array([-153.5, 0.0], np.longdouble))
+    s /= s.sum()
+    vl = v[0].astype(np.longdouble)
+    # v_i - sum(s v) = sum_j s_j (v_i - v_j): no cancellation of the 3e38s
+    want = (s * np.sum(s[None, :] * (vl[:, None] - vl[None, :]), axis=1) / 2).astype(np.float32)
+    got = sm.softmax_jvp(xx, v, axis=1, temperature=2.0)
+    np.testing.assert_allclose(got, np.tile(want, (rows, 1)), rtol=1e-6)
+    assert abs(float(want[0]) - 6.5e-29) < 1e-30 and want[1] == -want[0]
+
+
+def test_regression_reference_nan_weight_at_zero_temperature():
+    """fuzz (atheris): logsumexp([40, 0], b=[-1, nan], temperature=0) is NaN (for every T != 0
+    the total has a NaN term, so the limit is NaN too; scipy gives NaN at T = 1); the kernel
+    said so, the reference said 40 with sign -1."""
+    from softmax import _reference
+    a, b = np.array([[40.0, 0.0], [4294967294.0, 0.0]]), np.array([-1.0, np.nan])
+    for f in (sm.logsumexp, _reference.logsumexp):
+        res, sign = f(a, axis=1, b=np.broadcast_to(b, a.shape), temperature=0, return_sign=True)
+        assert np.isnan(res).all() and np.isnan(sign).all(), f

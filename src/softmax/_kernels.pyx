@@ -196,7 +196,7 @@ cdef extern from *:
     /* exp for float32 data, evaluated in double: exp(r) = 1 + r Q(r), Q of degree 6
        (Chebyshev interpolant), 1.1e-10 relative on |r| <= ln2/2. */
     static const double LN2_D = 0.6931471805599453;
-    static const double EXPF_LO = -120.0;
+    static const double EXPF_LO = -700.0;
     static const double QE6 = 0.00019899283127150665;
     static const double QE5 = 0.0013941116406758567;
     static const double QE4 = 0.008333298472605688;
@@ -408,9 +408,9 @@ cdef inline floating _exp2k(floating h, floating lo, floating* tail, int k) noex
 cdef inline double _exp_f32(double h) noexcept nogil:
     """exp(h) for h <= 0 (or -inf) in double, to 1.1e-10 relative: the exp of the
     float32 kernels. x - m of float32 data is exact in double (and (x - m)/|T| good to
-    2**-53), so rounding this to float32 is the only rounding of an exp; below
-    EXPF_LO (exp = 8e-53, 0 in float32) h is clamped and a sum keeps a negligible term;
-    a NaN h gives NaN."""
+    2**-53), so rounding this to float32 is the only rounding of an exp. Below EXPF_LO
+    (exp(-700) = 1e-304) it is 0, as exp(-inf) must be (a JVP multiplies it by v - mu,
+    which may be infinite or 1e38); a NaN h gives NaN."""
     cdef double c = EXPF_LO if h < EXPF_LO else h   # -inf clamped, NaN kept
     cdef double tt = _madd(c, LOG2E_D, SHIFT_D)   # n = round(c / ln2) in tt's low bits
     cdef double n = tt - SHIFT_D
@@ -420,9 +420,9 @@ cdef inline double _exp_f32(double h) noexcept nogil:
     cdef uint64_t b, tb
     memcpy(&b, &p, 8)
     memcpy(&tb, &tt, 8)
-    b += tb << 52                                  # times 2**n: n >= -174, stays normal
+    b += tb << 52                                  # times 2**n: n >= -1010, stays normal
     memcpy(&p, &b, 8)
-    return p
+    return 0.0 if h < EXPF_LO else p
 
 cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept nogil:
     """(v - m) / |T| as hi + lo[0], with hi the returned value."""
@@ -1183,15 +1183,22 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
 # --------------------------------------------------------------------------
 cdef inline void _jvp_acc_f32(const float* x, const float* v, float* dst, Py_ssize_t i,
                               Py_ssize_t j, double sgn, double m, double inv, bint scaled,
-                              bint keep, double* s, double* dh, double* dl) noexcept nogil:
+                              bint keep, double* sh, double* sl, double* dh,
+                              double* dl) noexcept nogil:
     """One element of the float32 JVP's exp pass into lane j: e = exp((sgn*x - m)/|T|) in
-    double, s[j] += e, (dh[j], dl[j]) += e * v compensated (TwoSum, exact product error);
-    dst[i] = e * 2**64 rounded when keep (scaled, so a subnormal exp keeps its bits)."""
+    double, summed compensated in (sh[j], sl[j]) (mu = dot/sum multiplies the sum's
+    relative error by |mu|, and v - mu may cancel: 1 + 1e-67 must stay a pair);
+    (dh[j], dl[j]) += e * v compensated (TwoSum, exact product error); dst[i] = e * 2**64
+    rounded when keep (scaled, so a subnormal exp keeps its bits)."""
     cdef double e = _exp_f32(_h_f32(x[i], sgn, m, inv, scaled))
-    cdef double vi = v[i], p = e * vi, a = dh[j], t2, bb
+    cdef double vi = v[i], p = e * vi, a = sh[j], t2, bb
     if keep:
         dst[i] = <float>(e * 18446744073709551616.0)
-    s[j] += e
+    t2 = a + e
+    bb = t2 - a
+    sl[j] += (a - (t2 - bb)) + (e - bb)
+    sh[j] = t2
+    a = dh[j]
     t2 = a + p
     bb = t2 - a
     dl[j] += ((a - (t2 - bb)) + (p - bb)) + _prod_err(e, vi, p)
@@ -1199,43 +1206,47 @@ cdef inline void _jvp_acc_f32(const float* x, const float* v, float* dst, Py_ssi
 
 cdef inline void _jvp_lanes_f32(const float* x, const float* v, float* dst, Py_ssize_t K,
                                 double sgn, double m, double inv, bint scaled, bint keep,
-                                double* s, double* dh, double* dl) noexcept nogil:
+                                double* sh, double* sl, double* dh, double* dl) noexcept nogil:
     """_jvp_acc_f32 over a float32 row, one case per loop (scaled, keep: constants)."""
     cdef Py_ssize_t i, j, k, nb = K - K % LANES
     for k in range(nb // LANES):
         for j in range(LANES):
-            _jvp_acc_f32(x, v, dst, k * LANES + j, j, sgn, m, inv, scaled, keep, s, dh, dl)
+            _jvp_acc_f32(x, v, dst, k * LANES + j, j, sgn, m, inv, scaled, keep, sh, sl, dh, dl)
     for i in range(nb, K):
-        _jvp_acc_f32(x, v, dst, i, i - nb, sgn, m, inv, scaled, keep, s, dh, dl)
+        _jvp_acc_f32(x, v, dst, i, i - nb, sgn, m, inv, scaled, keep, sh, sl, dh, dl)
 
 cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K, float m,
                        Temp t, bint log_out) noexcept nogil:
     """The JVP of a float32 row with a finite maximum: one pass for the exps (in double,
     _exp_f32), their sum and their dot with v, then one for the output from the saved exps
     (softmax) or from v alone (log_softmax)."""
-    cdef double s[LANES]
+    cdef double sh[LANES]
+    cdef double sl[LANES]
     cdef double dh[LANES]
     cdef double dl[LANES]
     cdef double sgn = t.sgn, md = m, inv = t.inv, f = t.inv_signed
-    cdef double s_hi, s_lo = 0, d_hi = 0, d_lo = 0, mu, mu_lo, q
+    cdef double s_hi, s_lo, r_hi = 0, r_lo = 0, d_hi = 0, d_lo = 0, mu, mu_lo, q
     cdef Py_ssize_t i, j
     for j in range(LANES):
-        s[j] = 0
+        sh[j] = 0
+        sl[j] = 0
         dh[j] = 0
         dl[j] = 0
     if log_out:
         if t.scaled:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, False, s, dh, dl)
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, False, sh, sl, dh, dl)
         else:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, False, s, dh, dl)
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, False, sh, sl, dh, dl)
     else:
         if t.scaled:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, True, s, dh, dl)
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, True, sh, sl, dh, dl)
         else:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, True, s, dh, dl)
-    s_hi = _lanes_total(s)
+            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, True, sh, sl, dh, dl)
+    _fold(sh, sl, LANES, &r_hi, &r_lo)
+    s_lo = _lo_ok(r_hi, r_lo)
+    s_hi = r_hi
     _fold(dh, dl, LANES, &d_hi, &d_lo)
-    q = 1.0 / s_hi
+    q = 1.0 / (s_hi + s_lo)
     d_lo = _lo_ok(d_hi, d_lo)
     mu = (d_hi + d_lo) * q
     mu_lo = _lo_ok(mu, _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, q))
@@ -1646,6 +1657,7 @@ cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
     cdef float rm[BLK]
     cdef double ed[BLK]
     cdef double sr[BLK]
+    cdef double sl[BLK]
     cdef double dh[BLK]
     cdef double dl[BLK]
     cdef double mu[BLK]
@@ -1689,22 +1701,23 @@ cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
                 ed[i] = _exp_f32(_h_f32(xb[i], t.sgn, mm[i], inv, False))
         for r in range(nr):
             sr[r] = 0
+            sl[r] = 0
             dh[r] = 0
             dl[r] = 0
-        for k in range(K):         # across rows: one lane per row
+        for k in range(K):         # across rows: one lane per row; sums as _jvp_acc_f32
             for r in range(nr):
                 i = r * K + k
                 e = ed[i]
                 vi = vb[i]
-                sr[r] += e
+                _two_sum_into(&sr[r], &sl[r], e)
                 p = e * vi
                 _two_sum_into(&dh[r], &dl[r], p)
                 dl[r] += _prod_err(e, vi, p)
         for r in range(nr):
-            q[r] = 1.0 / sr[r]
+            q[r] = 1.0 / (sr[r] + sl[r])
             dl[r] = _lo_ok(dh[r], dl[r])
             mu[r] = (dh[r] + dl[r]) * q[r]
-            mu_lo[r] = _lo_ok(mu[r], _mean_lo(mu[r], dh[r], dl[r], sr[r], 0.0, q[r]))
+            mu_lo[r] = _lo_ok(mu[r], _mean_lo(mu[r], dh[r], dl[r], sr[r], sl[r], q[r]))
         if log_out:
             for r in range(nr):
                 for k in range(K):

@@ -124,6 +124,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
             tot = np.sum(np.where(am.real == m, w, 0), axis=axes, keepdims=True)
             sgn = np.where(np.isnan(m), np.nan, np.where(m == -np.inf, 0, np.sign(tot)))
             sgn = np.where((m == np.inf) & (tot == 0), np.nan, sgn)  # inf - inf, as for T != 0
+            if bb is not None:  # a NaN weight makes every T != 0 total NaN, so the limit too
+                sgn = np.where(np.any(np.isnan(bb) & mask, axis=axes, keepdims=True), np.nan, sgn)
             res = np.where(sgn > 0, m, np.where(sgn < 0, m if return_sign else np.nan, -np.inf))
             res = np.where(np.isnan(sgn), np.nan, res).astype(dt)
         else:
