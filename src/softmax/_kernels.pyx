@@ -1043,12 +1043,22 @@ cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize
     cdef const floating* row
     cdef floating* orow
     cdef floating sgn = <floating>t.sgn, v
+    cdef bint any_hard
     _col_max(x, K, stride, W, sgn, m)
     _col_hard(m, W, t.hard, hard)
     _col_exp_sum(x, out, K, stride, W, m, hard, t, not log_out, sh, sl)
     if log_out:
+        any_hard = False
         for j in range(W):
             aux[j] = _log_sum(sh[j], sl[j], &aux_lo[j])
+            any_hard = any_hard or hard[j]
+        if not any_hard:   # the common case without the hard test (gcc would compute both sides)
+            for k in range(K):
+                row = x + k * stride
+                orow = out + k * stride
+                for j in range(W):
+                    orow[j] = _log_elem(sgn * row[j], m[j], t, aux[j], aux_lo[j])
+            return
         for k in range(K):
             row = x + k * stride
             orow = out + k * stride
