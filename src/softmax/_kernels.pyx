@@ -500,6 +500,24 @@ cdef inline double _mean_lo(double q, double d_hi, double d_lo, double s_hi, dou
     """The residual of q ~ (d_hi + d_lo) / (s_hi + s_lo)."""
     return ((_resid(q, s_hi, d_hi) + d_lo) - q * s_lo) * inv
 
+cdef inline double _mean_pair(double d_hi, double d_lo, double s_hi, double s_lo, double q,
+                              double* mu_lo) noexcept nogil:
+    """mu + mu_lo[0] = (d_hi + d_lo) / (s_hi + s_lo), q = 1/(s_hi + s_lo) rounded; a pair
+    whose leading part is +-inf or NaN carries no low part."""
+    cdef double mu
+    d_lo = _lo_ok(d_hi, d_lo)
+    mu = (d_hi + d_lo) * q
+    mu_lo[0] = _lo_ok(mu, _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, q))
+    return mu
+
+cdef inline void _norm_pair(double* hi, double* lo) noexcept nogil:
+    """A compensated sum (hi, lo) as (hi + lo rounded, what that rounding left out); the low
+    part 0 where the leading part is +-inf or NaN."""
+    cdef double c, l = _lo_ok(hi[0], lo[0])
+    c = hi[0] + l
+    lo[0] = _lo_ok(c, (hi[0] - c) + l)
+    hi[0] = c
+
 cdef inline double _diff_lo(double v, double a, double c_hi, double c_lo) noexcept nogil:
     """With a = fl(v - c_hi): the low part of v - (c_hi + c_lo) (TwoSum)."""
     cdef double bb = a - v
@@ -1257,9 +1275,7 @@ cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K,
     s_hi = r_hi
     _fold(dh, dl, LANES, &d_hi, &d_lo)
     q = 1.0 / (s_hi + s_lo)
-    d_lo = _lo_ok(d_hi, d_lo)
-    mu = (d_hi + d_lo) * q
-    mu_lo = _lo_ok(mu, _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, q))
+    mu = _mean_pair(d_hi, d_lo, s_hi, s_lo, q, &mu_lo)
     if log_out:
         for i in range(K):
             out[i] = <float>(((<double>v[i] - mu) - mu_lo) * f)
@@ -1296,9 +1312,7 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
         if floating is float:   # a float32 exp is 2**-24 off without its tail
             _dot_row(tails, v + b0, n, &d_hi, &d_lo)
     inv = 1.0 / (s_hi + s_lo)
-    d_lo = _lo_ok(d_hi, d_lo)
-    mu = (d_hi + d_lo) * inv
-    mu_lo = _lo_ok(mu, _mean_lo(mu, d_hi, d_lo, s_hi, s_lo, inv))
+    mu = _mean_pair(d_hi, d_lo, s_hi, s_lo, inv, &mu_lo)
     if log_out:
         for i in range(K):
             out[i] = _dlog_elem(v[i], mu, mu_lo, f)
@@ -1347,9 +1361,7 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
                 dl[j] += _prod_err(e, vrow[j], p)
     for j in range(W):
         inv[j] = 1.0 / (sh[j] + sl[j])
-        dl[j] = _lo_ok(dh[j], dl[j])
-        mu[j] = (dh[j] + dl[j]) * inv[j]
-        mu_lo[j] = _lo_ok(mu[j], _mean_lo(mu[j], dh[j], dl[j], sh[j], sl[j], inv[j]))
+        mu[j] = _mean_pair(dh[j], dl[j], sh[j], sl[j], inv[j], &mu_lo[j])
         if not (m[j] > -INFINITY):
             mu[j] = NAN
     for k in range(K):
@@ -1367,27 +1379,23 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
 # --------------------------------------------------------------------------
 cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize_t K, Temp t,
                    bint log_out) noexcept nogil:
-    cdef double hi = 0, lo = 0, c, f = t.inv_signed
+    cdef double hi = 0, lo = 0, f = t.inv_signed
     cdef double eb[BLK]
     cdef double tb[BLK]
     cdef Py_ssize_t i, b0, n
     if log_out:
         _sum_row(g, K, &hi, &lo)
-        lo = _lo_ok(hi, lo)
-        c = hi + lo
-        lo = _lo_ok(c, (hi - c) + lo)
+        _norm_pair(&hi, &lo)
         for b0 in range(0, K, BLK):
             n = min(<Py_ssize_t>BLK, K - b0)
             _exp_block(y + b0, n, 1, eb, tb)
             for i in range(n):
-                out[b0 + i] = _log_vjp_elem(eb[i], tb[i], g[b0 + i], c, lo, f)
+                out[b0 + i] = _log_vjp_elem(eb[i], tb[i], g[b0 + i], hi, lo, f)
     else:
         _dot_row(y, g, K, &hi, &lo)
-        lo = _lo_ok(hi, lo)
-        c = hi + lo
-        lo = _lo_ok(c, (hi - c) + lo)
+        _norm_pair(&hi, &lo)
         for i in range(K):
-            out[i] = _vjp_elem(y[i], g[i], c, lo, f)
+            out[i] = _vjp_elem(y[i], g[i], hi, lo, f)
 
 cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssize_t K,
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
@@ -1399,7 +1407,7 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
     cdef const floating* yrow
     cdef const floating* grow
     cdef floating* orow
-    cdef double p, c, f = t.inv_signed
+    cdef double p, f = t.inv_signed
     for j in range(W):
         hi[j] = 0
         lo[j] = 0
@@ -1415,10 +1423,7 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
                 if floating is double:
                     lo[j] += _prod_err(yrow[j], grow[j], p)
     for j in range(W):
-        lo[j] = _lo_ok(hi[j], lo[j])
-        c = hi[j] + lo[j]           # normalise the pair: (c, (hi - c) + lo)
-        lo[j] = _lo_ok(c, (hi[j] - c) + lo[j])
-        hi[j] = c
+        _norm_pair(&hi[j], &lo[j])
     for k in range(K):
         yrow = y + k * stride
         grow = g + k * stride
@@ -1618,7 +1623,7 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
     cdef const floating* yb
     cdef const floating* gb
     cdef floating* ob
-    cdef double p, c, f = t.inv_signed
+    cdef double p, f = t.inv_signed
     cdef bint log_out = op == OP_LOG_VJP
     for blk in range((rows + R - 1) // R):
         r0 = blk * R
@@ -1641,10 +1646,7 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
                     if floating is double:
                         lo[r] += _prod_err(yb[i], gb[i], p)
         for r in range(nr):
-            lo[r] = _lo_ok(hi[r], lo[r])
-            c = hi[r] + lo[r]
-            lo[r] = _lo_ok(c, (hi[r] - c) + lo[r])
-            hi[r] = c
+            _norm_pair(&hi[r], &lo[r])
         if log_out:
             _exp_block(yb, n, 1, eb, tb)
             for r in range(nr):
@@ -1725,9 +1727,7 @@ cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
                 dl[r] += _prod_err(e, vi, p)
         for r in range(nr):
             q[r] = 1.0 / (sr[r] + sl[r])
-            dl[r] = _lo_ok(dh[r], dl[r])
-            mu[r] = (dh[r] + dl[r]) * q[r]
-            mu_lo[r] = _lo_ok(mu[r], _mean_lo(mu[r], dh[r], dl[r], sr[r], sl[r], q[r]))
+            mu[r] = _mean_pair(dh[r], dl[r], sr[r], sl[r], q[r], &mu_lo[r])
         if log_out:
             for r in range(nr):
                 for k in range(K):
