@@ -1210,15 +1210,14 @@ cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floa
 # Jacobian-vector products: softmax_jvp, log_softmax_jvp
 # --------------------------------------------------------------------------
 cdef inline void _jvp_acc_f32(const float* x, const float* v, float* dst, Py_ssize_t i,
-                              Py_ssize_t j, double sgn, double m, double inv, bint scaled,
-                              bint keep, double* sh, double* sl, double* dh,
-                              double* dl) noexcept nogil:
+                              Py_ssize_t j, double sgn, double m, double inv, bint keep,
+                              double* sh, double* sl, double* dh, double* dl) noexcept nogil:
     """One element of the float32 JVP's exp pass into lane j: e = exp((sgn*x - m)/|T|) in
     double, summed compensated in (sh[j], sl[j]) (mu = dot/sum multiplies the sum's
     relative error by |mu|, and v - mu may cancel: 1 + 1e-67 must stay a pair);
     (dh[j], dl[j]) += e * v compensated (TwoSum, exact product error); dst[i] = e * 2**64
     rounded when keep (scaled, so a subnormal exp keeps its bits)."""
-    cdef double e = _exp_f32(_h_f32(x[i], sgn, m, inv, scaled))
+    cdef double e = _exp_f32(_h_f32(x[i], sgn, m, inv, True))
     cdef double vi = v[i], p = e * vi, a = sh[j], t2, bb
     if keep:
         dst[i] = <float>(e * 18446744073709551616.0)
@@ -1233,15 +1232,19 @@ cdef inline void _jvp_acc_f32(const float* x, const float* v, float* dst, Py_ssi
     dh[j] = t2
 
 cdef inline void _jvp_lanes_f32(const float* x, const float* v, float* dst, Py_ssize_t K,
-                                double sgn, double m, double inv, bint scaled, bint keep,
-                                double* sh, double* sl, double* dh, double* dl) noexcept nogil:
-    """_jvp_acc_f32 over a float32 row, one case per loop (scaled, keep: constants)."""
+                                double sgn, double m, double inv, bint keep, double* sh,
+                                double* sl, double* dh, double* dl) noexcept nogil:
+    """_jvp_acc_f32 over a float32 row, one loop per keep (a constant once inlined). One
+    case for every T (times inv = 1 when |T| == 1 is exact): with a flag for that too, the
+    four inlined copies outgrew gcc's inlining limits after an unrelated edit (14f60a2)
+    and the loop ran out of line and scalar, 4x slower. Check the zmm count of _jvp_row
+    (objdump) after edits here."""
     cdef Py_ssize_t i, j, k, nb = K - K % LANES
     for k in range(nb // LANES):
         for j in range(LANES):
-            _jvp_acc_f32(x, v, dst, k * LANES + j, j, sgn, m, inv, scaled, keep, sh, sl, dh, dl)
+            _jvp_acc_f32(x, v, dst, k * LANES + j, j, sgn, m, inv, keep, sh, sl, dh, dl)
     for i in range(nb, K):
-        _jvp_acc_f32(x, v, dst, i, i - nb, sgn, m, inv, scaled, keep, sh, sl, dh, dl)
+        _jvp_acc_f32(x, v, dst, i, i - nb, sgn, m, inv, keep, sh, sl, dh, dl)
 
 cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K, float m,
                        Temp t, bint log_out) noexcept nogil:
@@ -1261,15 +1264,9 @@ cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K,
         dh[j] = 0
         dl[j] = 0
     if log_out:
-        if t.scaled:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, False, sh, sl, dh, dl)
-        else:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, False, sh, sl, dh, dl)
+        _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, sh, sl, dh, dl)
     else:
-        if t.scaled:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, True, sh, sl, dh, dl)
-        else:
-            _jvp_lanes_f32(x, v, out, K, sgn, md, inv, False, True, sh, sl, dh, dl)
+        _jvp_lanes_f32(x, v, out, K, sgn, md, inv, True, sh, sl, dh, dl)
     _fold(sh, sl, LANES, &r_hi, &r_lo)
     s_lo = _lo_ok(r_hi, r_lo)
     s_hi = r_hi
