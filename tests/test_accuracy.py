@@ -279,6 +279,65 @@ def test_temperature(fn, T, K, scale, dtype):
     run_case("temperature", fn, _shape(K) if K == 10 else (50, K), float(scale), dtype, -1, T)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+@pytest.mark.parametrize("axis", (-1, 0), ids=lambda a: f"axis{a}")
+@pytest.mark.parametrize("K", (10, 77, 1000), ids=lambda k: f"K{k}")
+@pytest.mark.parametrize("T", (0.37, -2.5, 3.0), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("fn", ("softmax_jvp", "softmax_vjp"))
+def test_temperature_derivatives(fn, T, K, axis, dtype):
+    """The derivatives carry 1/T as a pair (float64 went to 2.4 ulp with a rounded 1/T)."""
+    shape = (200, K) if axis == -1 else (K, 200)
+    run_case("temperature", fn, shape, 5.0, dtype, axis, T)
+
+
+# ============================================================================ row tails
+# Rows longer than the short-row kernel run in blocks of 32 lanes; the last K % 32 elements
+# go through a padded block, and the row max takes two blocks a step. Every tail length,
+# an odd and an even number of blocks, the max (or a tie for it) in the tail, entries whose
+# exp is 0 in the tail (-1e30: this reference needs finite input; -inf is in
+# test_special_values), both signs of T.
+TAIL_KS = tuple(range(65, 97)) + (127, 1000, 1001)
+
+
+def _tail_rows(K, dtype, T):
+    rng = np.random.default_rng([SEED, K, int(T * 8) + 64])
+    x = rng.standard_normal((6, K)) * 4
+    sgn = -1.0 if T < 0 else 1.0
+    tail = K - K % 32 if K % 32 else K - 32
+    x[1, -1] = sgn * 40.0                            # the max is the last element
+    x[2, tail] = x[2, 0] = sgn * 30.0                 # a tie: first element and first of the tail
+    x[3, tail:] = -sgn * 1e30                         # the tail is all exp 0
+    x[4, ::7] = -sgn * 1e30
+    x[5] = x[5] * 0.01 + 1000.0                       # a large offset: x - max must stay exact
+    return x.astype(dtype), rng.standard_normal((6, K)).astype(dtype)
+
+
+@pytest.mark.parametrize("T", (1.0, -1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+@pytest.mark.parametrize("fn", FUNCS)
+def test_row_tails(fn, dtype, T):
+    for K in TAIL_KS:
+        x, v = _tail_rows(K, dtype, T)
+        y = reference(x, -1, T)["softmax"].astype(dtype)
+        ref = reference(x, -1, T, v=v, y=y, g=v)
+        got = call(fn, x, -1, T, v=v, y=y, g=v)
+        check("row-tails", fn, got, ref[fn], scale_of(fn, ref), dtype, x, -1,
+              extra=f" K={K} T={T}")
+
+
+def test_row_tails_nan():
+    """A NaN anywhere in a long row (first block, a middle block, the tail) makes it NaN."""
+    for dtype in DTYPES:
+        for K in (65, 96, 97, 1000, 1001):
+            for pos in (0, 33, K // 2, K - 1):
+                x = np.linspace(-3, 3, K).astype(dtype)
+                x[pos] = np.nan
+                assert np.isnan(S.softmax(x)).all(), (dtype, K, pos)
+                assert np.isnan(S.log_softmax(x)).all(), (dtype, K, pos)
+                assert np.isnan(S.logsumexp(x)), (dtype, K, pos)
+                assert np.isnan(S.softmax_jvp(x, np.ones_like(x))).all(), (dtype, K, pos)
+
+
 # ============================================================================ confident rows
 def _confident_rows(dtype):
     """Rows with one dominant entry: log_softmax there is ~ -exp(-gap), far below 1 in size."""

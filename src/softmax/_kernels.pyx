@@ -248,6 +248,7 @@ ctypedef struct Temp:
     double inv_lo      # 1/|T| - inv, exactly representable remainder
     double abs_t       # |T|
     double inv_signed  # 1/T: the chain-rule factor of the derivative kernels
+    double inv_signed_lo  # 1/T - inv_signed (sgn * inv_lo): float64 derivatives use the pair
     bint scaled        # |T| != 1
     bint hard          # T == 0: the arg-max limit
 
@@ -260,6 +261,7 @@ cdef Temp _make_temp(double temperature) noexcept nogil:
     t.inv = 1.0 / t.abs_t if t.scaled else 1.0
     t.inv_lo = -fma(t.inv, t.abs_t, -1.0) / t.abs_t if t.scaled else 0.0
     t.inv_signed = t.sgn * t.inv if not t.hard else 0.0
+    t.inv_signed_lo = t.sgn * t.inv_lo if not t.hard else 0.0
     return t
 
 cdef Temp _limit_temp(Temp t) noexcept nogil:
@@ -272,6 +274,7 @@ cdef Temp _limit_temp(Temp t) noexcept nogil:
         t.inv = 1.0
         t.inv_lo = 0.0
         t.inv_signed = 0.0
+        t.inv_signed_lo = 0.0
     return t
 
 # --------------------------------------------------------------------------
@@ -311,6 +314,15 @@ cdef inline double _resid(double q, double s, double e) noexcept nogil:
 cdef inline double _lo_ok(double hi, double lo) noexcept nogil:
     """The low part of a pair, 0 when hi is +-inf or NaN (TwoSum makes it NaN there)."""
     return lo if fabs(hi) < INFINITY else 0.0
+
+cdef inline double _fin_times(double p, double r, double f, double f_lo) noexcept nogil:
+    """(p + r) * (f + f_lo) rounded once (nearly): r the low part of a pair (or 0), f + f_lo
+    the pair 1/T. Multiplying the rounded p + r by the rounded 1/T instead costs two more
+    roundings: float64 derivatives with T != 1 reached 2.4 ulp. p * f where that is not finite
+    (the corrections are NaN there)."""
+    cdef double q = p * f
+    cdef double res = q + ((_prod_err(p, f, q) + p * f_lo) + r * f)
+    return res if fabs(q) < INFINITY else q
 
 cdef inline double _fin(double p, double r) noexcept nogil:
     """r = p + (rounding corrections of p), or p itself when p is +-inf or NaN, where
@@ -524,7 +536,7 @@ cdef inline double _diff_lo(double v, double a, double c_hi, double c_lo) noexce
     return ((v - (a - bb)) + (-c_hi - bb)) - c_lo
 
 cdef inline floating _jvp_elem(floating e, floating v, double s_hi, double s_lo, double inv,
-                               double mu, double mu_lo, double f) noexcept nogil:
+                               double mu, double mu_lo, double f, double f_lo) noexcept nogil:
     """(e / S) * (v - mu) * f, S = s_hi + s_lo, mu = mu + mu_lo: products and
     differences carried as pairs in float64, so only the last step rounds."""
     cdef double q, q_lo, a, a_lo, p
@@ -535,27 +547,29 @@ cdef inline floating _jvp_elem(floating e, floating v, double s_hi, double s_lo,
     a = v - mu
     a_lo = _diff_lo(v, a, mu, mu_lo)
     p = q * a
-    return _fin(p, p + (_prod_err(q, a, p) + (q * a_lo + q_lo * a))) * f
+    return _fin_times(p, _prod_err(q, a, p) + (q * a_lo + q_lo * a), f, f_lo)
 
-cdef inline floating _dlog_elem(floating v, double mu, double mu_lo, double f) noexcept nogil:
+cdef inline floating _dlog_elem(floating v, double mu, double mu_lo, double f,
+                                double f_lo) noexcept nogil:
     """(v - mu) * f for the log-softmax JVP, the difference carried as a pair."""
     cdef double a
     if floating is float:
         return <float>(((<double>v - mu) - mu_lo) * f)
     a = v - mu
-    return _fin(a, a + _diff_lo(v, a, mu, mu_lo)) * f
+    return _fin_times(a, _diff_lo(v, a, mu, mu_lo), f, f_lo)
 
-cdef inline floating _vjp_elem(floating y, floating g, double c_hi, double c_lo, double f) noexcept nogil:
+cdef inline floating _vjp_elem(floating y, floating g, double c_hi, double c_lo, double f,
+                               double f_lo) noexcept nogil:
     """y * (g - c) * f, c = c_hi + c_lo, one rounding of the product in float64."""
     cdef double a, p
     if floating is float:
         return <float>(y * ((<double>g - c_hi) - c_lo) * f)
     a = g - c_hi
     p = y * a
-    return _fin(p, p + (_prod_err(y, a, p) + y * _diff_lo(g, a, c_hi, c_lo))) * f
+    return _fin_times(p, _prod_err(y, a, p) + y * _diff_lo(g, a, c_hi, c_lo), f, f_lo)
 
 cdef inline floating _log_vjp_elem(double e, double tail, floating g, double c_hi, double c_lo,
-                                   double f) noexcept nogil:
+                                   double f, double f_lo) noexcept nogil:
     """(g - exp(y) * c) * f from e + tail = exp(y) (_exp_block): exp(y) * c as a pair."""
     cdef double p, pe, a
     if floating is float:
@@ -563,7 +577,7 @@ cdef inline floating _log_vjp_elem(double e, double tail, floating g, double c_h
     p = e * c_hi
     pe = _prod_err(e, c_hi, p) + (tail * c_hi + e * c_lo)
     a = g - p
-    return _fin(a, a + _diff_lo(g, a, p, pe)) * f
+    return _fin_times(a, _diff_lo(g, a, p, pe), f, f_lo)
 
 cdef void _exp_block(const floating* y, Py_ssize_t n, Py_ssize_t stride, double* e,
                      double* tail) noexcept nogil:
@@ -1269,7 +1283,7 @@ cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K,
     cdef double sl[LANES]
     cdef double dh[LANES]
     cdef double dl[LANES]
-    cdef double sgn = t.sgn, md = m, inv = t.inv, f = t.inv_signed
+    cdef double sgn = t.sgn, md = m, inv = t.inv, f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef double s_hi, s_lo, r_hi = 0, r_lo = 0, d_hi = 0, d_lo = 0, mu, mu_lo, q
     cdef Py_ssize_t i, j
     for j in range(LANES):
@@ -1302,7 +1316,7 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
     cdef floating buf[BLK]
     cdef floating tails[BLK]
     cdef floating* d
-    cdef double s_hi = 0, s_lo = 0, d_hi = 0, d_lo = 0, inv, mu, mu_lo, f = t.inv_signed
+    cdef double s_hi = 0, s_lo = 0, d_hi = 0, d_lo = 0, inv, mu, mu_lo, f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef Py_ssize_t b0, n, i
     cdef bint hard
     if not (m > -INFINITY):
@@ -1326,10 +1340,10 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
     mu = _mean_pair(d_hi, d_lo, s_hi, s_lo, inv, &mu_lo)
     if log_out:
         for i in range(K):
-            out[i] = _dlog_elem(v[i], mu, mu_lo, f)
+            out[i] = _dlog_elem(v[i], mu, mu_lo, f, f_lo)
     else:
         for i in range(K):
-            out[i] = _jvp_elem(out[i], v[i], s_hi, s_lo, inv, mu, mu_lo, f)
+            out[i] = _jvp_elem(out[i], v[i], s_hi, s_lo, inv, mu, mu_lo, f, f_lo)
 
 cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssize_t K,
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
@@ -1347,7 +1361,7 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
     cdef const floating* vrow
     cdef floating* orow
     cdef floating sgn = <floating>t.sgn, e, one = 1, zero = 0, xv
-    cdef double p, a, s, bb, f = t.inv_signed
+    cdef double p, a, s, bb, f = t.inv_signed, f_lo = t.inv_signed_lo
     _col_max(x, K, stride, W, sgn, m, False)
     _col_hard(m, W, False, hard)
     for j in range(W):
@@ -1380,17 +1394,17 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
         orow = out + k * stride
         if log_out:
             for j in range(W):
-                orow[j] = _dlog_elem(vrow[j], mu[j], mu_lo[j], f)
+                orow[j] = _dlog_elem(vrow[j], mu[j], mu_lo[j], f, f_lo)
         else:
             for j in range(W):
-                orow[j] = _jvp_elem(orow[j], vrow[j], sh[j], sl[j], inv[j], mu[j], mu_lo[j], f)
+                orow[j] = _jvp_elem(orow[j], vrow[j], sh[j], sl[j], inv[j], mu[j], mu_lo[j], f, f_lo)
 
 # --------------------------------------------------------------------------
 # Vector-Jacobian products from a saved output: softmax_vjp, log_softmax_vjp
 # --------------------------------------------------------------------------
 cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize_t K, Temp t,
                    bint log_out) noexcept nogil:
-    cdef double hi = 0, lo = 0, f = t.inv_signed
+    cdef double hi = 0, lo = 0, f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef double eb[BLK]
     cdef double tb[BLK]
     cdef Py_ssize_t i, b0, n
@@ -1401,12 +1415,12 @@ cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize
             n = min(<Py_ssize_t>BLK, K - b0)
             _exp_block(y + b0, n, 1, eb, tb)
             for i in range(n):
-                out[b0 + i] = _log_vjp_elem(eb[i], tb[i], g[b0 + i], hi, lo, f)
+                out[b0 + i] = _log_vjp_elem(eb[i], tb[i], g[b0 + i], hi, lo, f, f_lo)
     else:
         _dot_row(y, g, K, &hi, &lo)
         _norm_pair(&hi, &lo)
         for i in range(K):
-            out[i] = _vjp_elem(y[i], g[i], hi, lo, f)
+            out[i] = _vjp_elem(y[i], g[i], hi, lo, f, f_lo)
 
 cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssize_t K,
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
@@ -1418,7 +1432,7 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
     cdef const floating* yrow
     cdef const floating* grow
     cdef floating* orow
-    cdef double p, f = t.inv_signed
+    cdef double p, f = t.inv_signed, f_lo = t.inv_signed_lo
     for j in range(W):
         hi[j] = 0
         lo[j] = 0
@@ -1442,10 +1456,10 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
         if log_out:
             _exp_block(yrow, W, 1, eb, tb)
             for j in range(W):
-                orow[j] = _log_vjp_elem(eb[j], tb[j], grow[j], hi[j], lo[j], f)
+                orow[j] = _log_vjp_elem(eb[j], tb[j], grow[j], hi[j], lo[j], f, f_lo)
         else:
             for j in range(W):
-                orow[j] = _vjp_elem(yrow[j], grow[j], hi[j], lo[j], f)
+                orow[j] = _vjp_elem(yrow[j], grow[j], hi[j], lo[j], f, f_lo)
 
 # --------------------------------------------------------------------------
 # Drivers: split (outer, K, inner) into independent work items, one thread each
@@ -1634,7 +1648,7 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
     cdef const floating* yb
     cdef const floating* gb
     cdef floating* ob
-    cdef double p, f = t.inv_signed
+    cdef double p, f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef bint log_out = op == OP_LOG_VJP
     for blk in range((rows + R - 1) // R):
         r0 = blk * R
@@ -1663,12 +1677,12 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
             for r in range(nr):
                 for k in range(K):
                     i = r * K + k
-                    ob[i] = _log_vjp_elem(eb[i], tb[i], gb[i], hi[r], lo[r], f)
+                    ob[i] = _log_vjp_elem(eb[i], tb[i], gb[i], hi[r], lo[r], f, f_lo)
         else:
             for r in range(nr):
                 for k in range(K):
                     i = r * K + k
-                    ob[i] = _vjp_elem(yb[i], gb[i], hi[r], lo[r], f)
+                    ob[i] = _vjp_elem(yb[i], gb[i], hi[r], lo[r], f, f_lo)
 
 cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
                               Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
@@ -1691,7 +1705,7 @@ cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
     cdef const float* vb
     cdef float* ob
     cdef float sgn = <float>t.sgn, w
-    cdef double e, p, vi, inv = t.inv, f = t.inv_signed
+    cdef double e, p, vi, inv = t.inv, f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef bint special, log_out = op == OP_LOG_JVP
     for blk in range((rows + R - 1) // R):
         r0 = blk * R
