@@ -748,7 +748,10 @@ cdef floating _max_row(const floating* x, Py_ssize_t n, floating sgn) noexcept n
     if L == 0:
         return m
     nb = n - n % L
-    _col_max(x, nb // L, L, L, sgn, acc, True)
+    if sgn == 1:   # a constant sign: gcc drops the multiply (x * 1 is x, x * -1 is -x)
+        _col_max(x, nb // L, L, L, <floating>1, acc, True)
+    else:
+        _col_max(x, nb // L, L, L, <floating>-1, acc, True)
     for i in range(nb, n):
         v = sgn * x[i]
         m = v if (v > m) | (v != v) else m
