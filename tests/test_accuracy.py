@@ -338,6 +338,32 @@ def test_row_tails_nan():
                 assert np.isnan(S.softmax_jvp(x, np.ones_like(x))).all(), (dtype, K, pos)
 
 
+# ============================================================================ log-softmax VJP
+@pytest.mark.parametrize("T", (1.0, -0.6), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+def test_log_softmax_vjp(dtype, T):
+    """(g - exp(y) sum(g)) / T within 2 ulp of |g| + exp(y) sum|g| (over |T|): y from
+    log_softmax (all <= 0: float32 takes the float32 kernels' exp) and rows with y > 0 (the
+    general exp), last axis and axis 0, long and short rows."""
+    rng = np.random.default_rng([SEED, 77])
+    for shape, axis in (((300, 1000), -1), ((1000, 300), 0), ((3000, 10), -1), ((50, 77), -1)):
+        x = rng.standard_normal(shape) * 5
+        y = np.asarray(S.log_softmax(x, axis=axis)).astype(dtype)
+        if axis == -1:
+            y[::3] += np.float32(3.5)          # rows with positive entries
+        g = rng.standard_normal(shape).astype(dtype)
+        yl, gl = y.astype(LD), g.astype(LD)
+        e = np.exp(yl)
+        exact = (gl - e * np.sum(gl, axis=axis, keepdims=True)) / LD(T)
+        scale = (np.abs(gl) + e * np.sum(np.abs(gl), axis=axis, keepdims=True)) / LD(abs(T))
+        kw = {} if T == 1.0 else {"temperature": T}
+        got = S.log_softmax_vjp(y, g, axis=axis, **kw)
+        mx, sub, _, n_special = measure(got, exact, scale, np.dtype(dtype))
+        record("log-vjp", "softmax_vjp", dtype, mx)
+        assert n_special == 0 and sub <= 1.0, (shape, axis)
+        assert mx <= 2.0, f"log_softmax_vjp {np.dtype(dtype).name} {shape} axis={axis} T={T}: {mx:.3f} ulp"
+
+
 # ============================================================================ confident rows
 def _confident_rows(dtype):
     """Rows with one dominant entry: log_softmax there is ~ -exp(-gap), far below 1 in size."""

@@ -582,8 +582,17 @@ cdef inline floating _log_vjp_elem(double e, double tail, floating g, double c_h
 cdef void _exp_block(const floating* y, Py_ssize_t n, Py_ssize_t stride, double* e,
                      double* tail) noexcept nogil:
     """e[i] + tail[i] = exp(y[i * stride]) in double, a loop of its own so that it vectorises
-    (inside a bigger loop body gcc stops inlining the exp)."""
-    cdef Py_ssize_t i
+    (inside a bigger loop body gcc stops inlining the exp). float32 y (the log-softmax VJP
+    uses e only) all <= 0, as log-probabilities are: _exp_f32 (1e-10), 2.5x cheaper."""
+    cdef Py_ssize_t i, above = 0   # an integer count: a float sum in order does not vectorise
+    if floating is float:
+        for i in range(n):
+            above += 0 if y[i * stride] <= 0 else 1   # > 0 or NaN
+        if above == 0:
+            for i in range(n):
+                e[i] = _exp_f32(<double>y[i * stride])
+                tail[i] = 0
+            return
     for i in range(n):
         e[i] = _exp2k[double](<double>y[i * stride], 0.0, &tail[i], 0)
 
