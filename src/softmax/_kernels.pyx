@@ -620,8 +620,9 @@ cdef inline void _col_max(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py
 
     pairs (a constant: rows pass True): two rows a step. m[j] goes through memory every
     step (W is a runtime length), and for a row's 32 lanes one row a step is a chain of
-    store-load latencies (a quarter of a float32 softmax's time); two rows' max joins it
-    once. (gcc does not vectorise four; wide column chunks are faster one row a step.)"""
+    store-load latencies (13% of a float32 softmax's profile); two rows' max joins it once.
+    gcc does not vectorise four. Column chunks (up to CW lanes) keep one row a step: pairs
+    measured no gain there."""
     cdef Py_ssize_t k, j, kb = K - K % 2 if pairs else 0
     cdef const floating* r0
     cdef const floating* r1
@@ -856,8 +857,8 @@ cdef inline void _exp_lanes_f32(const float* x, float* dst, Py_ssize_t K, double
     """The body of _exp_sum_f32 for one case (scaled, keep: constants once inlined, so
     every case is a loop of its own and gcc vectorises each: a test inside a loop is
     if-converted, both sides computed). The last K % LANES elements come from xt (padded
-    to LANES with -inf: exp 0) and go to dt, so a row's tail runs in vector lanes too
-    (a scalar exp costs as much as a vector one: 8 tail elements of a 1000-row were ~10%)."""
+    to LANES with -inf: exp 0) and go to dt, so a row's tail runs in vector lanes too (a
+    scalar exp costs about what a vector step of 8 does)."""
     cdef Py_ssize_t j, k, nfull = K // LANES, nblk = (K + LANES - 1) // LANES
     cdef const float* xr
     cdef float* dr
@@ -1277,8 +1278,8 @@ cdef inline void _jvp_lanes_f32(const float* x, const float* v, float* dst, Py_s
     """_jvp_acc_f32 over a float32 row, one loop per keep (a constant once inlined). One
     case for every T (times inv = 1 when |T| == 1 is exact): with a flag for that too, the
     four inlined copies outgrew gcc's inlining limits after an unrelated edit (14f60a2)
-    and the loop ran out of line and scalar, 4x slower. Check the zmm count of _jvp_row
-    (objdump) after edits here."""
+    and the loop ran out of line and scalar, 4x slower. After edits here, compare
+    tools/vector_report.py before and after, and time the JVP."""
     cdef Py_ssize_t i, j, k, nb = K - K % LANES
     for k in range(nb // LANES):
         for j in range(LANES):
