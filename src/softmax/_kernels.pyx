@@ -324,11 +324,6 @@ cdef inline double _fin_times(double p, double r, double f, double f_lo) noexcep
     cdef double res = q + ((_prod_err(p, f, q) + p * f_lo) + r * f)
     return res if fabs(q) < INFINITY else q
 
-cdef inline double _fin(double p, double r) noexcept nogil:
-    """r = p + (rounding corrections of p), or p itself when p is +-inf or NaN, where
-    the corrections are NaN (inf - inf) and carry nothing."""
-    return r if fabs(p) < INFINITY else p
-
 cdef inline float _scale_f(float p, float t, int k) noexcept nogil:
     """p * 2**(n + k), n = t - SHIFT_F held in the low mantissa bits of t, n in [-150, 128].
 
