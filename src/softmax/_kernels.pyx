@@ -1430,6 +1430,20 @@ cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize
         for i in range(K):
             out[i] = _vjp_elem(y[i], g[i], hi, lo, f, f_lo)
 
+cdef inline void _vjp_acc(floating y, floating g, bint log_out, double* hi,
+                          double* lo) noexcept nogil:
+    """(hi, lo) += g (log_out: the log-softmax VJP sums g) or y * g, compensated (TwoSum;
+    float64 adds the product's exact error): one element of a VJP's reduction, shared by
+    the column kernel (lane = column) and the short-row kernel (lane = row)."""
+    cdef double p
+    if log_out:
+        _two_sum_into(hi, lo, g)
+    else:
+        p = <double>y * <double>g
+        _two_sum_into(hi, lo, p)
+        if floating is double:
+            lo[0] += _prod_err(y, g, p)
+
 cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssize_t K,
                     Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
     cdef double hi[CW]
@@ -1440,7 +1454,7 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
     cdef const floating* yrow
     cdef const floating* grow
     cdef floating* orow
-    cdef double p, f = t.inv_signed, f_lo = t.inv_signed_lo
+    cdef double f = t.inv_signed, f_lo = t.inv_signed_lo
     for j in range(W):
         hi[j] = 0
         lo[j] = 0
@@ -1448,13 +1462,7 @@ cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssiz
         yrow = y + k * stride
         grow = g + k * stride
         for j in range(W):
-            if log_out:
-                _two_sum_into(&hi[j], &lo[j], grow[j])
-            else:
-                p = <double>yrow[j] * <double>grow[j]
-                _two_sum_into(&hi[j], &lo[j], p)
-                if floating is double:
-                    lo[j] += _prod_err(yrow[j], grow[j], p)
+            _vjp_acc(yrow[j], grow[j], log_out, &hi[j], &lo[j])
     for j in range(W):
         _norm_pair(&hi[j], &lo[j])
     for k in range(K):
@@ -1656,7 +1664,7 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
     cdef const floating* yb
     cdef const floating* gb
     cdef floating* ob
-    cdef double p, f = t.inv_signed, f_lo = t.inv_signed_lo
+    cdef double f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef bint log_out = op == OP_LOG_VJP
     for blk in range((rows + R - 1) // R):
         r0 = blk * R
@@ -1671,13 +1679,7 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
         for k in range(K):         # across rows: one lane per row
             for r in range(nr):
                 i = r * K + k
-                if log_out:
-                    _two_sum_into(&hi[r], &lo[r], gb[i])
-                else:
-                    p = <double>yb[i] * <double>gb[i]
-                    _two_sum_into(&hi[r], &lo[r], p)
-                    if floating is double:
-                        lo[r] += _prod_err(yb[i], gb[i], p)
+                _vjp_acc(yb[i], gb[i], log_out, &hi[r], &lo[r])
         for r in range(nr):
             _norm_pair(&hi[r], &lo[r])
         if log_out:
