@@ -62,6 +62,9 @@ else:
 SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
 
 
+ISA_MACROS = {"softmax._kernels_avx2": "SMX_ISA_AVX2", "softmax._kernels_avx512": "SMX_ISA_AVX512"}
+
+
 def extension(name, source, extra):
     compile_args = BASE_FLAGS + extra + OMP_COMPILE
     link_args = list(OMP_LINK)
@@ -71,8 +74,9 @@ def extension(name, source, extra):
     return Extension(
         name,
         [source],
-        include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
+        include_dirs=[np.get_include(), "src/softmax"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")]
+        + ([(ISA_MACROS[name], "1")] if name in ISA_MACROS else []),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     )

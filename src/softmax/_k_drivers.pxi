@@ -26,8 +26,14 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
     cdef Py_ssize_t base = o * K * inner + j0
     if inner == 1:
         if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
+            if floating is float:
+                if _vrow32(x + base, out + base, K, t, 1 if op == OP_LOG_SOFTMAX else 0) == 0:
+                    return
             _softmax_row(x + base, out + base, K, t, op == OP_LOG_SOFTMAX)
         elif op == OP_LSE:
+            if floating is float:
+                if _vrow32(x + base, out + o, K, t, 2) == 0:
+                    return
             _lse_row(x + base, out + o, K, t)
         elif op == OP_JVP or op == OP_LOG_JVP:
             _jvp_row(x + base, v + base, out + base, K, t, op == OP_LOG_JVP)
@@ -103,6 +109,15 @@ cdef void _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp
             for i in range(off, off + n):
                 out[i] = _div_elem(out[i], s_hi, s_lo, inv)
 
+cdef inline void _short_rows_op(Op op, const floating* x, floating* out, Py_ssize_t rows,
+                                Py_ssize_t K, Temp t) noexcept nogil:
+    """Short rows of softmax, log_softmax or logsumexp: float32 one vector a row, float64 a
+    block of rows at a time."""
+    if floating is float:
+        _vshort32(x, out, rows, K, t, 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2))
+    else:
+        _small_rows(op, x, out, rows, K, t)
+
 cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
                Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
     cdef Py_ssize_t W = 1, nchunks = 1, item, nitems
@@ -130,18 +145,19 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
                              out + item * SMALL_ROWS * K,
                              min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
         return
-    if inner == 1 and K <= SMALL_K and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
+    if (inner == 1 and (K <= SMALL_K if floating is double else K <= SMX_NF32)
+            and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE)):
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
         if nthreads > 1 and nitems > 1:
             for item in prange(nitems, num_threads=nthreads, schedule="static"):
-                _small_rows(op, x + item * SMALL_ROWS * K,
-                            out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
-                            min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
+                _short_rows_op(op, x + item * SMALL_ROWS * K,
+                               out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
+                               min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
         else:   # no parallel region at all: entering one costs more than a small call
             for item in range(nitems):
-                _small_rows(op, x + item * SMALL_ROWS * K,
-                            out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
-                            min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
+                _short_rows_op(op, x + item * SMALL_ROWS * K,
+                               out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
+                               min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
         return
     if nthreads > 1 and nitems > 1:
         for item in prange(nitems, num_threads=nthreads, schedule="static"):

@@ -86,26 +86,12 @@ from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, INFINITY, NAN
 from libc.string cimport memcpy
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 cimport numpy as cnp
+from softmax._simd cimport *
 
 cnp.import_array()
 
 cdef extern from *:
     """
-    #if defined(__FMA__) || defined(__aarch64__) || defined(_M_ARM64) || \
-        (defined(_MSC_VER) && defined(__AVX2__))
-    #  define SMX_HAS_FMA 1
-    #else
-    #  define SMX_HAS_FMA 0
-    #endif
-    #if defined(__AVX512F__)
-    #  define SMX_ISA_NAME "avx512"
-    #elif defined(__AVX2__)
-    #  define SMX_ISA_NAME "avx2"
-    #elif defined(__aarch64__) || defined(_M_ARM64)
-    #  define SMX_ISA_NAME "baseline (arm64 NEON)"
-    #else
-    #  define SMX_ISA_NAME "baseline"
-    #endif
     #ifdef _OPENMP
     #  include <omp.h>
     #  define SMX_OPENMP 1
@@ -159,9 +145,7 @@ cdef extern from *:
     static int smx_cpu_has_avx512(void) { return 0; }
     #endif
     """
-    const bint SMX_HAS_FMA
     const bint SMX_OPENMP
-    const char* SMX_ISA_NAME
     const char* SMX_COMPILER
     int smx_max_threads() noexcept nogil
     int smx_cpu_has_avx2() noexcept nogil
@@ -171,6 +155,9 @@ include "_k_consts.pxi"
 include "_k_pair.pxi"
 include "_k_exp.pxi"
 include "_k_rows.pxi"
+include "_k_vpair.pxi"
+include "_k_vexp.pxi"
+include "_k_vrows32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
