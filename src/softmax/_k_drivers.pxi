@@ -41,9 +41,15 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
             _vjp_row(x + base, v + base, out + base, K, t, op == OP_LOG_VJP)
     else:
         if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
-            _softmax_cols(x + base, out + base, K, inner, w, t, op == OP_LOG_SOFTMAX)
+            if floating is float:
+                _vcols32(x + base, out + base, K, inner, w, t, 1 if op == OP_LOG_SOFTMAX else 0)
+            else:
+                _softmax_cols(x + base, out + base, K, inner, w, t, op == OP_LOG_SOFTMAX)
         elif op == OP_LSE:
-            _lse_cols(x + base, out + o * inner + j0, K, inner, w, t)
+            if floating is float:
+                _vcols32(x + base, out + o * inner + j0, K, inner, w, t, 2)
+            else:
+                _lse_cols(x + base, out + o * inner + j0, K, inner, w, t)
         elif op == OP_JVP or op == OP_LOG_JVP:
             _jvp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_JVP)
         else:

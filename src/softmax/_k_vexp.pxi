@@ -55,8 +55,10 @@ cdef inline smx_vf64 _vexp_low(smx_vf64 h) noexcept nogil:
     q = smx_muladd_f64(smx_muladd_f64(q, r, smx_setall_f64(1.0)), r, smx_setall_f64(1.0))
     return smx_as_f64_i64(smx_add_i64(smx_as_i64_f64(q), smx_shli_i64(smx_as_i64_f64(t), 52)))
 
-cdef inline smx_vf32 _vexp32(smx_vf32 y, smx_vf32 nm, Row32 c, bint scaled) noexcept nogil:
-    """exp((y - m) / |T|) for y <= m (nm = -m splatted; y may be -inf), rounded to float32.
+cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_hi, float inv_lo,
+                              bint scaled) noexcept nogil:
+    """exp((y - m) / |T|) for y <= m (m and ylo per lane: a row's splatted, or one per
+    column; y may be -inf), rounded to float32.
 
     y - m is carried exactly (TwoSum; times 1/|T| as a float32 pair) and its low part added
     to the reduced argument r = (y - m)/|T| - n ln2, so the exp sees the exact difference;
@@ -66,27 +68,27 @@ cdef inline smx_vf32 _vexp32(smx_vf32 y, smx_vf32 nm, Row32 c, bint scaled) noex
     zeroed, so nothing underflows there (an underflow costs a microcode assist).
     Without FMA (SSE2, scalar) the polynomial's unfused roundings would cost ~0.4 ulp:
     there the exp runs in double lanes (_vexp_low; the difference exact in double)."""
-    cdef smx_mf32 gone = smx_cmplt_f32(y, smx_setall_f32(c.ylo))
-    cdef smx_vf32 d, lo, h, ih, t, n, r, p
-    cdef smx_vf64 md, lo64, hi64
-    y = smx_select_f32(gone, smx_setall_f32(c.m), y)
+    cdef smx_mf32 gone = smx_cmplt_f32(y, vylo)
+    cdef smx_vf32 nm, d, lo, h, ih, t, n, r, p
+    cdef smx_vf64 lo64, hi64, inv
+    y = smx_select_f32(gone, vm, y)
     if not SMX_HAS_FMA:
-        md = smx_setall_f64(<double>c.m)
-        lo64 = smx_sub_f64(smx_cvt_lo_f32_f64(y), md)
-        hi64 = smx_sub_f64(smx_cvt_hi_f32_f64(y), md)
+        lo64 = smx_sub_f64(smx_cvt_lo_f32_f64(y), smx_cvt_lo_f32_f64(vm))
+        hi64 = smx_sub_f64(smx_cvt_hi_f32_f64(y), smx_cvt_hi_f32_f64(vm))
         if scaled:
-            md = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
-            lo64 = smx_mul_f64(lo64, md)
-            hi64 = smx_mul_f64(hi64, md)
+            inv = smx_setall_f64(<double>inv_hi + <double>inv_lo)
+            lo64 = smx_mul_f64(lo64, inv)
+            hi64 = smx_mul_f64(hi64, inv)
         p = smx_cvt_f64x2_f32(_vexp_low(lo64), _vexp_low(hi64))
         return smx_select_f32(gone, smx_zero_f32(), p)
+    nm = smx_neg_f32(vm)
     d = smx_add_f32(y, nm)
     lo = _two_sum_lo32(y, nm, d)
     if scaled:
-        ih = smx_setall_f32(c.inv_hi)
+        ih = smx_setall_f32(inv_hi)
         h = smx_mul_f32(d, ih)
         lo = smx_add_f32(_two_prod_lo32(d, ih, h),
-                         smx_muladd_f32(lo, ih, smx_mul_f32(d, smx_setall_f32(c.inv_lo))))
+                         smx_muladd_f32(lo, ih, smx_mul_f32(d, smx_setall_f32(inv_lo))))
         d = h
     t = smx_muladd_f32(d, smx_setall_f32(V32_LOG2E), smx_setall_f32(V32_SHIFT64))
     n = smx_sub_f32(t, smx_setall_f32(V32_SHIFT64))
@@ -100,3 +102,7 @@ cdef inline smx_vf32 _vexp32(smx_vf32 y, smx_vf32 nm, Row32 c, bint scaled) noex
     p = smx_muladd_f32(p, r, smx_setall_f32(1.0))
     p = smx_as_f32_i32(smx_add_i32(smx_as_i32_f32(p), smx_shli_i32(smx_as_i32_f32(t), 23)))
     return smx_select_f32(gone, smx_zero_f32(), smx_mul_f32(p, smx_setall_f32(V32_TWOM64)))
+
+cdef inline smx_vf32 _vexp32(smx_vf32 y, smx_vf32 nm, Row32 c, bint scaled) noexcept nogil:
+    """_vexp32m of a row (its m and ylo splatted; nm = -m, kept for the callers' loops)."""
+    return _vexp32m(y, smx_setall_f32(c.m), smx_setall_f32(c.ylo), c.inv_hi, c.inv_lo, scaled)
