@@ -128,7 +128,10 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
                Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
     cdef Py_ssize_t W = 1, nchunks = 1, item, nitems
     if inner > 1:
-        W = _chunk_width(K, inner, sizeof(floating))
+        if floating is float and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
+            W = _vchunk_width(K, inner)
+        else:
+            W = _chunk_width(K, inner, sizeof(floating))
         nchunks = (inner + W - 1) // W
     nitems = outer * nchunks
     if (nthreads > 1 and inner == 1 and outer < nthreads and K >= SPLIT_MIN

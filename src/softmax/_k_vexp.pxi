@@ -18,6 +18,28 @@ cdef extern from *:
     const float V32_TWOM64
     const double V64_SHIFT
 
+# The compile-time cases of the vector kernels: the sign of T (T < 0 reduces sgn * x = -x)
+# and whether |T| != 1 ("scaled"), as a fused type of four empty markers. Cython writes one
+# copy of a function per case, in which `neg` and `scaled` are C constants: no test of them
+# is left in a loop, whatever gcc decides to inline. _tcase(t) picks the case of a call.
+ctypedef struct Pos1:
+    char _
+ctypedef struct PosT:
+    char _
+ctypedef struct Neg1:
+    char _
+ctypedef struct NegT:
+    char _
+ctypedef fused TCase:
+    Pos1
+    PosT
+    Neg1
+    NegT
+
+cdef inline int _tcase(Temp t) noexcept nogil:
+    """0: Pos1, 1: PosT, 2: Neg1, 3: NegT."""
+    return (2 if t.sgn < 0 else 0) + (1 if t.scaled else 0)
+
 ctypedef struct Row32:      # the per-row constants of the float32 vector kernels
     float m          # max of y = sgn * x
     float ylo        # y below this is exp 0 in float32: (ylo - m) / |T| <= -104

@@ -4,7 +4,7 @@
 # A row's kernels return 0 when done, 1 when the row is special (a NaN, +inf, all -inf,
 # T == 0, a |T| so small that the row is its arg-max limit): the general kernel
 # (_softmax_row, _lse_row) then does it, having been handed the row untouched.
-# Loops are specialised on (neg, scaled) with constant flags: each case inlines its own loop.
+# Every function with a loop is specialised on the case of T (TCase, _k_vexp.pxi).
 
 cdef inline smx_vf32 _ld32(const float* p, bint neg) noexcept nogil:
     """y = sgn * x of a full vector."""
@@ -22,9 +22,10 @@ cdef inline void _st_till32(float* p, Py_ssize_t n, smx_vf32 v) noexcept nogil:
     else:
         smx_store_till_f32(p, n, v)
 
-cdef inline bint _row_max32(const float* x, Py_ssize_t K, bint neg, float* m) noexcept nogil:
+cdef bint _row_max32(const float* x, Py_ssize_t K, TCase k, float* m) noexcept nogil:
     """m[0] = the max of y = sgn * x with NaNs ignored; True when every x is finite
     (x * 0 summed: NaN for a NaN or an inf)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef smx_vf32 z = smx_zero_f32(), lo = smx_setall_f32(-INFINITY), v
     cdef smx_vf32 a0 = lo, a1 = lo, a2 = lo, a3 = lo, c0 = z, c1 = z, c2 = z, c3 = z
     cdef Py_ssize_t i = 0
@@ -51,7 +52,7 @@ cdef inline bint _row_max32(const float* x, Py_ssize_t K, bint neg, float* m) no
     c0 = smx_add_f32(smx_add_f32(c0, c1), smx_add_f32(c2, c3))
     return not smx_any_mf32(smx_cmpneq_f32(c0, c0))
 
-cdef inline bint _has_nan32(const float* x, Py_ssize_t K) noexcept nogil:
+cdef bint _has_nan32(const float* x, Py_ssize_t K) noexcept nogil:
     cdef smx_vf32 v
     cdef Py_ssize_t i = 0
     while i < K:
@@ -61,22 +62,25 @@ cdef inline bint _has_nan32(const float* x, Py_ssize_t K) noexcept nogil:
         i += SMX_NF32
     return False
 
-cdef inline bint _row_start32(const float* x, Py_ssize_t K, Temp t, Row32* c) noexcept nogil:
+cdef inline bint _row_start32(const float* x, Py_ssize_t K, Temp t, TCase k,
+                              Row32* c) noexcept nogil:
     """The max pass and the row's constants; False for a special row. A row with -inf
     entries but no NaN, no +inf and a finite max stays here: its -inf are exps of 0."""
     cdef float m
     if t.hard:
         return False
-    if not _row_max32(x, K, t.sgn < 0, &m):
+    if not _row_max32(x, K, k, &m):
         if not (fabsf(m) < INFINITY) or _has_nan32(x, K):
             return False
     c[0] = _row32(m, t)
     return _row32_ok(c[0])
 
 # ---------------------------------------------------------------- softmax
-cdef inline double _exp_store_sum32(const float* x, float* out, Py_ssize_t K, Row32 c,
-                                    bint neg, bint scaled) noexcept nogil:
+cdef double _exp_store_sum32(const float* x, float* out, Py_ssize_t K, Row32 c,
+                             TCase k) noexcept nogil:
     """out = exp((y - m)/|T|); returns the sum of the stored (rounded) exps, compensated."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 nm = smx_setall_f32(-c.m), one = smx_setall_f32(1.0), z = smx_zero_f32()
     cdef smx_vf32 s0 = one, s1 = one, s2 = one, s3 = one, c0 = z, c1 = z, c2 = z, c3 = z
     cdef smx_vf32 e0, e1, e2, e3
@@ -126,16 +130,21 @@ cdef void _scale32(float* out, Py_ssize_t K, double inv) noexcept nogil:
     cdef smx_vf64 vi
     cdef Py_ssize_t i = 0
     _inv_pair32(inv, &vh, &vl, &vi)
-    while i < K:
-        _st_till32(out + i, K - i, _times32(smx_load_till_f32(out + i, K - i, 0.0), vh, vl, vi))
+    while i + SMX_NF32 <= K:
+        smx_store_f32(out + i, _times32(smx_load_f32(out + i), vh, vl, vi))
         i += SMX_NF32
+    if i < K:
+        smx_store_till_f32(out + i, K - i, _times32(smx_load_till_f32(out + i, K - i, 0.0),
+                                                    vh, vl, vi))
 
 # ---------------------------------------------------------------- log_softmax, logsumexp
-cdef inline void _exp_count_sum32(const float* x, Py_ssize_t K, Row32 c, bint neg,
-                                  bint scaled, double* ones, double* rest) noexcept nogil:
+cdef void _exp_count_sum32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* ones,
+                           double* rest) noexcept nogil:
     """The sum of exp((y - m)/|T|) as ones (the exps rounded to exactly 1: the maxima) and
     rest (the others, summed in double), so that log1p((ones - 1) + rest) keeps the relative
     precision of a small rest (the log-softmax of a confident row's maximum)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 nm = smx_setall_f32(-c.m), one = smx_setall_f32(1.0), z = smx_zero_f32()
     cdef smx_vf32 on0 = z, on1 = z, e0, e1
     cdef smx_vf64 r0 = smx_zero_f64(), r1 = r0, r2 = r0, r3 = r0
@@ -166,10 +175,12 @@ cdef inline void _exp_count_sum32(const float* x, Py_ssize_t K, Row32 c, bint ne
     ones[0] = smx_reduce_add_f32(smx_add_f32(on0, on1))
     rest[0] = smx_reduce_add_f64(smx_add_f64(smx_add_f64(r0, r1), smx_add_f64(r2, r3)))
 
-cdef inline void _log_out32(const float* x, float* out, Py_ssize_t K, Row32 c, double L,
-                            bint neg, bint scaled) noexcept nogil:
+cdef void _log_out32(const float* x, float* out, Py_ssize_t K, Row32 c, double L,
+                     TCase k) noexcept nogil:
     """out = (y - m)/|T| - L. T == 1: (y - c_hi) - c_lo, with c_hi + c_lo the float32 pair of
     m + L (y - c_hi is exact near the max, so a small -L keeps its precision); else in double."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
     cdef double C = <double>c.m + L
     cdef float c_hi = <float>C
     cdef smx_vf32 vh = smx_setall_f32(c_hi), y
@@ -188,10 +199,12 @@ cdef inline void _log_out32(const float* x, float* out, Py_ssize_t K, Row32 c, d
         _st_till32(out + i, K - i, y)
         i += SMX_NF32
 
-cdef inline void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, bint neg, bint scaled,
-                             double* ones, double* rest) noexcept nogil:
+cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* ones,
+                      double* rest) noexcept nogil:
     """As _exp_count_sum32 with the exps in double (_vexp_low: 1e-10; the difference exact):
     logsumexp's m + |T| log(sum) may cancel, so its sum must be good to far below float32."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf64 md = smx_setall_f64(<double>c.m)
     cdef smx_vf64 inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
     cdef smx_vf64 one = smx_setall_f64(1.0), z = smx_zero_f64()
@@ -219,41 +232,46 @@ cdef inline void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, bint neg, bi
     rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
 
 # ---------------------------------------------------------------- one row, any op
-cdef inline void _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, Row32 c,
-                              int op, bint neg, bint scaled) noexcept nogil:
+cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
+                      TCase k) noexcept nogil:
     cdef double ones, rest, s_hi, s_lo
+    cdef Row32 c
+    if not _row_start32(x, K, t, k, &c):
+        return 1
     if op == 0:
-        _scale32(out, K, 1.0 / _exp_store_sum32(x, out, K, c, neg, scaled))
+        _scale32(out, K, 1.0 / _exp_store_sum32(x, out, K, c, k))
     elif op == 1:
-        _exp_count_sum32(x, K, c, neg, scaled, &ones, &rest)
-        _log_out32(x, out, K, c, log1p((ones - 1.0) + rest), neg, scaled)
+        _exp_count_sum32(x, K, c, k, &ones, &rest)
+        _log_out32(x, out, K, c, log1p((ones - 1.0) + rest), k)
     else:
-        _lse_sums32(x, K, c, neg, scaled, &ones, &rest)
+        _lse_sums32(x, K, c, k, &ones, &rest)
         _combine(ones, rest, 0.0, &s_hi, &s_lo)
         out[0] = <float>_lse_value[float](c.m, s_hi, s_lo, t)
+    return 0
 
 cdef int _vrow32(const float* x, float* out, Py_ssize_t K, Temp t, int op) noexcept nogil:
     """softmax (op 0), log_softmax (1) or logsumexp (2, into out[0]) of one float32 row:
     0 when done, 1 for a special row (untouched: the general kernel's)."""
-    cdef Row32 c
-    if not _row_start32(x, K, t, &c):
-        return 1
-    if t.sgn < 0:
-        if t.scaled:
-            _vrow32_case(x, out, K, t, c, op, True, True)
-        else:
-            _vrow32_case(x, out, K, t, c, op, True, False)
-    elif t.scaled:
-        _vrow32_case(x, out, K, t, c, op, False, True)
-    else:
-        _vrow32_case(x, out, K, t, c, op, False, False)
-    return 0
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        return _vrow32_case(x, out, K, t, op, p1)
+    if case == 1:
+        return _vrow32_case(x, out, K, t, op, pt)
+    if case == 2:
+        return _vrow32_case(x, out, K, t, op, n1)
+    return _vrow32_case(x, out, K, t, op, nt)
 
 # ---------------------------------------------------------------- short rows
-cdef inline void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                                int op, bint neg, bint scaled) noexcept nogil:
+cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                         int op, TCase k) noexcept nogil:
     """Rows of K <= SMX_NF32 elements, one vector each: no loops over a row, no partial
     accumulators, no epilogues. A special row goes to the general kernel."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), v, e, vh, vl
     cdef smx_vf64 vi
     cdef smx_mf32 k1
@@ -270,11 +288,11 @@ cdef inline void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssi
                 or not _row32_ok(c)):
             if op == 2:
                 _lse_row(x + r * K, out + r, K, t)
-            elif _vrow32(x + r * K, out + r * K, K, t, op) != 0:
+            elif _vrow32_case(x + r * K, out + r * K, K, t, op, k) != 0:
                 _softmax_row(x + r * K, out + r * K, K, t, op == 1)
             continue
         if op == 2:
-            _lse_sums32(x + r * K, K, c, neg, scaled, &ones, &rest)
+            _lse_sums32(x + r * K, K, c, k, &ones, &rest)
             _combine(ones, rest, 0.0, &s_hi, &s_lo)
             out[r] = <float>_lse_value[float](m, s_hi, s_lo, t)
             continue
@@ -286,18 +304,22 @@ cdef inline void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssi
         k1 = smx_cmplt_f32(e, one)
         ones = smx_reduce_add_f32(smx_select_f32(k1, z, one))
         rest = _sum64_of32(smx_select_f32(k1, e, z))
-        _log_out32(x + r * K, out + r * K, K, c, log1p((ones - 1.0) + rest), neg, scaled)
+        _log_out32(x + r * K, out + r * K, K, c, log1p((ones - 1.0) + rest), k)
 
 cdef void _vshort32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                     int op) noexcept nogil:
     """R rows of K <= SMX_NF32 elements: softmax (op 0), log_softmax (1), logsumexp (2:
     out[r] per row)."""
-    if t.sgn < 0:
-        if t.scaled:
-            _vshort32_case(x, out, R, K, t, op, True, True)
-        else:
-            _vshort32_case(x, out, R, K, t, op, True, False)
-    elif t.scaled:
-        _vshort32_case(x, out, R, K, t, op, False, True)
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vshort32_case(x, out, R, K, t, op, p1)
+    elif case == 1:
+        _vshort32_case(x, out, R, K, t, op, pt)
+    elif case == 2:
+        _vshort32_case(x, out, R, K, t, op, n1)
     else:
-        _vshort32_case(x, out, R, K, t, op, False, False)
+        _vshort32_case(x, out, R, K, t, op, nt)

@@ -84,6 +84,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, INFINITY, NAN
 from libc.string cimport memcpy
+from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 cimport numpy as cnp
 from softmax._simd cimport *
