@@ -46,18 +46,25 @@ ctypedef struct Row32:      # the per-row constants of the float32 vector kernel
     float inv_hi     # 1/|T| as a float32 pair
     float inv_lo
 
+cdef inline float _ylo32(float m, double abs_t) noexcept nogil:
+    """The least float32 y with (y - m) / |T| >= -104: below it exp is 0 in float32 (exp(-104)
+    is under half the least subnormal), at and above it _vexp32m's n stays in range."""
+    cdef double lim = <double>m - 104.0 * abs_t
+    cdef float y = <float>lim
+    return nextafterf(y, INFINITY) if <double>y < lim else y
+
 cdef inline Row32 _row32(float m, Temp t) noexcept nogil:
     cdef Row32 c
     cdef double inv = t.inv + t.inv_lo
     c.m = m
-    c.ylo = <float>(<double>m - 104.0 * t.abs_t)
+    c.ylo = _ylo32(m, t.abs_t)
     c.inv_hi = <float>inv
     c.inv_lo = <float>(inv - <double>c.inv_hi)
     return c
 
 cdef inline bint _row32_ok(Row32 c) noexcept nogil:
-    """The vector kernels can take the row: y < m is not all below ylo (then it is the
-    arg-max limit of a |T| below half an ulp of m) and 1/|T| is finite in float32."""
+    """The vector kernels can take the row: some y < m is at or above ylo (else the row is
+    its arg-max limit: |T| below about ulp(m) / 104) and 1/|T| is finite in float32."""
     return c.ylo < c.m and c.inv_hi < INFINITY
 
 cdef inline smx_vf64 _vexp_low(smx_vf64 h) noexcept nogil:
@@ -78,7 +85,7 @@ cdef inline smx_vf64 _vexp_low(smx_vf64 h) noexcept nogil:
     return smx_as_f64_i64(smx_add_i64(smx_as_i64_f64(q), smx_shli_i64(smx_as_i64_f64(t), 52)))
 
 cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_hi, float inv_lo,
-                              bint scaled) noexcept nogil:
+                              bint scaled, bint clamp) noexcept nogil:
     """exp((y - m) / |T|) for y <= m (m and ylo per lane: a row's splatted, or one per
     column; y may be -inf), rounded to float32.
 
@@ -87,7 +94,8 @@ cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_
     exp(r) is a degree-6 polynomial (QF4..QF0, 0.09 ulp); 2**n goes into the exponent bits
     as 2**(n + 64), then times 2**-64, so that a result below the smallest normal rounds
     once. Lanes below ylo (exp 0: -inf, a tail's padding) are computed as y = m and then
-    zeroed, so nothing underflows there (an underflow costs a microcode assist).
+    zeroed, so nothing underflows there (an underflow costs a microcode assist). ylo must make
+    (y - m)/|T| >= -104 on the other lanes (_ylo32), or else clamp (a constant) clamps it there.
     Without FMA (SSE2, scalar) the polynomial's unfused roundings would cost ~0.4 ulp:
     there the exp runs in double lanes (_vexp_low; the difference exact in double)."""
     cdef smx_mf32 gone = smx_cmplt_f32(y, vylo)
@@ -112,6 +120,8 @@ cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_
         lo = smx_add_f32(_two_prod_lo32(d, ih, h),
                          smx_muladd_f32(lo, ih, smx_mul_f32(d, smx_setall_f32(inv_lo))))
         d = h
+    if clamp:
+        d = smx_max_f32(d, smx_setall_f32(-104.0))
     t = smx_muladd_f32(d, smx_setall_f32(V32_LOG2E), smx_setall_f32(V32_SHIFT64))
     n = smx_sub_f32(t, smx_setall_f32(V32_SHIFT64))
     r = smx_nmuladd_f32(n, smx_setall_f32(V32_LN2HI), d)
@@ -127,4 +137,4 @@ cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_
 
 cdef inline smx_vf32 _vexp32(smx_vf32 y, smx_vf32 nm, Row32 c, bint scaled) noexcept nogil:
     """_vexp32m of a row (its m and ylo splatted; nm = -m, kept for the callers' loops)."""
-    return _vexp32m(y, smx_setall_f32(c.m), smx_setall_f32(c.ylo), c.inv_hi, c.inv_lo, scaled)
+    return _vexp32m(y, smx_setall_f32(c.m), smx_setall_f32(c.ylo), c.inv_hi, c.inv_lo, scaled, False)
