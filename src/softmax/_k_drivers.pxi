@@ -25,14 +25,23 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
     cdef Py_ssize_t w = min(W, inner - j0)
     cdef Py_ssize_t base = o * K * inner + j0
     if inner == 1:
+        # (rows of SPLIT_MIN or more keep the general kernel: the bits of _row_split, which
+        # splits them across threads, whatever the thread count)
         if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
-            if floating is float:
-                if _vrow32(x + base, out + base, K, t, 1 if op == OP_LOG_SOFTMAX else 0) == 0:
+            if K < SPLIT_MIN:
+                if floating is float:
+                    if _vrow32(x + base, out + base, K, t, 1 if op == OP_LOG_SOFTMAX else 0) == 0:
+                        return
+                elif _softmax_row64(x + base, out + base, K, t,
+                                    1 if op == OP_LOG_SOFTMAX else 0) == 0:
                     return
             _softmax_row(x + base, out + base, K, t, op == OP_LOG_SOFTMAX)
         elif op == OP_LSE:
-            if floating is float:
-                if _vrow32(x + base, out + o, K, t, 2) == 0:
+            if K < SPLIT_MIN:
+                if floating is float:
+                    if _vrow32(x + base, out + o, K, t, 2) == 0:
+                        return
+                elif _softmax_row64(x + base, out + o, K, t, 2) == 0:
                     return
             _lse_row(x + base, out + o, K, t)
         elif op == OP_JVP or op == OP_LOG_JVP:
