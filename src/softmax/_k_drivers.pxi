@@ -28,7 +28,10 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
         # (rows of SPLIT_MIN or more keep the general kernel: the bits of _row_split, which
         # splits them across threads, whatever the thread count)
         if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
-            if K < SPLIT_MIN:
+            if floating is float and K >= SPLIT_MIN:
+                if _vlong32(x + base, out + base, K, t, 1 if op == OP_LOG_SOFTMAX else 0, 1) == 0:
+                    return
+            elif K < SPLIT_MIN:
                 if floating is float:
                     if _vrow32(x + base, out + base, K, t, 1 if op == OP_LOG_SOFTMAX else 0) == 0:
                         return
@@ -37,7 +40,10 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
                     return
             _softmax_row(x + base, out + base, K, t, op == OP_LOG_SOFTMAX)
         elif op == OP_LSE:
-            if K < SPLIT_MIN:
+            if floating is float and K >= SPLIT_MIN:
+                if _vlong32(x + base, out + o, K, t, 2, 1) == 0:
+                    return
+            elif K < SPLIT_MIN:
                 if floating is float:
                     if _vrow32(x + base, out + o, K, t, 2) == 0:
                         return
@@ -146,6 +152,16 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
     if (nthreads > 1 and inner == 1 and outer < nthreads and K >= SPLIT_MIN
             and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE)):
         for item in range(outer):   # few long rows: split each one instead
+            if floating is float:
+                if _vlong32(x + item * K, out + (item if op == OP_LSE else item * K), K, t,
+                            0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2),
+                            nthreads) == 0:
+                    continue
+                if op == OP_LSE:
+                    _lse_row(x + item * K, out + item, K, t)
+                else:
+                    _softmax_row(x + item * K, out + item * K, K, t, op == OP_LOG_SOFTMAX)
+                continue
             _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K), K, t,
                        min(nthreads, 64))
         return

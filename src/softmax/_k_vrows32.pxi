@@ -323,3 +323,40 @@ cdef void _vshort32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp
         _vshort32_case(x, out, R, K, t, op, n1)
     else:
         _vshort32_case(x, out, R, K, t, op, nt)
+
+# ---------------------------------------------------------------- long rows (_k_vlong.pxi)
+cdef double _exp_sum32(const float* x, Py_ssize_t K, Row32 c, TCase k) noexcept nogil:
+    """The sum of exp((y - m)/|T|), each exp rounded to float32 as _exp_store_sum32 stores it,
+    compensated (nothing stored)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nm = smx_setall_f32(-c.m), one = smx_setall_f32(1.0), z = smx_zero_f32()
+    cdef smx_vf32 s0 = one, s1 = one, c0 = z, c1 = z, e0, e1
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        e0 = _vexp32(_ld32(x + i, neg), nm, c, scaled)
+        e1 = _vexp32(_ld32(x + i + SMX_NF32, neg), nm, c, scaled)
+        _fast_acc32(&s0, &c0, e0)
+        _fast_acc32(&s1, &c1, e1)
+        i += 2 * SMX_NF32
+    while i < K:
+        e0 = _vexp32(_ld_till32(x + i, K - i, -INFINITY, neg), nm, c, scaled)
+        _fast_acc32(&s0, &c0, e0)
+        i += SMX_NF32
+    return _anchored_total32(s0, s1, smx_add_f32(c0, c1), <int>(2 * SMX_NF32))
+
+cdef void _exp_scale_out32(const float* x, float* out, Py_ssize_t K, Row32 c, double inv,
+                           TCase k) noexcept nogil:
+    """out = exp((y - m)/|T|) * inv, the exps taken again (the output pass of a long row)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nm = smx_setall_f32(-c.m), vh, vl
+    cdef smx_vf64 vi
+    cdef Py_ssize_t i = 0
+    _inv_pair32(inv, &vh, &vl, &vi)
+    while i + SMX_NF32 <= K:
+        smx_store_f32(out + i, _times32(_vexp32(_ld32(x + i, neg), nm, c, scaled), vh, vl, vi))
+        i += SMX_NF32
+    if i < K:
+        smx_store_till_f32(out + i, K - i, _times32(_vexp32(_ld_till32(x + i, K - i, -INFINITY, neg),
+                                                            nm, c, scaled), vh, vl, vi))

@@ -82,7 +82,7 @@ _k_drivers.pxi (_run, _run_lse_b, _row_split: work items and threads).
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, nextafter, nextafterf, INFINITY, NAN
+from libc.math cimport exp as libm_exp, log, log1p, fabs, fabsf, fma, fmaf, nextafter, nextafterf, INFINITY, NAN
 from libc.string cimport memcpy
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
@@ -161,6 +161,7 @@ include "_k_vexp.pxi"
 include "_k_vrows32.pxi"
 include "_k_vexp64.pxi"
 include "_k_vrows64.pxi"
+include "_k_vlong.pxi"
 include "_k_vcols32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
