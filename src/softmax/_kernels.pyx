@@ -163,6 +163,8 @@ include "_k_vcols32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
+include "_k_vderiv32.pxi"
+include "_k_vdcols32.pxi"
 include "_k_drivers.pxi"
 
 # --------------------------------------------------------------------------
