@@ -39,6 +39,9 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
             if floating is float:
                 if _vderiv_row32(op, x + base, v + base, out + base, K, t) == 0:
                     return
+            else:
+                if _vderiv_row64(op, x + base, v + base, out + base, K, t) == 0:
+                    return
             if op == OP_JVP or op == OP_LOG_JVP:
                 _jvp_row(x + base, v + base, out + base, K, t, op == OP_LOG_JVP)
             else:
@@ -148,8 +151,8 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
             _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K), K, t,
                        min(nthreads, 64))
         return
-    if inner == 1 and (K <= SMX_NF32 if floating is float else K <= SMALL_K) and (
-            op == OP_VJP or op == OP_LOG_VJP or (floating is float and (op == OP_JVP or op == OP_LOG_JVP))):
+    if floating is float and inner == 1 and K <= SMX_NF32 and (
+            op == OP_VJP or op == OP_LOG_VJP or op == OP_JVP or op == OP_LOG_JVP):
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, as below
         if nthreads > 1 and nitems > 1:
             for item in prange(nitems, num_threads=nthreads, schedule="static"):

@@ -20,10 +20,8 @@
 cdef extern from *:
     """
     static const double V64_SHIFT64 = 6755399441055808.0;  /* 1.5 * 2**52 + 64: 2**(n + 64) */
-    static const double V64_TWO64D = 18446744073709551616.0;
     """
     const double V64_SHIFT64
-    const double V64_TWO64D
 
 cdef inline smx_vf64 _vexp_z64(smx_vf64 h, double shift) noexcept nogil:
     """exp(h) * 2**k for h <= 0 in double lanes (_vexp_low's polynomial, 1.1e-10 relative),

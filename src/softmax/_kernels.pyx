@@ -82,7 +82,7 @@ _k_drivers.pxi (_run, _run_lse_b, _row_split: work items and threads).
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, INFINITY, NAN
+from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, nextafter, INFINITY, NAN
 from libc.string cimport memcpy
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
@@ -165,6 +165,8 @@ include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
 include "_k_vderiv32.pxi"
 include "_k_vdcols32.pxi"
+include "_k_vexp64.pxi"
+include "_k_vderiv64.pxi"
 include "_k_drivers.pxi"
 
 # --------------------------------------------------------------------------
