@@ -51,24 +51,33 @@ cdef inline void _acc_prod64(smx_vf64* s, smx_vf64* c, smx_vf64 a, smx_vf64 b) n
 
 cdef inline void _fold64(smx_vf64 s0, smx_vf64 c0, smx_vf64 s1, smx_vf64 c1, double* hi,
                          double* lo) noexcept nogil:
-    """hi + lo = the total of two compensated accumulators, normalised (|lo| <= ulp(hi)/2)."""
+    """hi + lo = the total of two compensated accumulators, normalised (|lo| <= ulp(hi)/2):
+    the lanes halved pairwise with TwoSum (_fold_lanes64 of the prototype)."""
     cdef smx_vf64 t = smx_add_f64(s0, s1)
-    cdef double h = 0.0, l = 0.0, v, u, bb
-    cdef int j
+    cdef double a[8]
+    cdef double l[8]
+    cdef double h, v, u, bb
+    cdef Py_ssize_t w = SMX_NF64 // 2, j
     c0 = smx_add_f64(smx_add_f64(c0, c1), _two_sum_lo64(s0, s1, t))
-    for j in range(SMX_NF64):       # lane by lane, TwoSum (a few lanes: per row, not per element)
-        v = smx_get_f64(t, j)
-        u = h + v
-        bb = u - h
-        l += (h - (u - bb)) + (v - bb)
-        h = u
+    smx_store_f64(a, t)
+    for j in range(SMX_NF64):
+        l[j] = 0
+    while w >= 1:
+        for j in range(w):
+            v = a[j + w]
+            u = a[j] + v
+            bb = u - a[j]
+            l[j] = (l[j] + l[j + w]) + ((a[j] - (u - bb)) + (v - bb))
+            a[j] = u
+        w = w // 2
+    h = a[0]
     if not (fabs(h) < INFINITY):    # an inf (its TwoSum errors are NaN) or a NaN term
         hi[0] = h
         lo[0] = 0.0
         return
-    l += smx_reduce_add_f64(c0)
-    u = h + l
-    lo[0] = (h - u) + l if fabs(u) < INFINITY else 0.0
+    v = l[0] + smx_reduce_add_f64(c0)
+    u = h + v
+    lo[0] = (h - u) + v if fabs(u) < INFINITY else 0.0
     hi[0] = u
 
 # ---------------------------------------------------------------- JVP rows
