@@ -50,10 +50,17 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
                 elif _softmax_row64(x + base, out + o, K, t, 2) == 0:
                     return
             _lse_row(x + base, out + o, K, t)
-        elif op == OP_JVP or op == OP_LOG_JVP:
-            _jvp_row(x + base, v + base, out + base, K, t, op == OP_LOG_JVP)
         else:
-            _vjp_row(x + base, v + base, out + base, K, t, op == OP_LOG_VJP)
+            if floating is float:
+                if _vderiv_row32(op, x + base, v + base, out + base, K, t) == 0:
+                    return
+            else:
+                if _vderiv_row64(op, x + base, v + base, out + base, K, t) == 0:
+                    return
+            if op == OP_JVP or op == OP_LOG_JVP:
+                _jvp_row(x + base, v + base, out + base, K, t, op == OP_LOG_JVP)
+            else:
+                _vjp_row(x + base, v + base, out + base, K, t, op == OP_LOG_VJP)
     else:
         if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
             if floating is float:
@@ -65,6 +72,8 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
                 _vcols32(x + base, out + o * inner + j0, K, inner, w, t, 2)
             else:
                 _lse_cols(x + base, out + o * inner + j0, K, inner, w, t)
+        elif floating is float:
+            _vderiv_cols32(op, x + base, v + base, out + base, K, inner, w, t)
         elif op == OP_JVP or op == OP_LOG_JVP:
             _jvp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_JVP)
         else:
@@ -145,6 +154,8 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
     if inner > 1:
         if floating is float and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
             W = _vchunk_width(K, inner)
+        elif floating is float:
+            W = _dchunk_width(K, inner, sizeof(floating))
         else:
             W = _chunk_width(K, inner, sizeof(floating))
         nchunks = (inner + W - 1) // W
@@ -165,8 +176,8 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
             _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K), K, t,
                        min(nthreads, 64))
         return
-    if inner == 1 and K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP or (
-            floating is float and (op == OP_JVP or op == OP_LOG_JVP))):
+    if floating is float and inner == 1 and K <= SMX_NF32 and (
+            op == OP_VJP or op == OP_LOG_VJP or op == OP_JVP or op == OP_LOG_JVP):
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, as below
         if nthreads > 1 and nitems > 1:
             for item in prange(nitems, num_threads=nthreads, schedule="static"):

@@ -259,7 +259,7 @@ cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
 
 cdef void _small_deriv(Op op, const floating* x, const floating* v, floating* out,
                        Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
-    if op == OP_VJP or op == OP_LOG_VJP:
+    if floating is float:
+        _vshort_deriv32(op, x, v, out, rows, K, t)
+    elif op == OP_VJP or op == OP_LOG_VJP:
         _small_rows_vjp(op, x, v, out, rows, K, t)
-    elif floating is float:
-        _small_rows_jvp_f32(op, x, v, out, rows, K, t)

@@ -1,5 +1,5 @@
-# The float64 vector exp (with its tail) and the float64 row constants. Part of the per-ISA
-# kernel source (included by _kernels.pyx).
+# The float64 vector exp (with each element's tail), the pair arithmetic on float64 vectors and
+# the float64 row constants. Part of the per-ISA kernel source (included by _kernels.pyx).
 
 cdef extern from *:
     """
@@ -23,7 +23,7 @@ cdef extern from *:
     static const double QV7 = 2.7557535188045014e-06;
     static const double QV8 = 2.7630764843310426e-07;
     static const double QV9 = 2.5017692273410708e-08;
-    """
+        """
     const double V64_SHIFTX
     const double V64_TWOM64
     const double V64_TWO64
@@ -39,8 +39,7 @@ cdef extern from *:
     const double QV8
     const double QV9
 
-# Per-row constants of the float64 vector kernels
-ctypedef struct Row64:
+ctypedef struct Row64:      # per-row constants of the float64 vector kernels
     double m         # max of y = sgn * x
     double ylo       # y is clamped to [ylo, m]: (ylo - m) / |T| in [-752, -745.2], exp 0 there
     double inv       # 1/|T| as a pair (Temp's inv, inv_lo)
@@ -54,10 +53,81 @@ ctypedef struct Ahead64:
     double mn        # its min (log_softmax and logsumexp passes)
     bint ok          # computed
 
+# ---------------------------------------------------------------- pair arithmetic (f64)
+cdef inline smx_vf64 _two_sum_lo64(smx_vf64 a, smx_vf64 b, smx_vf64 s) noexcept nogil:
+    """a + b - s exactly, for s = fl(a + b) (TwoSum)."""
+    cdef smx_vf64 bb = smx_sub_f64(s, a)
+    return smx_add_f64(smx_sub_f64(a, smx_sub_f64(s, bb)), smx_sub_f64(b, bb))
+
+cdef inline smx_vf64 _fast_two_sum_lo64(smx_vf64 a, smx_vf64 b, smx_vf64 s) noexcept nogil:
+    """a + b - s exactly, for s = fl(a + b) and |a| >= |b| (Fast2Sum)."""
+    return smx_sub_f64(b, smx_sub_f64(s, a))
+
+cdef inline smx_vf64 _sub_m64(smx_vf64 a, smx_vf64 b) noexcept nogil:
+    """a - b as a - 1 * b: the same rounding, issued to the multiply pipe (the add pipe is
+    the busier one in these loops)."""
+    return smx_nmuladd_f64(smx_setall_f64(1.0), b, a)
+
+cdef inline smx_vf64 _two_sum_lo64m(smx_vf64 a, smx_vf64 b, smx_vf64 s) noexcept nogil:
+    """_two_sum_lo64 with two of its subtractions on the multiply pipe (_sub_m64)."""
+    cdef smx_vf64 bb = _sub_m64(s, a)
+    return smx_add_f64(smx_sub_f64(a, smx_sub_f64(s, bb)), _sub_m64(b, bb))
+
+cdef inline smx_vf64 _fast_two_sum_lo64m(smx_vf64 a, smx_vf64 b, smx_vf64 s) noexcept nogil:
+    """_fast_two_sum_lo64 with s - a on the multiply pipe (_sub_m64)."""
+    return smx_sub_f64(b, _sub_m64(s, a))
+
+cdef inline smx_vf64 _two_prod_lo64(smx_vf64 a, smx_vf64 b, smx_vf64 p) noexcept nogil:
+    """a * b - p exactly, for p = fl(a * b) (FMA; Dekker's split without it)."""
+    cdef smx_vf64 c, ah, al, bh, bl, k
+    if SMX_HAS_FMA:
+        return smx_mulsub_f64(a, b, p)
+    k = smx_setall_f64(V64_SPLIT)
+    c = smx_mul_f64(k, a)
+    ah = smx_sub_f64(c, smx_sub_f64(c, a))
+    al = smx_sub_f64(a, ah)
+    c = smx_mul_f64(k, b)
+    bh = smx_sub_f64(c, smx_sub_f64(c, b))
+    bl = smx_sub_f64(b, bh)
+    return smx_add_f64(smx_add_f64(smx_add_f64(smx_sub_f64(smx_mul_f64(ah, bh), p),
+                                               smx_mul_f64(ah, bl)), smx_mul_f64(al, bh)),
+                       smx_mul_f64(al, bl))
+
+cdef inline smx_vf64 _resid64(smx_vf64 q, smx_vf64 s, smx_vf64 e) noexcept nogil:
+    """e - q*s rounded once, for q*s close to e (a division's residual): one FMA, else
+    Dekker's exact product, whose difference from e is then exact (Sterbenz)."""
+    cdef smx_vf64 p
+    if SMX_HAS_FMA:
+        return smx_nmuladd_f64(q, s, e)
+    p = smx_mul_f64(q, s)
+    return smx_sub_f64(smx_sub_f64(e, p), _two_prod_lo64(q, s, p))
+
+cdef inline smx_vf64 _pair_times64(smx_vf64 d, smx_vf64 lo, smx_vf64 iv, smx_vf64 il,
+                                   smx_vf64* res_lo) noexcept nogil:
+    """(d + lo) * (iv + il) as hi (returned) + res_lo[0], for a pair d + lo and the pair
+    1/|T| (_arg's double-double product)."""
+    cdef smx_vf64 h = smx_mul_f64(d, iv)
+    res_lo[0] = smx_add_f64(_two_prod_lo64(d, iv, h), smx_muladd_f64(lo, iv, smx_mul_f64(d, il)))
+    return h
+
+cdef inline void _fast_acc64(smx_vf64* s, smx_vf64* c, smx_vf64 e) noexcept nogil:
+    """(s, c) += e, compensated; needs |s| >= |e| (Fast2Sum): the caller starts s at 2**64
+    and adds exps times 2**64, all <= 2**64."""
+    cdef smx_vf64 t = smx_add_f64(s[0], e)
+    c[0] = smx_add_f64(c[0], _fast_two_sum_lo64m(s[0], e, t))
+    s[0] = t
+
+cdef inline void _two_acc64(smx_vf64* s, smx_vf64* c, smx_vf64 e) noexcept nogil:
+    """(s, c) += e, compensated (TwoSum: any magnitudes)."""
+    cdef smx_vf64 t = smx_add_f64(s[0], e)
+    c[0] = smx_add_f64(c[0], _two_sum_lo64m(s[0], e, t))
+    s[0] = t
+
+# ---------------------------------------------------------------- exp
 cdef inline void _vexp64x2(smx_vf64 y0, smx_vf64 y1, smx_vf64 nm, Row64 c, bint scaled,
                            smx_vf64* e, smx_vf64* tail64) noexcept nogil:
-    """e[j] = exp((yj - m) / |T|) * 2**64 for ylo <= yj <= m (nm = -m), two vectors, their
-    tails (times 2**64 too) added to tail64[0]. The callers scale by 2**-64 once, where a
+    """e[j] = exp((yj - m) / |T|) * 2**64 for ylo <= yj <= m (nm = -m), two vectors, and
+    tail64[j] their tails (times 2**64 too). The callers scale by 2**-64 once, where a
     result is rounded for good (the division, the sums).
 
     y - m is carried exactly (TwoSum), times 1/|T| as a double-double when scaled: d + lo.
@@ -126,17 +196,39 @@ cdef inline void _vexp64x2(smx_vf64 y0, smx_vf64 y1, smx_vf64 nm, Row64 c, bint 
     p1 = smx_add_f64(u1, v1)
     t0 = smx_as_f64_i64(smx_shli_i64(smx_as_i64_f64(t0), 52))    # 2**(n + 64)
     t1 = smx_as_f64_i64(smx_shli_i64(smx_as_i64_f64(t1), 52))
-    tail64[0] = smx_muladd_f64(_fast_two_sum_lo64m(u1, v1, p1), t1,
-                               smx_muladd_f64(_fast_two_sum_lo64m(u0, v0, p0), t0, tail64[0]))
+    tail64[0] = smx_mul_f64(_fast_two_sum_lo64m(u0, v0, p0), t0)
+    tail64[1] = smx_mul_f64(_fast_two_sum_lo64m(u1, v1, p1), t1)
     e[0] = smx_mul_f64(p0, t0)
     e[1] = smx_mul_f64(p1, t1)
 
 cdef inline smx_vf64 _vexp64(smx_vf64 y, smx_vf64 nm, Row64 c, bint scaled,
                              smx_vf64* tail64) noexcept nogil:
-    """One vector of _vexp64x2 (per-row scalar work and tests: the loops use the pair):
-    exp times 2**64, tail64[0] = its tail times 2**64."""
+    """One vector of _vexp64x2 (per-row scalar work: the loops take two): exp times 2**64,
+    tail64[0] = its tail times 2**64."""
     cdef smx_vf64 e[2]
-    tail64[0] = smx_zero_f64()
-    _vexp64x2(y, y, nm, c, scaled, e, tail64)
-    tail64[0] = smx_mul_f64(tail64[0], smx_setall_f64(0.5))   # the same tail twice: exact
+    cdef smx_vf64 tl[2]
+    _vexp64x2(y, y, nm, c, scaled, e, tl)
+    tail64[0] = tl[0]
     return e[0]
+
+cdef Row64 _row_consts64(double m, Temp t) noexcept nogil:
+    """ylo = m - 746 |T| rounded, then moved one ulp if the rounding took (m - ylo) / |T| out
+    of [745.2, 752]: at or below -745.2 exp rounds to 0 (so clamping changes no result), and
+    above -752 2**(n + 64) stays normal. ylo = m (a special row) if that fails: the ulp of m
+    is too coarse for |T|."""
+    cdef Row64 c
+    cdef double k
+    c.m = m
+    c.inv = t.inv
+    c.inv_lo = t.inv_lo
+    c.ylo = m - 746.0 * t.abs_t
+    k = (m - c.ylo) * t.inv
+    if k < 745.2:
+        c.ylo = nextafter(c.ylo, -INFINITY)
+    elif not (k <= 752.0):
+        c.ylo = nextafter(c.ylo, m)
+    k = (m - c.ylo) * t.inv
+    if not (k >= 745.2 and k <= 752.0):
+        c.ylo = m
+    return c
+

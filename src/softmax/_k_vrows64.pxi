@@ -95,6 +95,7 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
     cdef smx_vf64 s0, s1, c0 = z, c1 = z, o0 = z, o1 = z, t = z, y0, y1, v0, v1, w0, w1
     cdef smx_vf64 a0 = lo, a1 = lo, b0 = hi, b1 = hi
     cdef smx_vf64 e[2]
+    cdef smx_vf64 tl[2]
     cdef smx_mf64 k0, k1
     cdef Py_ssize_t i = 0, n
     if count:
@@ -121,7 +122,8 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
             w1 = _ld_till64(nx + i + SMX_NF64, n - SMX_NF64, INFINITY, neg)
         a0 = smx_max_f64(v0, a0)
         a1 = smx_max_f64(v1, a1)
-        _vexp64x2(smx_max_f64(ylo, y0), smx_max_f64(ylo, y1), nm, c, scaled, e, &t)
+        _vexp64x2(smx_max_f64(ylo, y0), smx_max_f64(ylo, y1), nm, c, scaled, e, tl)
+        t = smx_add_f64(t, smx_add_f64(tl[0], tl[1]))
         if count:      # (== 1 is false for NaN: it goes to the rest)
             b0 = smx_min_f64(w0, b0)
             b1 = smx_min_f64(w1, b1)
@@ -280,27 +282,6 @@ cdef inline int _softmax64(const double* x, double* out, Py_ssize_t K, Row64 c, 
     return 0
 
 # ---------------------------------------------------------------- the row kernel
-cdef Row64 _row_consts64(double m, Temp t) noexcept nogil:
-    """ylo = m - 746 |T| rounded, then moved one ulp if the rounding took (m - ylo) / |T| out
-    of [745.2, 752]: at or below -745.2 exp rounds to 0 (so clamping changes no result), and
-    above -752 2**(n + 64) stays normal. ylo = m (a special row) if that fails: the ulp of m
-    is too coarse for |T|."""
-    cdef Row64 c
-    cdef double k
-    c.m = m
-    c.inv = t.inv
-    c.inv_lo = t.inv_lo
-    c.ylo = m - 746.0 * t.abs_t
-    k = (m - c.ylo) * t.inv
-    if k < 745.2:
-        c.ylo = nextafter(c.ylo, -INFINITY)
-    elif not (k <= 752.0):
-        c.ylo = nextafter(c.ylo, m)
-    k = (m - c.ylo) * t.inv
-    if not (k >= 745.2 and k <= 752.0):
-        c.ylo = m
-    return c
-
 cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t, int op,
                               const Ahead64* cur, const double* nxt, Ahead64* ahead,
                               TCase k) noexcept nogil:

@@ -66,9 +66,11 @@ Which kernel serves which op and layout:
     log_softmax
   logsumexp           _lse_row         _small_rows          _lse_cols
   logsumexp with b=   _lse_b_slice: one strided slice at a time, any layout
-  JVPs      float32   _jvp_row_f32     _small_rows_jvp_f32  _jvp_cols
-            float64   _jvp_row         _jvp_row             _jvp_cols
-  VJPs                _vjp_row         _small_rows_vjp      _vjp_cols
+  JVPs, VJPs float32  _vderiv_row32    _vshort_deriv32      _vderiv_cols32
+                      (K <= SMX_NF32: _vshort_deriv32)
+            float64   _vderiv_row64    _vderiv_row64        _jvp_cols, _vjp_cols
+  (vector kernels: _k_vderiv32.pxi, _k_vdcols32.pxi, _k_vexp64.pxi, _k_vderiv64.pxi; a special
+  slice falls back to the general ones: _jvp_row, _vjp_row, _jvp_cols, _vjp_cols)
 
 One long row on several threads (softmax, log_softmax, logsumexp with few rows):
 _row_split. Rows with NaN, +-inf or T == 0 leave the short-row and split paths
@@ -77,7 +79,9 @@ for the row kernels.
 Files (included below): _k_consts.pxi (sizes, Temp), _k_pair.pxi (TwoSum and
 pair arithmetic), _k_exp.pxi (the exps and their arguments), _k_rows.pxi (row
 reductions and the row kernels, _lse_b_slice), _k_columns.pxi,
-_k_short_rows.pxi, _k_derivatives.pxi (JVP/VJP rows and columns),
+_k_short_rows.pxi, _k_derivatives.pxi (JVP/VJP rows and columns, general),
+_k_vderiv32.pxi and _k_vdcols32.pxi (float32 JVP/VJP on vectors), _k_vexp64.pxi (float64 vector
+exp and pairs), _k_vderiv64.pxi (float64 JVP/VJP rows on vectors),
 _k_drivers.pxi (_run, _run_lse_b, _row_split: work items and threads).
 """
 from cython cimport floating
@@ -166,6 +170,9 @@ include "_k_vcols32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
+include "_k_vderiv32.pxi"
+include "_k_vdcols32.pxi"
+include "_k_vderiv64.pxi"
 include "_k_drivers.pxi"
 
 # --------------------------------------------------------------------------
