@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Build softmax's wheel and sdist the way a release does, and check them as a user gets them.
+# The distribution is softmax-kernels (the import name stays softmax): its wheel and sdist file
+# names start with softmax_kernels- (older setuptools: the sdist with softmax-kernels-).
 #
 #   1. snapshot the source tree (tracked + untracked, not ignored files; no build products)
 #   2. python -m build: the sdist, then the wheel built from that sdist; twine check
@@ -20,6 +22,8 @@ set -euo pipefail
 START=$SECONDS
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
+DIST=softmax-kernels                     # pyproject.toml [project] name
+DIST_GLOB="softmax[-_]kernels-*"       # its file names (normalised: softmax_kernels-)
 OLDEST_NUMPY=1.25.2
 OLDEST_CONSTRAINTS=("numpy==$OLDEST_NUMPY" "scipy<1.14")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/softmax-wheel-check.XXXXXX")
@@ -61,6 +65,8 @@ else
         --exclude=wheelhouse --exclude='.venv*' --exclude='*.egg-info' -cf - .) | tar -xf - -C "$SRC"
 fi
 echo "$(find "$SRC" -type f | wc -l) files"
+grep -qx "name = \"$DIST\"" "$SRC/pyproject.toml" \
+    || die "pyproject.toml no longer names the distribution $DIST: update DIST in $0"
 
 # ---------------------------------------------------------------------------------------------
 step "tools venv: build, auditwheel, twine"
@@ -74,8 +80,8 @@ if ! "$WORK/tools/bin/python" -m build --outdir "$WORK/dist" "$SRC" > "$WORK/bui
     die "python -m build failed (the last lines of its log are above)"
 fi
 grep -E '^(\* |Successfully)' "$WORK/build.log" || true
-SDIST=$(ls "$WORK"/dist/softmax-*.tar.gz)
-WHEEL=$(ls "$WORK"/dist/softmax-*.whl)
+SDIST=$(ls "$WORK"/dist/$DIST_GLOB.tar.gz)
+WHEEL=$(ls "$WORK"/dist/$DIST_GLOB.whl)
 ls -l "$WORK/dist"
 "$WORK/tools/bin/twine" check --strict "$SDIST" "$WHEEL"
 echo "sdist contents:"
@@ -89,7 +95,7 @@ done
 step "auditwheel show / repair"
 "$WORK/tools/bin/auditwheel" show "$WHEEL"
 "$WORK/tools/bin/auditwheel" repair -w "$WORK/wheelhouse" "$WHEEL"
-REPAIRED=$(ls "$WORK"/wheelhouse/softmax-*.whl)
+REPAIRED=$(ls "$WORK"/wheelhouse/$DIST_GLOB.whl)
 [[ "$(basename "$REPAIRED")" == *manylinux*x86_64.whl ]] || die "not a manylinux wheel: $REPAIRED"
 "$WORK/tools/bin/auditwheel" show "$REPAIRED"
 unzip -Z1 "$REPAIRED" > "$WORK/repaired-files.txt"
@@ -130,10 +136,11 @@ done
 # ---------------------------------------------------------------------------------------------
 # Requirements of the installed softmax (Requires-Dist): the base ones and the test extra.
 deps_with_test_extra() {
-    "$1/bin/python" - <<'EOF'
+    "$1/bin/python" - "$DIST" <<'EOF'
 import importlib.metadata as md
 import re
-for r in md.requires("softmax") or []:
+import sys
+for r in md.requires(sys.argv[1]) or []:
     req, _, marker = r.partition(";")
     if not marker.strip() or re.fullmatch(r"""\s*extra\s*==\s*["']test["']\s*""", marker):
         print(req.strip())
@@ -170,7 +177,7 @@ EOF
 step "fresh venv: the repaired wheel (--no-index) + its dependencies and test extra from PyPI"
 "$PYTHON" -m venv "$WORK/venv-wheel"
 pip_install "$WORK/venv-wheel" --only-binary=:all: --no-index --find-links "$WORK/wheelhouse" \
-    --no-deps softmax
+    --no-deps "$DIST"
 mapfile -t DEPS < <(deps_with_test_extra "$WORK/venv-wheel")
 echo "requirements: ${DEPS[*]}"
 pip_install "$WORK/venv-wheel" --only-binary=:all: "${DEPS[@]}"
@@ -192,7 +199,7 @@ else
         || die "pyproject.toml no longer declares numpy>=1.25: update OLDEST_NUMPY in $0"
     "$PYTHON" -m venv "$WORK/venv-oldest"
     pip_install "$WORK/venv-oldest" --only-binary=:all: --no-index \
-        --find-links "$WORK/wheelhouse" --no-deps softmax
+        --find-links "$WORK/wheelhouse" --no-deps "$DIST"
     mapfile -t DEPS < <(deps_with_test_extra "$WORK/venv-oldest")
     printf '%s\n' "${OLDEST_CONSTRAINTS[@]}" > "$WORK/oldest-constraints.txt"
     pip_install "$WORK/venv-oldest" --only-binary=:all: -c "$WORK/oldest-constraints.txt" "${DEPS[@]}"
