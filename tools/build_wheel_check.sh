@@ -100,7 +100,7 @@ REPAIRED=$(ls "$WORK"/wheelhouse/$DIST_GLOB.whl)
 "$WORK/tools/bin/auditwheel" show "$REPAIRED"
 unzip -Z1 "$REPAIRED" > "$WORK/repaired-files.txt"
 grep -E '\.so' "$WORK/repaired-files.txt" | sed 's/^/  /'
-grep -q '^softmax\.libs/libgomp' "$WORK/repaired-files.txt" || die "libgomp is not vendored in $REPAIRED"
+grep -q '^softmax_kernels\.libs/libgomp' "$WORK/repaired-files.txt" || die "libgomp is not vendored in $REPAIRED"
 
 # ---------------------------------------------------------------------------------------------
 step "portability of the ISA variants (objdump -d, readelf -n)"
