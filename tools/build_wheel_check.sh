@@ -14,6 +14,9 @@
 #      from PyPI, the test suite run from a copy of tests/ (softmax imported from site-packages)
 #   6. the same from the sdist, in another fresh venv
 #   7. once with the oldest NumPy pyproject.toml allows (numpy>=1.25 -> 1.25.2; scipy<1.14)
+#   8. cibuildwheel (the version wheels.yml pins) reads [tool.cibuildwheel] for Linux, macOS and
+#      Windows without error and selects CPython 3.10-3.14 and 3.13t/3.14t on each (the wheels
+#      of the other platforms are built only on GitHub's runners; needs Python >= 3.11)
 #
 # Linux x86-64 only. Needs network access to PyPI. Exits non-zero on any failure.
 # Environment: PYTHON (default python3; must be 3.10 or 3.11 for step 7, the CPythons that
@@ -226,6 +229,24 @@ else
     printf '%s\n' "${OLDEST_CONSTRAINTS[@]}" > "$WORK/oldest-constraints.txt"
     pip_install "$WORK/venv-oldest" --only-binary=:all: -c "$WORK/oldest-constraints.txt" "${DEPS[@]}"
     run_suite "$WORK/venv-oldest" oldest-numpy
+fi
+
+step "cibuildwheel's reading of [tool.cibuildwheel] for every platform"
+CIBW_VERSION=$(sed -n 's|.*uses: pypa/cibuildwheel@v\([0-9.]*\)$|\1|p' "$SRC/.github/workflows/wheels.yml")
+[[ -n "$CIBW_VERSION" ]] || die "no pypa/cibuildwheel@vX.Y.Z in .github/workflows/wheels.yml"
+if "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    pip_install "$WORK/tools" "cibuildwheel==$CIBW_VERSION"
+    for platform in linux macos windows; do
+        # (this host's architecture only; the workflow runs one native runner per architecture)
+        ids=$(cd "$SRC" && "$WORK/tools/bin/cibuildwheel" --print-build-identifiers \
+                --platform "$platform") || die "cibuildwheel $CIBW_VERSION rejects the $platform config"
+        echo "  $platform: $(echo $ids)"
+        for py in cp310 cp311 cp312 cp313 cp313t cp314 cp314t; do
+            grep -q "^$py-" <<< "$ids" || die "cibuildwheel builds no $py wheel for $platform"
+        done
+    done
+else
+    echo "  skipped: cibuildwheel $CIBW_VERSION needs Python >= 3.11 (PYTHON is $PYVER)"
 fi
 
 if [[ ${#FAILED_SUITES[@]} -gt 0 ]]; then
