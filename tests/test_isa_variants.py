@@ -65,9 +65,6 @@ def test_battery(isa, dtype):
                 util.assert_close(sm.log_softmax_vjp(ly, v, axis=1, temperature=0.5),
                                   util.expected("log_softmax_vjp", ly, v, axis=1, temperature=0.5), rtol, atol,
                                   "log_softmax_vjp")
-                util.assert_close(sm.softmax_jacobian(x[:3], axis=1, temperature=0.5),
-                                  util.expected("softmax_jacobian", x[:3], axis=1, temperature=0.5),
-                                  np.max(rtol), atol, "jacobian")
                 w = util.random_where(x.shape, seed=5, axis=1)
                 for name in ("softmax", "log_softmax"):
                     util.assert_softmax_close(getattr(sm, name)(x, axis=1, where=w, temperature=0.5),
