@@ -30,6 +30,7 @@ are evaluated by the textbook formula in complex128.
 """
 import decimal
 import fractions
+import functools
 import math
 import os
 
@@ -250,10 +251,10 @@ def _finite_dd(z):
     return DD(np.where(fin, z.hi, 0.0), np.where(fin, z.lo, 0.0)), fin
 
 
-def _exp_portable(z):
+def _exp_portable(z, p2):
     ok = np.abs(z.hi) < 760.0   # beyond, e**z is 0 or inf (or NaN) in float64
     k, r = _reduce(select(ok, z, 0.0))
-    e = (_expm1_small(r) + 1.0).scaled(k.astype(int))
+    e = (_expm1_small(r) + 1.0).scaled(k.astype(int) + p2)
     return select(ok, e, DD(np.exp(z.hi)))
 
 
@@ -266,9 +267,9 @@ def _log1p_portable(a):
     return (a - em1) / (em1 + 1.0) + y0
 
 
-def _exp_longdouble(z):
+def _exp_longdouble(z, p2):
     zz, fin = _finite_dd(z)
-    e = np.exp(zz.hi.astype(np.longdouble))
+    e = np.ldexp(np.exp(zz.hi.astype(np.longdouble)), p2)
     hi = e.astype(F64)
     ed = DD(hi, (e - hi.astype(np.longdouble)).astype(F64)) * (DD(zz.lo) + 1.0)
     return select(fin, ed, DD(np.exp(z.hi)))
@@ -280,10 +281,11 @@ def _log1p_longdouble(a):
     return DD(hi, (v - hi.astype(np.longdouble)).astype(F64))
 
 
-def exp(z):
-    """e**z of a DD, as a DD."""
+def exp(z, p2=0):
+    """e**z of a DD, as a DD; times 2**p2 (integers), exactly, for results that would be
+    subnormal (where a DD is no better than a float64)."""
     with np.errstate(all="ignore"):
-        return (_exp_portable if BACKEND == "portable" else _exp_longdouble)(DD.of(z))
+        return (_exp_portable if BACKEND == "portable" else _exp_longdouble)(DD.of(z), p2)
 
 
 def log(s):
@@ -434,39 +436,105 @@ class _Forms:
 
 
 # ============================================================================ the functions
-def softmax(x, axis=None, temperature=1.0, where=None, log=False):
-    """exp(x/T) / sum(exp(x/T)) along `axis`, exactly (a DD; complex: complex128)."""
-    x = np.asarray(x)
-    sl = _Slices(x.shape, axis)
-    keep = _keep(sl, where)
-    if x.dtype.kind == "c" and temperature != 0:
-        return sl.back(DD(_complex_forms(sl.flat(x), float(temperature), keep)["log_softmax" if log else "softmax"]))
-    if x.dtype.kind == "c":   # T = 0: the arg-max of the real part
-        x = x.real
-    f = _Forms(_dd_flat(sl, x), float(temperature), keep)
-    return sl.back(f.log_softmax() if log else f.softmax())
+class Exact:
+    """The exact values of every function of one input `x` along `axis` at `temperature`
+    (with the mask `where`): what depends on x alone (the slices' maxima, x - max, its
+    exponentials) is computed once and shared by softmax, log_softmax, logsumexp, the JVPs
+    and the scales of the ulp measure. Each value is a DD (complex inputs: complex128)."""
 
+    def __init__(self, x, axis=None, temperature=1.0, where=None):
+        self.x = np.asarray(x)
+        self.t = float(temperature)
+        self.sl = _Slices(self.x.shape, axis)
+        self.keep = _keep(self.sl, where)
+        self.complex = self.x.dtype.kind == "c"
+        self._forms = None
 
-def log_softmax(x, axis=None, temperature=1.0, where=None):
-    """x/T - logsumexp(x/T) along `axis`, exactly."""
-    return softmax(x, axis, temperature, where, log=True)
+    @property
+    def forms(self):
+        """The real forms of the slices (complex inputs at T = 0: of the real part)."""
+        if self._forms is None:
+            x = self.x.real if self.complex else self.x
+            self._forms = _Forms(_dd_flat(self.sl, x), self.t, self.keep)
+        return self._forms
 
+    @functools.lru_cache(maxsize=None)
+    def _flat_softmax(self, log=False):
+        if self.complex and self.t != 0:
+            return DD(_complex_forms(self.sl.flat(self.x), self.t, self.keep)["log_softmax" if log else "softmax"])
+        return self.forms.log_softmax() if log else self.forms.softmax()
 
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperature=1.0, where=None):
-    """T log(sum(b exp(a/T))) along `axis` (scipy's b, keepdims, return_sign), exactly."""
-    a = np.asarray(a)
-    t = float(temperature)
-    sl = _Slices(a.shape, axis)
-    keep = _keep(sl, where)
-    if a.dtype.kind == "c" or (b is not None and np.asarray(b).dtype.kind == "c"):
-        res, sgn = _complex_lse(sl.flat(a), t, keep, None if b is None else sl.flat(b), return_sign)
-        res, sgn = DD(res), DD(sgn)
-    else:
-        bb = None if b is None else _dd_flat(sl, b)
-        f = _Forms(_dd_flat(sl, a), t, keep, bb)
-        res, sgn = _lse_real(f, bb, return_sign)
-    res = sl.reduced(res, keepdims)
-    return (res, sl.reduced(sgn, keepdims).hi) if return_sign else res
+    def softmax(self):
+        return self.sl.back(self._flat_softmax())
+
+    def log_softmax(self):
+        return self.sl.back(self._flat_softmax(log=True))
+
+    def logsumexp(self, b=None, keepdims=False, return_sign=False):
+        sl = self.sl
+        if self.complex or (b is not None and np.asarray(b).dtype.kind == "c"):
+            res, sgn = _complex_lse(sl.flat(self.x), self.t, self.keep,
+                                    None if b is None else sl.flat(b), return_sign)
+            res, sgn = DD(res), DD(sgn)
+        elif b is None:
+            res, sgn = _lse_real(self.forms, None, return_sign)
+        else:
+            bb = _dd_flat(sl, b)
+            res, sgn = _lse_real(_Forms(_dd_flat(sl, self.x), self.t, self.keep, bb), bb, return_sign)
+        res = sl.reduced(res, keepdims)
+        return (res, sl.reduced(sgn, keepdims).hi) if return_sign else res
+
+    def _jvp(self, v, log, scale=False):
+        v = np.asarray(v)
+        if v.dtype.kind == "c" and not self.complex:   # linear in v: real and imaginary parts
+            re, im = self._jvp(v.real, log, scale).round(), self._jvp(v.imag, log, scale).round()
+            return DD(re + 1j * im)
+        sl, keep, t = self.sl, self.keep, self.t
+        with np.errstate(all="ignore"):
+            if self.complex:
+                c = _complex_forms(sl.flat(self.x), t, keep)["softmax"]
+                vf = sl.flat(v).astype(np.complex128)
+                dv = vf - np.sum(np.where(keep, c * vf, 0), axis=-1, keepdims=True)
+                return sl.back(DD(np.where(keep, (dv if log else c * dv) / t, 0)))
+            s = self._flat_softmax()
+            vf = _dd_flat(sl, v)
+            if scale:   # every term taken positive
+                vf = vf.abs()
+                dv = (vf + dd_sum(select(keep, s * vf, 0.0))) / abs(t)
+            else:
+                dv = (vf - dd_sum(select(keep, s * vf, 0.0))) / t
+            return sl.back(select(keep, dv if log else s * dv, 0.0))
+
+    def softmax_jvp(self, v):
+        return self._jvp(v, log=False)
+
+    def log_softmax_jvp(self, v):
+        return self._jvp(v, log=True)
+
+    def softmax_jacobian(self):
+        """Along the one reduced axis (or all of them, flattened): shape rest + (K, K)."""
+        s = self._flat_softmax()
+        K = s.shape[-1]
+        s = DD(s.hi.reshape(self.sl.rest + (K,)), s.lo.reshape(self.sl.rest + (K,)))
+        eye = np.eye(K, dtype=bool)
+        with np.errstate(all="ignore"):
+            if self.complex:
+                return DD(s.hi[..., :, None] * (eye - s.hi[..., None, :]) / self.t)
+            return s[..., :, None] * (select(eye, 1.0, 0.0) - s[..., None, :]) / self.t
+
+    def scale(self, name, second=None):
+        """The size of the terms `name`'s result is made of (a DD of the result's shape), what
+        the ulp measure counts in: |result| for softmax and log_softmax; max(|result|, |m|) for
+        logsumexp (m the slice's winning input, to which it adds T log(sum)); for the JVPs the
+        formula with every term taken positive (the value may cancel to ~0)."""
+        with np.errstate(all="ignore"):
+            if name in ("softmax", "log_softmax"):
+                return getattr(self, name)().abs()
+            if name == "logsumexp":
+                lse = self.logsumexp().abs()
+                big = self.sl.reduced(self.forms.m.abs(), False)
+                return select(lse.hi > big.hi, lse, big)
+            return self._jvp(second, log=name == "log_softmax_jvp", scale=True)
 
 
 def _lse_real(f, b, return_sign):
@@ -497,39 +565,32 @@ def _lse_real(f, b, return_sign):
         return res, DD(sgn)
 
 
-def _jvp(x, v, axis, temperature, where, log):
-    x, v = np.asarray(x), np.asarray(v)
-    if v.dtype.kind == "c" and x.dtype.kind != "c":   # linear in v: real and imaginary parts
-        re = _jvp(x, v.real, axis, temperature, where, log).round()
-        im = _jvp(x, v.imag, axis, temperature, where, log).round()
-        return DD(re + 1j * im)
-    sl = _Slices(x.shape, axis)
-    keep = _keep(sl, where)
-    t = float(temperature)
-    if x.dtype.kind == "c":
-        c = _complex_forms(sl.flat(x), t, keep)["softmax"]
-        vf = sl.flat(v).astype(np.complex128)
-        dv = vf - np.sum(np.where(keep, c * vf, 0), axis=-1, keepdims=True)
-        return sl.back(DD(np.where(keep, (dv if log else c * dv) / t, 0)))
-    s = _Forms(_dd_flat(sl, x), t, keep).softmax()
-    vf = _dd_flat(sl, v)
-    with np.errstate(all="ignore"):
-        dv = vf - dd_sum(select(keep, s * vf, 0.0))
-        r = (dv if log else s * dv) / t
-        return sl.back(select(keep, r, 0.0))
+def softmax(x, axis=None, temperature=1.0, where=None):
+    """exp(x/T) / sum(exp(x/T)) along `axis`."""
+    return Exact(x, axis, temperature, where).softmax()
+
+
+def log_softmax(x, axis=None, temperature=1.0, where=None):
+    """x/T - logsumexp(x/T) along `axis`."""
+    return Exact(x, axis, temperature, where).log_softmax()
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperature=1.0, where=None):
+    """T log(sum(b exp(a/T))) along `axis`, with scipy's b, keepdims and return_sign."""
+    return Exact(a, axis, temperature, where).logsumexp(b, keepdims, return_sign)
 
 
 def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
-    """s (v - sum(s v)) / T with s = softmax(x/T), exactly (masked entries 0)."""
-    return _jvp(x, v, axis, temperature, where, log=False)
+    """s (v - sum(s v)) / T with s = softmax(x/T) (masked entries 0)."""
+    return Exact(x, axis, temperature, where).softmax_jvp(v)
 
 
 def log_softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
-    """(v - sum(s v)) / T with s = softmax(x/T), exactly (masked entries 0)."""
-    return _jvp(x, v, axis, temperature, where, log=True)
+    """(v - sum(s v)) / T with s = softmax(x/T) (masked entries 0)."""
+    return Exact(x, axis, temperature, where).log_softmax_jvp(v)
 
 
-def _vjp(y, g, axis, temperature, log):
+def _vjp(y, g, axis, temperature, log, scale=False):
     y, g = np.asarray(y), np.broadcast_to(np.asarray(g), np.shape(y))
     sl = _Slices(y.shape, axis)
     t = float(temperature)
@@ -541,37 +602,36 @@ def _vjp(y, g, axis, temperature, log):
         return sl.back(DD(r / t))
     yf, gf = _dd_flat(sl, y), _dd_flat(sl, g)
     with np.errstate(all="ignore"):
+        if scale:   # every term taken positive
+            ga = gf.abs()
+            r = (ga + exp(yf) * dd_sum(ga)) if log else yf.abs() * (ga + dd_sum((yf * gf).abs()))
+            return sl.back(r / abs(t))
         r = (gf - exp(yf) * dd_sum(gf)) if log else yf * (gf - dd_sum(yf * gf))
         return sl.back(r / t)
 
 
 def softmax_vjp(y, g, axis=None, temperature=1.0):
-    """y (g - sum(y g)) / T, exactly."""
+    """y (g - sum(y g)) / T."""
     return _vjp(y, g, axis, temperature, log=False)
 
 
 def log_softmax_vjp(y, g, axis=None, temperature=1.0):
-    """(g - exp(y) sum(g)) / T, exactly."""
+    """(g - exp(y) sum(g)) / T."""
     return _vjp(y, g, axis, temperature, log=True)
 
 
 def softmax_jacobian(x, axis=-1, temperature=1.0):
-    """(diag(s) - s s^T) / T along `axis` (None: the flattened array), exactly: shape
-    x.shape without the axis, then (K, K)."""
-    x = np.asarray(x)
-    if axis is None:
-        x, axis = x.reshape(-1), 0
-    if x.dtype.kind == "c":
-        s = np.moveaxis(softmax(x, axis, temperature).hi, axis, -1)
-        K = s.shape[-1]
-        return DD((s[..., :, None] * (np.eye(K) - s[..., None, :])) / float(temperature))
-    s = softmax(x, axis, temperature)
-    s = DD(np.moveaxis(s.hi, axis, -1), np.moveaxis(s.lo, axis, -1))
-    K = s.shape[-1]
-    eye = np.eye(K, dtype=bool)
-    with np.errstate(all="ignore"):
-        jac = s[..., :, None] * (select(eye, 1.0, 0.0) - s[..., None, :])
-        return jac / float(temperature)
+    """(diag(s) - s s^T) / T along `axis` (None: the flattened array): shape x.shape without
+    the axis, then (K, K)."""
+    return Exact(x, axis, temperature).softmax_jacobian()
+
+
+def scale(name, x, second=None, axis=None, temperature=1.0, where=None):
+    """The scale of the ulp measure of `name` (see ``Exact.scale``); for the VJPs x is y and
+    second is g."""
+    if name in ("softmax_vjp", "log_softmax_vjp"):
+        return _vjp(x, second, axis, temperature, log=name == "log_softmax_vjp", scale=True)
+    return Exact(x, axis, temperature, where).scale(name, second)
 
 
 # ============================================================================ complex
@@ -612,44 +672,20 @@ def _complex_lse(a, t, keep, b, return_sign):
 
 
 # ============================================================================ the ulp measure
-def scale(name, x, second=None, axis=None, temperature=1.0, where=None):
-    """The size of the terms `name`'s result is made of (a DD of the result's shape): the
-    result itself for softmax and log_softmax; max(|result|, |max x|) for logsumexp; for the
-    derivatives the formula with every term taken positive (their value may cancel to ~0)."""
-    t = abs(float(temperature))
-    with np.errstate(all="ignore"):
-        if name in ("softmax", "log_softmax"):
-            return softmax(x, axis, temperature, where, log=name == "log_softmax").abs()
-        if name == "logsumexp":
-            sl = _Slices(np.shape(x), axis)
-            f = _Forms(_dd_flat(sl, x), float(temperature), _keep(sl, where))
-            big = sl.reduced(f.m.abs(), False)
-            lse = logsumexp(x, axis, temperature=temperature, where=where).abs()
-            return select(lse.hi > big.hi, lse, big)
-        sl = _Slices(np.shape(x), axis)
-        keep = _keep(sl, where)
-        a, b = _dd_flat(sl, x), _dd_flat(sl, second).abs()
-        if name in ("softmax_jvp", "log_softmax_jvp"):
-            s = _Forms(a, float(temperature), keep).softmax()
-            r = b + dd_sum(s * b)
-            r = r * s if name == "softmax_jvp" else r
-        elif name == "softmax_vjp":
-            r = a.abs() * (b + dd_sum(a.abs() * b))
-        else:
-            r = b + exp(a) * dd_sum(b)
-        return sl.back(select(keep, r / t, 0.0))
-
-
 def ulp(a, dtype):
     """The spacing of `dtype` at |a| (a float64 array), floored at the spacing of the smallest
     normal number (below it the limit is an absolute error)."""
     fi = np.finfo(dtype)
     _, ex = np.frexp(np.abs(np.asarray(a, F64)))
-    return np.maximum(np.ldexp(1.0, ex - fi.nmant - 1), np.spacing(F64(fi.tiny)))
+    return np.maximum(np.ldexp(1.0, ex - fi.nmant - 1), F64(np.spacing(fi.tiny)))
 
 
 def ulp_errors(got, exact, scale, dtype=None):
     """|got - exact| / ulp(scale) elementwise, in the output dtype (got's by default).
+
+    The oracle's own error bound is taken off first: 2**-100 relative, or 2**-1075 absolute
+    (below 2**-969 a double-double's low part is subnormal, so within 2**53 of the smallest
+    normal number the oracle is no better than half a float64 ulp; elsewhere this is nil).
 
     Returns (units: float64 array, 0 where not measured; sub: |got - exact| / smallest normal
     where the scale is subnormal; mismatch: count of outputs whose exact value is not finite or
@@ -663,6 +699,7 @@ def ulp_errors(got, exact, scale, dtype=None):
         special = ~np.isfinite(exact.hi) | ~np.isfinite(scale.hi) | (scale.hi == 0)
         mismatch = int(np.count_nonzero(special & ~((g == exact.hi) | (np.isnan(g) & np.isnan(exact.hi)))))
         err = np.abs((g - exact.hi) - exact.lo)
+        err = np.maximum(err - (2.0 ** -1075 + 2.0 ** -100 * np.abs(exact.hi)), 0.0)
         err = np.where(special, 0.0, np.where(np.isnan(err), np.inf, err))
         tiny = np.finfo(dtype).tiny
         normal = ~special & (np.abs(scale.hi) >= tiny)
