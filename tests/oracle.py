@@ -134,6 +134,8 @@ class DD:
     __rmul__ = __mul__
 
     def __truediv__(self, o):
+        if isinstance(o, float) and o == 1.0:
+            return self
         o = DD.of(o)
         q1 = self.hi / o.hi
         r = self - o * q1
@@ -189,7 +191,7 @@ def exact(a):
     a = np.asarray(a)
     if a.dtype.kind == "c":
         return DD(a.astype(np.complex128))
-    if a.dtype.kind == "b":
+    if a.dtype.kind == "b" or (a.dtype.kind in "iu" and a.dtype.itemsize < 8):
         return DD(a.astype(F64))
     if a.dtype.kind in "iu":
         low = a & 2047
@@ -334,7 +336,7 @@ class _Slices:
     def flat(self, a):
         """An array broadcast to the shape, as (rest..., K)."""
         a = np.broadcast_to(a, self.shape)
-        return np.moveaxis(a, self.axes, self.dst).reshape(self.rest + (-1,))
+        return np.moveaxis(a, self.axes, self.dst).reshape(self.rest + (self.K,))
 
     def back(self, r):
         """A (rest..., K) DD back in the original layout."""
