@@ -7,6 +7,7 @@ import pytest
 from numpy.exceptions import AxisError
 
 import softmax as sm
+import util
 
 X = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.75]])
 V = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]])
@@ -20,13 +21,16 @@ def call(name, x=X, **kw):
     return f(x, **kw)
 
 
-ALL = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp", "log_softmax_jvp",
-       "log_softmax_vjp", "softmax_jacobian"]
-WITH_WHERE = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "log_softmax_jvp"]
-WITH_OUT = ["softmax", "log_softmax", "softmax_jvp", "softmax_vjp", "log_softmax_jvp", "log_softmax_vjp"]
-WITH_DTYPE = ["softmax", "log_softmax", "logsumexp"]
-WITH_WORKERS = ["softmax", "log_softmax", "logsumexp"]
-GRADS = ["softmax_jvp", "softmax_vjp", "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian"]
+ALL = util.FUNCS
+WITH_WHERE, WITH_OUT, WITH_DTYPE, WITH_WORKERS = (util.takes(a) for a in ("where", "out", "dtype", "workers"))
+GRADS = util.DERIVATIVES
+
+
+def test_the_argument_table_is_the_signatures():
+    """util.TAKES (which the error and fuzz tests read) lists exactly each function's parameters."""
+    import inspect
+    for name in util.FUNCS:
+        assert set(inspect.signature(getattr(sm, name)).parameters) == util.TAKES[name], name
 
 
 @contextlib.contextmanager

@@ -358,11 +358,16 @@ def assert_close(actual, desired, rtol, atol=0.0, err_msg=""):
         raise AssertionError(f"{bad.sum()} / {a.size} elements differ {err_msg}\n{rows}")
 
 
+def tiny(dtype):
+    """The smallest normal number of `dtype`, or of float64 if larger: the oracle's arithmetic
+    is float64's (a long double result can be far smaller than float64 goes)."""
+    return max(float(np.finfo(dtype).smallest_normal), float(np.finfo(np.float64).smallest_normal))
+
+
 def assert_softmax_close(actual, desired, x, temperature=1.0, where=None, log=False, err_msg=""):
     """Compare a softmax (or log_softmax if `log`) result with its reference, tolerance scaled by `cond`."""
     rtol = base_rtol(np.asarray(actual).dtype) * (1 + cond(x, temperature, where))
-    tiny = np.finfo(np.asarray(actual).dtype).smallest_normal if np.asarray(actual).dtype.kind in "fc" else 0
-    atol = rtol if log else 4 * tiny
+    atol = rtol if log else 4 * tiny(np.asarray(actual).dtype)
     assert_close(actual, desired, rtol, atol, err_msg)
 
 
