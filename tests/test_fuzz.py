@@ -18,7 +18,6 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 from numpy.exceptions import AxisError
 
-import oracle
 import softmax as sm
 import util
 from util import ByChoice, bad_shape, draw_values, layout, sub_shape  # noqa: F401 (fuzz/ uses ByChoice)
@@ -350,7 +349,7 @@ def check_result(case, res):
     t = _temp(case)
     where = None if case.where is None else np.broadcast_to(np.asarray(case.where), x.shape)
     if name == "softmax_jacobian":
-        want = oracle.softmax_jacobian(x, case.kw["axis"], t).round(rdt)
+        want = util.exact("softmax_jacobian", x, case.kw["axis"], t).round(rdt)
         _same_shape_dtype(case, res, want.shape, rdt)
         c = _cond(x.reshape(-1) if case.kw["axis"] is None else x, t)
         rtol = util.base_rtol(rdt) * (1 + (float(c.max()) if c.size else 0))
@@ -360,7 +359,7 @@ def check_result(case, res):
     if case.out is not None and res is not case.out:
         raise Finding(f"the function did not return out\n{case!r}")
     if name in ("softmax", "log_softmax"):
-        want = getattr(oracle, name)(x, axes, t, where).round(rdt)
+        want = util.exact(name, x, axes, t, where).round(rdt)
         _same_shape_dtype(case, res, x.shape, rdt)
         rtol = util.base_rtol(rdt) * (1 + _cond(x, t, where))
         atol = rtol if name == "log_softmax" else 4 * util.tiny(rdt)
@@ -371,7 +370,7 @@ def check_result(case, res):
         sign = bool(case.kw.get("return_sign", False))
         b = None if case.b is None else _as_seen(np.asarray(case.b), comp)
         bl = None if b is None else np.broadcast_to(b, x.shape)
-        want = oracle.logsumexp(x, axes, bl, keep, sign, t, where)
+        want = util.exact("logsumexp", x, axes, bl, keep, sign, t, where)
         got = res if sign else (res,)
         want = (want[0].round(rdt), np.asarray(want[1], rdt)) if sign else (want.round(rdt),)
         if sign and not (isinstance(res, tuple) and len(res) == 2):
@@ -397,7 +396,7 @@ def check_result(case, res):
     v = np.broadcast_to(_as_seen(case.second, comp), x.shape)
     kw = {"where": where} if name.endswith("jvp") else {}
     with np.errstate(all="ignore"):
-        want = getattr(oracle, name)(x, v, axes, t, **kw).round(rdt)
+        want = util.exact(name, x, v, axes, t, **kw).round(rdt)
     _same_shape_dtype(case, res, x.shape, rdt)
     rtol, atol = _grad_tol(name, x, v, axes, t, rdt)
     util.assert_close(res, want, rtol, atol, err_msg=repr(case))

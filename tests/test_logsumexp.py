@@ -46,11 +46,11 @@ def test_reference(x):
     dt = util.result_dtype(x.dtype)
     for i, axis in enumerate(util.axes_for(x.ndim)):
         keepdims = bool(i % 2)
-        for temperature in util.some_temperatures(i):
-            got = sm.logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature)
-            check_type(got, x, axis, keepdims, dt)
-            want = util.expected("logsumexp", x, axis=axis, keepdims=keepdims, temperature=temperature)
-            util.assert_lse_close(got, want, x, f"axis={axis} keepdims={keepdims} T={temperature}")
+        temperature = util.TEMPERATURES[(x.size + i) % 5]   # rotating: every one on every kind
+        got = sm.logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature)
+        check_type(got, x, axis, keepdims, dt)
+        want = util.expected("logsumexp", x, axis=axis, keepdims=keepdims, temperature=temperature)
+        util.assert_lse_close(got, want, x, f"axis={axis} keepdims={keepdims} T={temperature}")
 
 
 @pytest.mark.parametrize("x", [p for p in NONEMPTY if p.values[0].dtype.kind != "c"])

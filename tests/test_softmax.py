@@ -32,9 +32,8 @@ def check(func, got, x, axis=None, temperature=1.0, where=None, dtype=None):
 @pytest.mark.parametrize("x", CASES)
 def test_reference(func, x):
     for i, axis in enumerate(util.axes_for(x.ndim)):
-        for temperature in util.some_temperatures(i):
-            got = getattr(sm, func)(x, axis=axis, temperature=temperature)
-            check(func, got, x, axis, temperature)
+        temperature = util.TEMPERATURES[(x.size + i) % 5]   # rotating: every one on every kind
+        check(func, getattr(sm, func)(x, axis=axis, temperature=temperature), x, axis, temperature)
 
 
 @pytest.mark.parametrize("func", FUNCS)
