@@ -1,4 +1,4 @@
-"""The oracle itself: softmax._reference against mpmath (200 digits) and against scipy.special."""
+"""The NumPy path (softmax._reference: the production path of longdouble and complex inputs) against mpmath (200 digits) and scipy.special."""
 
 import mpmath
 import numpy as np
