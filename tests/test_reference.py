@@ -1,4 +1,5 @@
-"""The NumPy path (softmax._reference: the production path of longdouble and complex inputs) against mpmath (200 digits) and scipy.special."""
+"""The NumPy path (softmax._reference, which computes longdouble and complex inputs) against
+mpmath (200 digits) and scipy.special."""
 
 import mpmath
 import numpy as np

@@ -273,8 +273,10 @@ def _exact_shift(call, keep=None):
     fits in uint64 and is rounded once, so 64-bit integers above 2**53 keep their
     differences and nothing wraps. The results of softmax, log_softmax and their
     JVPs do not change under the shift; logsumexp adds the winners back
-    (``_add_shift``). The winners are taken over the entries ``keep`` (default: the
-    mask) leaves in. Returns (x as it is, or the integer differences in the real dtype
+    (``_add_shift``); a VJP's y is not shifted (it is no input of a softmax). A
+    difference beyond 2**53 is rounded, which can matter only where its exponential
+    does not underflow, |T| > 1e13. The winners are taken over the entries ``keep``
+    (default: the mask) leaves in. Returns (x as it is, or the integer differences in the real dtype
     of the computation; the winners with keepdims, or None).
     """
     x = call.x
