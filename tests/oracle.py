@@ -418,10 +418,20 @@ class _Forms:
             return (dd_sum(select(self.at_max, w, 0.0)),
                     dd_sum(select(self.keep & ~self.at_max, terms, 0.0)))
 
-    def softmax(self):
+    @functools.cached_property
+    def p2(self):
+        """A power of two that keeps e**z and the softmax of the smallest entries away from
+        float64's underflow, where a DD is no better than a float64 (600 where z < -600)."""
+        return np.where((self.z.hi < -600) & ~self.hard, 600, 0)   # (the limit's shares are exact)
+
+    def softmax(self, scaled=False):
+        """The softmax; `scaled`: times 2**p2 (exactly), to be scaled back after a product."""
         with np.errstate(all="ignore"):
             top, rest = self.sums()
-            soft = self.e / (top + rest)
+            e = exp(self.z, self.p2) if self.p2.any() else self.e
+            soft = e / (top + rest)
+            if not scaled:
+                soft = soft.scaled(-self.p2)
             hard = DD(np.where(self.win, 1.0, 0.0)) / DD(self.count.astype(F64))
             r = select(self.hard, hard, soft)
             r = select(self.all_minus_inf | self.nan, np.nan, r)
@@ -461,10 +471,10 @@ class Exact:
         return self._forms
 
     @functools.lru_cache(maxsize=None)
-    def _flat_softmax(self, log=False):
+    def _flat_softmax(self, log=False, scaled=False):
         if self.complex and self.t != 0:
             return DD(_complex_forms(self.sl.flat(self.x), self.t, self.keep)["log_softmax" if log else "softmax"])
-        return self.forms.log_softmax() if log else self.forms.softmax()
+        return self.forms.log_softmax() if log else self.forms.softmax(scaled)
 
     def softmax(self):
         return self.sl.back(self._flat_softmax())
@@ -505,7 +515,9 @@ class Exact:
                 dv = (vf + dd_sum(select(keep, s * vf, 0.0))) / abs(t)
             else:
                 dv = (vf - dd_sum(select(keep, s * vf, 0.0))) / t
-            return sl.back(select(keep, dv if log else s * dv, 0.0))
+            if not log:   # the product of the scaled softmax, scaled back: rounded once
+                dv = (self._flat_softmax(scaled=True) * dv).scaled(-self.forms.p2)
+            return sl.back(select(keep, dv, 0.0))
 
     def softmax_jvp(self, v):
         return self._jvp(v, log=False)
@@ -604,12 +616,14 @@ def _vjp(y, g, axis, temperature, log, scale=False):
         return sl.back(DD(r / t))
     yf, gf = _dd_flat(sl, y), _dd_flat(sl, g)
     with np.errstate(all="ignore"):
+        # (divided by T before the product with y: a product in float64's underflow is rounded
+        # once, and a division after it would magnify that rounding)
         if scale:   # every term taken positive
             ga = gf.abs()
-            r = (ga + exp(yf) * dd_sum(ga)) if log else yf.abs() * (ga + dd_sum((yf * gf).abs()))
-            return sl.back(r / abs(t))
-        r = (gf - exp(yf) * dd_sum(gf)) if log else yf * (gf - dd_sum(yf * gf))
-        return sl.back(r / t)
+            r = (ga + exp(yf) * dd_sum(ga)) / abs(t) if log else yf.abs() * ((ga + dd_sum((yf * gf).abs())) / abs(t))
+            return sl.back(r)
+        r = (gf - exp(yf) * dd_sum(gf)) / t if log else yf * ((gf - dd_sum(yf * gf)) / t)
+        return sl.back(r)
 
 
 def softmax_vjp(y, g, axis=None, temperature=1.0):
