@@ -33,6 +33,26 @@ def test_the_argument_table_is_the_signatures():
         assert set(inspect.signature(getattr(sm, name)).parameters) == util.TAKES[name], name
 
 
+# every function checks its arguments in this order: the first bad one is the error
+ORDER = [("x", np.array(["a", "b"]), TypeError), ("dtype", np.int32, TypeError),
+         ("axis", 7, AxisError), ("keepdims", "yes", TypeError), ("temperature", np.nan, ValueError),
+         ("where", np.ones((2, 3), int), TypeError), ("out", np.zeros((3, 2)), ValueError),
+         ("workers", 0, ValueError)]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_one_order_of_checks(name):
+    """With every argument it takes bad, a function reports the first in ORDER, then the next
+    once that one is fixed, and so on: the same for every function."""
+    for i, (arg, _, exc) in enumerate(ORDER):
+        if arg not in util.TAKES[name] and not (arg == "x" and util.FIRST[name] != "x"):
+            continue
+        bad = {a: value for a, value, _ in ORDER[i:] if a in util.TAKES[name] and a != "x"}
+        first = ORDER[0][1] if i == 0 else X
+        with raises(exc, util.FIRST[name] if arg == "x" else arg):
+            getattr(sm, name)(first, *([V] if name in util.SECOND else []), **bad)
+
+
 @contextlib.contextmanager
 def raises(exc, name, *words):
     """pytest.raises(exc) that also checks the message contains argument `name` and each of `words`."""
