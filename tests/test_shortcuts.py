@@ -2,8 +2,8 @@
 small_logsumexp, small_derivative) that answer common small calls before softmax._api parses
 them. The general path checks and computes every call; a call the shortcuts take must come out
 the same to the bit, and a call they leave must raise the same error. The property test
-below draws calls near the shortcuts' edge and makes each twice, with ``_api._SHORTCUTS`` on
-and off."""
+below draws calls near the shortcuts' edge and makes each twice, with the shortcuts on and
+off (``_api._SHORTCUT_BELOW = 0``)."""
 
 import numpy as np
 import pytest
@@ -73,15 +73,15 @@ def draw_call(d):
 def outcome(name, args, kw, shortcuts):
     """What a call gives: ('raised', type, message) or ('returned', values...), the bytes of its
     result(s), of `out` and of x after the call (out may be x)."""
-    saved = _api._SHORTCUTS
-    _api._SHORTCUTS = shortcuts
+    saved = _api._SHORTCUT_BELOW
+    _api._SHORTCUT_BELOW = saved if shortcuts else 0
     try:
         with np.errstate(all="ignore"):
             res = getattr(sm, name)(*args, **kw)
     except Exception as e:  # noqa: BLE001 -- compared below
         return ("raised", type(e), str(e))
     finally:
-        _api._SHORTCUTS = saved
+        _api._SHORTCUT_BELOW = saved
     out = kw.get("out")
     parts = res if isinstance(res, tuple) else (res,)
     return ("returned", isinstance(res, tuple), res is out if isinstance(out, np.ndarray) else None,
@@ -108,17 +108,17 @@ def test_shortcut_and_general_path_agree(data):
 
 
 def test_the_switch_reaches_the_shortcuts(monkeypatch):
-    """_SHORTCUTS = False keeps every call from the kernel module's shortcuts."""
-    calls = []
+    """_SHORTCUT_BELOW = 0: the kernel module's shortcuts answer no call."""
+    answered = []
     k = sm._dispatch.kernels
     for f in ("small_softmax", "small_logsumexp", "small_derivative"):
-        monkeypatch.setattr(k, f, lambda *a, f=f, real=getattr(k, f): calls.append(f) or real(*a))
+        monkeypatch.setattr(k, f, lambda *a, real=getattr(k, f): answered.append(real(*a)) or answered[-1])
     x = np.linspace(-1, 1, 10)
-    for shortcuts in (True, False):
-        monkeypatch.setattr(_api, "_SHORTCUTS", shortcuts)
-        calls.clear()
+    for below in (_api._SHORTCUT_BELOW, 0):
+        monkeypatch.setattr(_api, "_SHORTCUT_BELOW", below)
+        answered.clear()
         sm.softmax(x), sm.log_softmax(x), sm.logsumexp(x), sm.softmax_jvp(x, x), sm.softmax_vjp(x, x)
-        assert len(calls) == (5 if shortcuts else 0)
+        assert sum(r is not None for r in answered) == (5 if below else 0)
 
 
 # ---------------------------------------------------------------- the edge, case by case

@@ -18,7 +18,7 @@
 Small common calls never reach the parsing: the kernel module's C-level
 shortcuts (``small_softmax``, ``small_logsumexp``, ``small_derivative``) take
 them, or return None and leave them to the general path, which checks them.
-``_SHORTCUTS = False`` switches the shortcuts off (the tests compare both paths).
+``_SHORTCUT_BELOW = 0`` switches the shortcuts off (the tests compare both paths).
 """
 import math
 import numbers
@@ -40,8 +40,10 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp",
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 _C64, _C128 = np.dtype(np.complex64), np.dtype(np.complex128)
 
-#: The C-level small-call shortcuts are tried first (False: every call takes the general path).
-_SHORTCUTS = True
+#: The C-level small-call shortcuts answer calls of fewer elements than this (calls that
+#: never start threads); 0 switches them off, so that every call takes the general path
+#: (the tests compare the two).
+_SHORTCUT_BELOW = _dispatch.PARALLEL_MIN_ELEMENTS
 
 
 # ---------------------------------------------------------------------------
@@ -524,10 +526,8 @@ def _derivative_of(fn, call):
 def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers):
     """A public softmax or log_softmax: the C-level shortcut of a small call, or parse, plan,
     kernel, finish."""
-    if (_SHORTCUTS and where is None and dtype is None
-            and (workers is None or (type(workers) is int and workers > 0))):
-        res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log,
-                                              _dispatch.PARALLEL_MIN_ELEMENTS, out)
+    if where is None and dtype is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
     call = _parse(fn, x, None, axis, temperature, where, out, dtype, workers)
@@ -536,10 +536,9 @@ def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers):
 
 def _derivative(fn, x, v, axis, temperature, where, out, workers):
     """A public JVP or VJP: the C-level shortcut of a small call, or parse, plan, kernel, finish."""
-    if (_SHORTCUTS and where is None
-            and (workers is None or (type(workers) is int and workers > 0))):
+    if where is None and (workers is None or (type(workers) is int and workers > 0)):
         res = _dispatch.kernels.small_derivative(x, v, axis, temperature, fn.derivative == "vjp",
-                                                 fn.log, _dispatch.PARALLEL_MIN_ELEMENTS, out)
+                                                 fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
     call = _parse(fn, x, v, axis, temperature, where, out, workers=workers)
@@ -806,10 +805,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     >>> float(logsumexp([1.0, 2.0, 3.0], temperature=0))
     3.0
     """
-    if (_SHORTCUTS and where is None and dtype is None and keepdims is False
-            and return_sign is False and (workers is None or (type(workers) is int and workers > 0))):
+    if (where is None and dtype is None and keepdims is False and return_sign is False
+            and (workers is None or (type(workers) is int and workers > 0))):
         res = _dispatch.kernels.small_logsumexp(a, axis, temperature,
-                                                _dispatch.PARALLEL_MIN_ELEMENTS, b)
+                                                _SHORTCUT_BELOW, b)
         if res is not None:   # the common small call, checked and run at C level
             return res
     call = _parse(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
