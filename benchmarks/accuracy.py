@@ -192,7 +192,7 @@ def exp_table(n=2_000_000, seed=1):
                     out, tail = np.empty_like(x), np.empty_like(x)
                     k.exp(x, out, tail)
                     # measured times 2**p2, exactly, where the result is (nearly) subnormal
-                    p2 = np.where(x < -600, 200, 0)
+                    p2 = np.where(x < -600, 200, 0).astype(np.intc)
                     exact = oracle.exp(x, p2)
                     ulp = np.ldexp(oracle.ulp(np.ldexp(exact.hi, -p2), dt), p2)
                     err = (np.ldexp(out.astype(np.float64), p2) - exact.hi) - exact.lo

@@ -149,6 +149,7 @@ class DD:
 
     def scaled(self, k):
         """self * 2**k (k an integer array)."""
+        k = np.asarray(k, np.intc)   # (ldexp takes a C int; int64 has no loop on Windows)
         return DD(np.ldexp(self.hi, k), np.ldexp(self.lo, k))
 
     def abs(self):
@@ -271,7 +272,7 @@ def _log1p_portable(a):
 
 def _exp_longdouble(z, p2):
     zz, fin = _finite_dd(z)
-    e = np.ldexp(np.exp(zz.hi.astype(np.longdouble)), p2)
+    e = np.ldexp(np.exp(zz.hi.astype(np.longdouble)), np.asarray(p2, np.intc))
     hi = e.astype(F64)
     ed = DD(hi, (e - hi.astype(np.longdouble)).astype(F64)) * (DD(zz.lo) + 1.0)
     return select(fin, ed, DD(np.exp(z.hi)))
@@ -693,7 +694,7 @@ def ulp(a, dtype):
     normal number (below it the limit is an absolute error)."""
     fi = np.finfo(dtype)
     _, ex = np.frexp(np.abs(np.asarray(a, F64)))
-    return np.maximum(np.ldexp(1.0, ex - fi.nmant - 1), F64(np.spacing(fi.tiny)))
+    return np.maximum(np.ldexp(1.0, (ex - fi.nmant - 1).astype(np.intc)), F64(np.spacing(fi.tiny)))
 
 
 def ulp_errors(got, exact, scale, dtype=None):
