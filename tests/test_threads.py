@@ -124,10 +124,16 @@ def test_workers_inside_user_threads(workers):
     _run_threads(4, work)
 
 
-def test_workers_do_not_change_results_single_thread():
+@pytest.mark.parametrize("workers", [2, -1, 3, None])
+def test_thread_count_does_not_change_results(workers):
+    """Every function (and its main variants) on one thread (workers=1, which never starts a
+    team) and on `workers` threads: the same bits (each slice is computed by one thread)."""
     inputs = _inputs((300, 1000), seed=2)
-    for c1, c2, c3 in zip(_calls(*inputs, workers=1), _calls(*inputs, workers=2), _calls(*inputs, workers=None)):
-        assert _bytes(c1()) == _bytes(c2()) == _bytes(c3())
+    assert inputs[0].size >= BIG
+    if workers is not None:
+        assert _dispatch.resolve_workers(workers, inputs[0].size) >= min(2, _dispatch.cpu_count())
+    for one, many in zip(_calls(*inputs, workers=1), _calls(*inputs, workers=workers)):
+        assert _bytes(one()) == _bytes(many())
 
 
 @pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"),

@@ -1,7 +1,7 @@
 """Pure-NumPy reference implementation of the softmax family.
 
-It is the test oracle and the production fallback for ``longdouble`` and
-complex inputs.  All arithmetic is done in the dtype of the input array, so
+It is the production path for ``longdouble`` and complex inputs (the tests
+measure it, like the kernels, against ``tests/oracle.py``).  All arithmetic is done in the dtype of the input array, so
 passing ``np.longdouble`` data gives extended precision.  No argument
 validation is done here: the public API validates before calling in.
 
@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - numpy < 2
     from numpy.core.numeric import normalize_axis_tuple
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp",
-           "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian"]
+           "log_softmax_jvp", "log_softmax_vjp"]
 
 
 def _asinexact(x):
@@ -148,8 +148,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
     return (res, sgn.astype(dt)) if return_sign else res
 
 
-def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
-    """Jacobian-vector product of softmax: s * (v - sum(s*v)) / T."""
+def _jvp(x, v, axis, temperature, where, log):
+    """The JVP of softmax (or, with `log`, of log_softmax): s * (v - sum(s*v)) / T, or without the s."""
     x = _asinexact(x)
     dt = np.result_type(x, _asinexact(v))
     # softmax(x) in x's own kind at dt's precision: a real x stays real for a complex v
@@ -160,52 +160,36 @@ def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
     t = _temp(temperature, dt)
     with np.errstate(all="ignore"):
         s = softmax(x, axes, t, mask)
-        sv = np.sum(np.where(mask, s * v, 0), axis=axes, keepdims=True)
-        return np.where(mask, s * (v - sv) / t, 0).astype(dt)
+        dv = v - np.sum(np.where(mask, s * v, 0), axis=axes, keepdims=True)
+        return np.where(mask, (dv if log else s * dv) / t, 0).astype(dt)
+
+
+def _vjp(y, g, axis, temperature, log):
+    """The VJP of softmax from y = softmax(x), or, with `log`, of log_softmax from y = log_softmax(x)."""
+    dt = np.result_type(_asinexact(y), _asinexact(g))
+    y, g = np.asarray(y, dt), np.asarray(g, dt)
+    axes, t = _axes(axis, y.ndim), _temp(temperature, dt)
+    with np.errstate(all="ignore"):
+        if log:
+            return ((g - np.exp(y) * np.sum(g, axis=axes, keepdims=True)) / t).astype(dt)
+        return (y * (g - np.sum(y * g, axis=axes, keepdims=True)) / t).astype(dt)
+
+
+def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
+    """Jacobian-vector product of softmax: s * (v - sum(s*v)) / T."""
+    return _jvp(x, v, axis, temperature, where, log=False)
 
 
 def softmax_vjp(y, g, axis=None, temperature=1.0):
     """Vector-Jacobian product of softmax given y = softmax(x): y * (g - sum(y*g)) / T."""
-    dt = np.result_type(_asinexact(y), _asinexact(g))
-    y, g = np.asarray(y, dt), np.asarray(g, dt)
-    axes, t = _axes(axis, y.ndim), _temp(temperature, dt)
-    with np.errstate(all="ignore"):
-        return (y * (g - np.sum(y * g, axis=axes, keepdims=True)) / t).astype(dt)
+    return _vjp(y, g, axis, temperature, log=False)
 
 
 def log_softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
     """Jacobian-vector product of log_softmax: (v - sum(softmax(x)*v)) / T."""
-    x = _asinexact(x)
-    dt = np.result_type(x, _asinexact(v))
-    # softmax(x) in x's own kind at dt's precision: a real x stays real for a complex v
-    # (the JVP is linear in v), so x / T never meets complex arithmetic with infinities
-    x = x.astype(np.result_type(x.dtype, np.finfo(dt).dtype), copy=False)
-    v = np.broadcast_to(np.asarray(v, dt), np.shape(x))
-    axes, mask = _axes(axis, x.ndim), _mask(where, x.shape)
-    t = _temp(temperature, dt)
-    with np.errstate(all="ignore"):
-        s = softmax(x, axes, t, mask)
-        sv = np.sum(np.where(mask, s * v, 0), axis=axes, keepdims=True)
-        return np.where(mask, (v - sv) / t, 0).astype(dt)
+    return _jvp(x, v, axis, temperature, where, log=True)
 
 
 def log_softmax_vjp(y, g, axis=None, temperature=1.0):
     """Vector-Jacobian product of log_softmax given y = log_softmax(x): (g - exp(y)*sum(g)) / T."""
-    dt = np.result_type(_asinexact(y), _asinexact(g))
-    y, g = np.asarray(y, dt), np.asarray(g, dt)
-    axes, t = _axes(axis, y.ndim), _temp(temperature, dt)
-    with np.errstate(all="ignore"):
-        return ((g - np.exp(y) * np.sum(g, axis=axes, keepdims=True)) / t).astype(dt)
-
-
-def softmax_jacobian(x, axis=-1, temperature=1.0):
-    """Jacobian (diag(s) - s s^T) / T of softmax, reduced axes flattened (C order) to the last two."""
-    x = _asinexact(x)
-    axes = sorted(_axes(axis, x.ndim))
-    t = _temp(temperature, x.dtype)
-    s = softmax(x, tuple(axes), t)
-    s = np.moveaxis(s, axes, range(x.ndim - len(axes), x.ndim))
-    s = s.reshape(s.shape[:x.ndim - len(axes)] + (-1,))
-    with np.errstate(all="ignore"):
-        jac = s[..., :, None] * np.eye(s.shape[-1], dtype=x.dtype) - s[..., :, None] * s[..., None, :]
-        return (jac / t).astype(x.dtype)
+    return _vjp(y, g, axis, temperature, log=True)
