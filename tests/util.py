@@ -294,6 +294,15 @@ def bad_shape(shape):
     return tuple(shape) + (2,) if not shape or shape[-1] != 2 else tuple(shape[:-1]) + (3,)
 
 
+def clashing_shape(shape):
+    """A shape that does not broadcast with `shape` either way (logsumexp's b may broadcast
+    a to a larger shape), or None when there is none (every dimension 1, or 0-d)."""
+    for i, n in enumerate(shape):
+        if n != 1:
+            return tuple(shape[:i]) + (n + 1 if n else 2,) + tuple(shape[i + 1:])
+    return None
+
+
 # ---------------------------------------------------------------- the oracle's values
 
 def exact(func, *args, **kw):

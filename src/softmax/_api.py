@@ -100,6 +100,20 @@ def _companion(a, name, shape):
         raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the input's shape {shape}") from None
 
 
+def _weights(a, b):
+    """logsumexp's ``a`` and ``b`` broadcast together, as scipy does: ``b`` may broadcast ``a``
+    to a larger shape (``a`` (3,) and ``b`` (2, 1): the reduction runs over the (2, 3) array,
+    and ``axis`` counts its axes)."""
+    arr = _as_input(b, "b")
+    try:
+        shape = np.broadcast_shapes(a.shape, arr.shape)
+    except ValueError:
+        raise ValueError(f"b of shape {arr.shape} does not broadcast with a of shape {a.shape}") from None
+    if shape != a.shape:
+        a = np.broadcast_to(a, shape)
+    return a, np.broadcast_to(arr, shape)
+
+
 def _promoted(x, raw, arr):
     """The dtype of x combined with a second input (v, g, b) by the installed NumPy's own
     promotion rules, applied to the input as given (not to its broadcast view): a Python
@@ -247,7 +261,10 @@ def _parse(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None,
     x = _as_input(x, fn.first)
     other = None
     src = x.dtype
-    if fn.second is not None and (second is not None or fn.derivative is not None):
+    if fn is _LOGSUMEXP and second is not None:
+        x, other = _weights(x, second)
+        src = _promoted(x, second, other)
+    elif fn.second is not None and (second is not None or fn.derivative is not None):
         other = _companion(second, fn.second, x.shape)
         src = _promoted(x, second, other)
     compute, result, fast = _dtype_policy(src, dtype)
@@ -426,8 +443,11 @@ def _finish_reduction(res, sgn, call):
         full = tuple(1 if i in call.axes else s for i, s in enumerate(call.x.shape))
         res = np.reshape(res, full)
         sgn = None if sgn is None else np.reshape(sgn, full)
-    res = _scalar_if_0d(res, call.result)
-    return (res, _scalar_if_0d(sgn, call.result)) if call.return_sign else res
+    if not call.return_sign:
+        return _scalar_if_0d(res, call.result)
+    # as scipy: a complex input's result is then the log of the modulus, real; its sign the phase
+    real = np.finfo(call.result).dtype if call.result.kind == "c" else call.result
+    return _scalar_if_0d(np.real(res), real), _scalar_if_0d(sgn, call.result)
 
 
 # ---------------------------------------------------------------------------
@@ -753,8 +773,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     axis : int, tuple of ints or None, optional
         Axis or axes to reduce; None (default) reduces the whole array.
     b : array_like, optional
-        Weights broadcast to ``a``: ``log(sum(b * exp(a)))``. Entries with
-        ``b == 0`` are left out, even where ``a`` is inf or NaN.
+        Weights broadcast with ``a``: ``log(sum(b * exp(a)))``. As in scipy,
+        ``b`` may broadcast ``a`` to a larger shape, whose axes ``axis`` then
+        counts. Entries with ``b == 0`` are left out, even where ``a`` is inf
+        or NaN.
     keepdims : bool, optional
         Keep the reduced axes with length 1.
     return_sign : bool, optional
@@ -771,14 +793,16 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     Returns
     -------
     res : ndarray or scalar
-        The reduction (a numpy scalar when everything is reduced).
+        The reduction (a numpy scalar when everything is reduced); with
+        ``return_sign`` the log of the sum's modulus, real for complex input.
     sgn : ndarray or scalar
-        Only with ``return_sign``: +1, -1, or 0 for a zero sum.
+        Only with ``return_sign``: +1, -1, or 0 for a zero sum; for complex
+        input the phase of the sum, a unit complex number.
 
     Raises
     ------
     TypeError, ValueError, numpy.exceptions.AxisError
-        As `softmax`; ``b`` that does not broadcast to ``a`` is a ValueError.
+        As `softmax`; ``b`` and ``a`` that do not broadcast together are a ValueError.
 
     See Also
     --------
