@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _dispatch, _reference
+from . import _dispatch, _interop, _reference
 
 try:  # numpy >= 1.25
     from numpy.exceptions import AxisError
@@ -543,6 +543,56 @@ def _derivative_of(fn, call):
     return res
 
 
+def _jacobian_of(call):
+    """The Jacobian of a parsed softmax_jacobian call (its mask, from a masked array's, leaves
+    entries out)."""
+    nd = call.x.ndim - len(call.axes) + 2
+    if nd > _MAX_DIMS:
+        raise ValueError(f"x has {call.x.ndim} dimensions; its Jacobian would have {nd}, "
+                         f"more than NumPy {np.__version__} allows ({_MAX_DIMS})")
+    s = _slices_last(np.asarray(_softmax_of(call, log=False)), call.axes)
+    K = s.shape[-1]
+    jac = -s[..., :, None] * s[..., None, :]
+    idx = np.arange(K)
+    others = np.where(np.eye(K, dtype=bool), 0, s[..., None, :]).sum(axis=-1)  # sum_{j != i} s_j
+    jac[..., idx, idx] = s * np.where(s > 0.5, others, 1 - s)
+    return (jac / call.t).astype(call.result, copy=False)
+
+
+def _slices_last(a, axes):
+    """``a`` with the axes ``axes`` moved to the end and flattened into one (of length K)."""
+    K = math.prod(a.shape[i] for i in axes)
+    a = np.moveaxis(a, axes, range(-len(axes), 0))
+    return a.reshape(a.shape[:a.ndim - len(axes)] + (K,))
+
+
+def _call(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None, dtype=None,
+          workers=None, keepdims=False, return_sign=False):
+    """A public call past its shortcut: NumPy inputs (ndarrays, lists, scalars) go straight
+    to ``_numpy_call``; any other kind (masked arrays, pandas, torch, JAX, ...) through the
+    one dispatch of ``softmax._interop``."""
+    plain = _interop._PLAIN
+    if type(x) in plain and type(second) in plain and type(where) in plain:
+        return _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers,
+                           keepdims, return_sign)
+    return _interop.dispatch(fn, x, second, axis, temperature, where, out, dtype, workers,
+                             keepdims, return_sign)
+
+
+def _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                return_sign):
+    """Parse, compute and finish a call of ``fn`` on NumPy inputs."""
+    call = _parse(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                  return_sign)
+    if fn is _LOGSUMEXP:
+        return _finish_reduction(*_logsumexp_of(call), call)
+    if fn is _JACOBIAN:
+        return _jacobian_of(call)
+    if fn.derivative is not None:
+        return _deliver(_derivative_of(fn, call), call)
+    return _deliver(_softmax_of(call, fn.log), call)
+
+
 def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers):
     """A public softmax or log_softmax: the C-level shortcut of a small call, or parse, plan,
     kernel, finish."""
@@ -550,8 +600,7 @@ def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers):
         res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    call = _parse(fn, x, None, axis, temperature, where, out, dtype, workers)
-    return _deliver(_softmax_of(call, fn.log), call)
+    return _call(fn, x, None, axis, temperature, where, out, dtype, workers)
 
 
 def _derivative(fn, x, v, axis, temperature, where, out, workers):
@@ -561,8 +610,7 @@ def _derivative(fn, x, v, axis, temperature, where, out, workers):
                                                  fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    call = _parse(fn, x, v, axis, temperature, where, out, workers=workers)
-    return _deliver(_derivative_of(fn, call), call)
+    return _call(fn, x, v, axis, temperature, where, out, None, workers)
 
 
 # ---------------------------------------------------------------------------
@@ -835,9 +883,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
                                                 _SHORTCUT_BELOW, b)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    call = _parse(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
-                  return_sign)
-    return _finish_reduction(*_logsumexp_of(call), call)
+    return _call(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
+                 return_sign)
 
 
 @_doc
@@ -966,16 +1013,4 @@ def softmax_jacobian(x, axis=-1, *, temperature=1.0):
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
     """
-    call = _parse(_JACOBIAN, x, None, axis, temperature)
-    nd = call.x.ndim - len(call.axes) + 2
-    if nd > _MAX_DIMS:
-        raise ValueError(f"x has {call.x.ndim} dimensions; its Jacobian would have {nd}, "
-                         f"more than NumPy {np.__version__} allows ({_MAX_DIMS})")
-    K = math.prod(call.x.shape[i] for i in call.axes)
-    s = np.moveaxis(np.asarray(_softmax_of(call, log=False)), call.axes, range(-len(call.axes), 0))
-    s = s.reshape(s.shape[:nd - 2] + (K,))
-    jac = -s[..., :, None] * s[..., None, :]
-    idx = np.arange(K)
-    others = np.where(np.eye(K, dtype=bool), 0, s[..., None, :]).sum(axis=-1)  # sum_{j != i} s_j
-    jac[..., idx, idx] = s * np.where(s > 0.5, others, 1 - s)
-    return (jac / call.t).astype(call.result, copy=False)
+    return _call(_JACOBIAN, x, None, axis, temperature)
