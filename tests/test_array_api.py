@@ -364,3 +364,13 @@ def test_jax_integers_follow_jax_dtypes(jax):
         traced = jax.jit(sm.softmax)(jnp.arange(4))
     assert got.dtype == traced.dtype == jnp.asarray(1.0).dtype
     np.testing.assert_allclose(np.asarray(traced), np.asarray(got), rtol=1e-6)
+
+
+def test_torch_func_transforms(torch):
+    """torch.func.grad and vmap wrap their tensors: the array-API path, not a NumPy view."""
+    from torch.func import grad, vmap
+    x = torch.tensor(util.make(np.float64, (3, 5), seed=12))
+    g = grad(lambda a: sm.logsumexp(a, temperature=0.5))(x[0])
+    torch.testing.assert_close(g, torch.softmax(x[0] / 0.5, 0), rtol=1e-13, atol=1e-15)
+    got = vmap(lambda a: sm.log_softmax(a))(x)
+    np.testing.assert_allclose(got.numpy(), sm.log_softmax(x.numpy(), axis=1), rtol=1e-13)
