@@ -579,6 +579,27 @@ def _call(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None, 
                              keepdims, return_sign)
 
 
+def _kernel_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                 return_sign):
+    """``_numpy_call`` after the C-level shortcut the public function would try: for the NumPy
+    arrays ``softmax._interop`` makes of other kinds of input (a tensor's view, a frame's
+    values)."""
+    if where is None and dtype is None and (workers is None or (type(workers) is int and workers > 0)):
+        k, res = _dispatch.kernels, None
+        if fn is _LOGSUMEXP:
+            if keepdims is False and return_sign is False:
+                res = k.small_logsumexp(x, axis, temperature, _SHORTCUT_BELOW, second)
+        elif fn.derivative in ("jvp", "vjp"):
+            res = k.small_derivative(x, second, axis, temperature, fn.derivative == "vjp", fn.log,
+                                     _SHORTCUT_BELOW, out)
+        elif fn is not _JACOBIAN:
+            res = k.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out)
+        if res is not None:
+            return res
+    return _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                       return_sign)
+
+
 def _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
                 return_sign):
     """Parse, compute and finish a call of ``fn`` on NumPy inputs."""

@@ -82,10 +82,24 @@ def _typename(obj):
 def dispatch(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims, return_sign):
     """The result of a public call (arguments as ``_api._call``), by the kind of its inputs."""
     from . import _api
-    names = (fn.first, fn.second or "second")
-    kinds = [kind_of(x), kind_of(second)]
-    for name, obj, kind in ((names[0], x, kinds[0]), (names[1], second, kinds[1]),
-                            ("where", where, kind_of(where)), ("out", out, kind_of(out))):
+    kinds = (kind_of(x), kind_of(second), kind_of(where), kind_of(out))
+    if any(k in ("dask", "xarray", "unsupported") for k in kinds):
+        _refuse_lazy(fn, (x, second, where, out), kinds)
+    kind = kinds[0] or kinds[1]
+    if kinds[0] and kinds[1] and kinds[0] != kinds[1]:
+        raise TypeError(f"{fn.first} is a {_typename(x)} and {fn.second} a {_typename(second)}: "
+                        f"pass inputs of one kind")
+    args = (axis, temperature, where, out, dtype, workers, keepdims, return_sign)
+    if kind is None:
+        return _api._numpy_call(fn, x, second, *args)
+    return _HANDLERS[kind](fn, x, second, *args)
+
+
+def _refuse_lazy(fn, objs, kinds):
+    """TypeError for dask arrays (never computed here), DataArrays not backed by NumPy, and
+    other xarray objects."""
+    names = (fn.first, fn.second or "second", "where", "out")
+    for name, obj, kind in zip(names, objs, kinds):
         backing = obj.data if kind == "xarray" else None
         if kind == "dask" or (backing is not None and kind_of(backing) == "dask"):
             raise TypeError(
@@ -98,14 +112,6 @@ def dispatch(fn, x, second, axis, temperature, where, out, dtype, workers, keepd
         if kind == "unsupported":
             raise TypeError(f"{name} of type {_typename(obj)} is not supported; pass a DataArray, "
                             f"or its .values")
-    kind = kinds[0] or kinds[1]
-    if kinds[0] and kinds[1] and kinds[0] != kinds[1]:
-        raise TypeError(f"{names[0]} is a {_typename(x)} and {names[1]} a {_typename(second)}: "
-                        f"pass inputs of one kind")
-    args = (axis, temperature, where, out, dtype, workers, keepdims, return_sign)
-    if kind is None:
-        return _api._numpy_call(fn, x, second, *args)
-    return _HANDLERS[kind](fn, x, second, *args)
 
 
 # ---------------------------------------------------------------------------
@@ -142,7 +148,7 @@ def masked_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
         else:
             keep = ~drop if where is None else _api._mask(where, shape) & ~drop
             where = keep
-    res = _api._numpy_call(fn, xd, sd, *args, where, out_data, dtype, workers, keepdims,
+    res = _api._kernel_call(fn, xd, sd, *args, where, out_data, dtype, workers, keepdims,
                            return_sign)
     if fn.elementwise:
         mask = ma.nomask if drop is None else np.broadcast_to(drop, np.shape(res)).copy()
@@ -205,7 +211,7 @@ def pandas_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
             values[arg] = _pandas_values(obj, arg, pd)
     xv = values.get(fn.first, x)
     sv = values.get(fn.second, second)
-    res = _api._numpy_call(fn, xv, sv, axis, temperature, values.get("where", where), None, dtype,
+    res = _api._kernel_call(fn, xv, sv, axis, temperature, values.get("where", where), None, dtype,
                            workers, keepdims, return_sign)
     if fn.elementwise:
         return _relabel(frame, res, pd)
@@ -302,7 +308,7 @@ def xarray_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
                                  f"{da.dims} and {da.shape}: no alignment is done; pass "
                                  f"matching DataArrays or arrays")
             vals[arg] = obj.values
-    res = _api._numpy_call(fn, vals.get(fn.first, x), vals.get(fn.second, second), axis,
+    res = _api._kernel_call(fn, vals.get(fn.first, x), vals.get(fn.second, second), axis,
                            temperature, vals.get("where", where), None, dtype, workers, keepdims,
                            return_sign)
     if fn.elementwise:
@@ -333,7 +339,7 @@ def array_api_call(fn, x, second, axis, temperature, where, out, dtype, workers,
         xv, sv, wv, ov = views
         if out is not None and _is_jax(out):
             raise TypeError("out is not supported for JAX arrays, which are immutable")
-        res = _api._numpy_call(fn, xv, sv, axis, temperature, wv, ov, dtype, workers, keepdims,
+        res = _api._kernel_call(fn, xv, sv, axis, temperature, wv, ov, dtype, workers, keepdims,
                                return_sign)
         if out is not None:
             return out
@@ -381,10 +387,9 @@ def _torch_view(t):
     if functorch is not None and functorch.is_functorch_wrapped_tensor(t):   # torch.func transforms
         return None
     try:
-        a = t.detach().numpy()
+        return t.detach().numpy() if t.requires_grad else t.numpy()
     except (TypeError, RuntimeError):   # bfloat16 and other dtypes NumPy lacks
         return None
-    return a
 
 
 def _jax_view(a):
@@ -410,8 +415,9 @@ def _back(lead, res):
         if not res.flags.writeable or any(s < 0 for s in res.strides):
             res = res.copy()
         return torch.from_numpy(res)
-    jnp = sys.modules["jax.numpy"] if "jax.numpy" in sys.modules else __import__("jax.numpy").numpy
-    return jnp.asarray(res, device=lead.device)
+    jax = sys.modules["jax"]
+    out = jax.numpy.asarray(res)   # on the default device (jnp.asarray(device=) is slow)
+    return out if out.device == lead.device else jax.device_put(out, lead.device)
 
 
 _HANDLERS = {"masked": masked_call, "pandas": pandas_call, "xarray": xarray_call,
