@@ -235,7 +235,8 @@ def test_strict_errors(xps):
             f()
     out = xps.zeros((2, 2))
     assert sm.softmax(x, axis=1, out=out, dtype="float64") is out
-    np.testing.assert_allclose(to_numpy(out), sm.softmax(np.asarray([[1.0, 2.0], [3.0, 4.0]]), axis=1), rtol=1e-15)
+    want = sm.softmax(np.asarray([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+    np.testing.assert_allclose(to_numpy(out), want, rtol=1e-15)
     assert sm.softmax(x, dtype=xps.float32).dtype == xps.float32
 
 
@@ -339,7 +340,8 @@ def test_jax_jit_and_grad(jax):
 
     def weighted(f):   # a scalar of f's result whose gradient is not zero
         return lambda a: jnp.sum(f(a) * jnp.linspace(-1.0, 2.0, f(a).size).reshape(f(a).shape))
-    for ours, theirs in ((lambda a: sm.softmax(a, axis=1, temperature=0.5), lambda a: jax.nn.softmax(a / 0.5, axis=1)),
+    for ours, theirs in ((lambda a: sm.softmax(a, axis=1, temperature=0.5),
+                          lambda a: jax.nn.softmax(a / 0.5, axis=1)),
                          (lambda a: sm.log_softmax(a, axis=0), lambda a: jax.nn.log_softmax(a, axis=0)),
                          (lambda a: sm.logsumexp(a, axis=1), lambda a: jax.nn.logsumexp(a, axis=1))):
         got = jax.jit(ours)(x)

@@ -102,9 +102,9 @@ def _refuse_lazy(fn, objs, kinds):
     for name, obj, kind in zip(names, objs, kinds):
         backing = obj.data if kind == "xarray" else None
         if kind == "dask" or (backing is not None and kind_of(backing) == "dask"):
+            what = _typename(obj) + (f" backed by {_typename(backing)}" if backing is not None else "")
             raise TypeError(
-                f"{name} is a {_typename(obj)}{' backed by ' + _typename(backing) if backing is not None else ''}: "
-                f"softmax does not compute it eagerly, and its lazy (dask) support is not built yet; "
+                f"{name} is a {what}: softmax does not compute it eagerly, and its lazy (dask) support is not built yet; "
                 f"call .compute() first for an in-memory result")
         if backing is not None and not isinstance(backing, np.ndarray):
             raise TypeError(f"{name} is a DataArray backed by {_typename(backing)}; only NumPy-backed "
@@ -197,7 +197,7 @@ def pandas_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
     if out is not None:
         raise TypeError("out is not supported for pandas input (the result is a new "
                         f"{type(frame).__name__})")
-    if keepdims:
+    if isinstance(keepdims, (bool, np.bool_)) and keepdims:   # (other values: _parse says so)
         raise TypeError("keepdims=True has no pandas counterpart; call .to_numpy() for arrays")
     if isinstance(axis, str):
         if axis not in _PANDAS_AXES or (axis == "columns" and frame.ndim == 1):
