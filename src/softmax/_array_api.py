@@ -33,9 +33,8 @@ _REAL = ("float16", "float32", "float64")
 
 def call(fn, lead, x, second, axis, temperature, where, out, dtype, workers, keepdims, return_sign):
     """A public call (``_api._call``'s arguments) computed in the namespace of ``lead``."""
-    from array_api_compat import array_namespace, device as device_of
-    xp = array_namespace(lead)
-    dev = _device(device_of, lead)
+    xp = _namespace(lead)
+    dev = _device(lead)
     x = _input(xp, x, fn.first, dev, lead)
     s = None
     if fn.second is not None and (second is not None or fn.derivative is not None):
@@ -99,7 +98,25 @@ def _compute(fn, xp, x, s, axes, t, mask, out, compute, result, keepdims, return
 # ---------------------------------------------------------------------------
 # Arguments
 # ---------------------------------------------------------------------------
-def _device(device_of, a):
+def _namespace(a):
+    """The array-API namespace of ``a`` (array-api-compat's, which also covers torch; without
+    it, the array's own ``__array_namespace__``); TypeError for anything else."""
+    try:
+        from array_api_compat import array_namespace
+    except ImportError:
+        if hasattr(a, "__array_namespace__"):
+            return a.__array_namespace__()
+        raise ImportError(f"a {type(a).__module__}.{type(a).__qualname__} that cannot reach the "
+                          f"kernels (docs/arrays.md) is computed with the array-api-compat "
+                          f"package: pip install array-api-compat") from None
+    return array_namespace(a)
+
+
+def _device(a):
+    try:
+        from array_api_compat import device as device_of
+    except ImportError:
+        device_of = lambda a: a.device   # noqa: E731
     try:
         return device_of(a)
     except Exception:   # tracers and the like: no device to ask for
@@ -109,12 +126,11 @@ def _device(device_of, a):
 def _input(xp, a, name, dev, lead):
     """``a`` as an array of the namespace (Python scalars and lists, NumPy arrays converted;
     an array of another library refused)."""
-    from array_api_compat import array_namespace
     if a is None:
         raise TypeError(f"{name} must be an array, got None")
     try:
-        ns = array_namespace(a)
-    except TypeError:
+        ns = _namespace(a) if not isinstance(a, (bool, int, float, complex, list, tuple)) else None
+    except (TypeError, ImportError):
         ns = None
     if ns is xp:
         return a
@@ -212,9 +228,8 @@ def _check_out(xp, out, shape, dtype):
     if top in ("jax", "jaxlib"):
         raise TypeError("out is not supported for JAX arrays, which are immutable")
     try:
-        from array_api_compat import array_namespace
-        same = array_namespace(out) is xp
-    except TypeError:
+        same = _namespace(out) is xp
+    except (TypeError, ImportError):
         same = False
     if not same:
         raise TypeError(f"out must be an array of the input's kind, got out of type "
@@ -233,8 +248,7 @@ def _full(xp, value, like):
 
 
 def _dev(a):
-    from array_api_compat import device as device_of
-    return _device(device_of, a)
+    return _device(a)
 
 
 def _no_axes(xp, x, axes):
