@@ -15,6 +15,12 @@
   dtype, a 0-d result as a NumPy scalar) or ``_finish_reduction`` (keepdims, 0-d
   results, return_sign).
 
+Before the parsing, ``_call`` looks at the kind of the inputs once: NumPy inputs (ndarrays,
+lists, scalars) go on to ``_numpy_call`` (parse, plan, kernel call, finish); masked arrays,
+pandas and xarray objects, torch/JAX/array-API arrays go through ``softmax._interop``, which
+hands their NumPy views back to ``_kernel_call`` or computes them in their own namespace
+(``softmax._array_api``), and returns a result of their kind (docs/arrays.md).
+
 Small common calls never reach the parsing: the kernel module's C-level
 shortcuts (``small_softmax``, ``small_logsumexp``, ``small_derivative``) take
 them, or return None and leave them to the general path, which checks them.
