@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Accuracy table: error in ulps of the output dtype, this library vs NumPy/SciPy, torch, onnxruntime.
 
-    python benchmarks/accuracy.py [--battery] [--verbose] [--seed N]
+    python benchmarks/accuracy.py [--battery] [--verbose] [--seed N] [--array-api]
     python benchmarks/accuracy.py --exp     # the kernels' own exp over its whole range
 
 Reference: tests/oracle.py (the test suite's oracle): the same float inputs taken exactly and
@@ -39,6 +39,45 @@ DTYPES = [F32, F64]
 def _np_softmax(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def make_array_api_impls():
+    """The library's array-API path (softmax._array_api: inputs that cannot reach the kernels),
+    in two namespaces: array-api-strict (NumPy's arithmetic) and torch with requires_grad (so
+    that autograd could flow; torch's arithmetic)."""
+    import softmax as S
+    impls = {}
+    try:
+        import array_api_strict as xps
+
+        def strict(f):
+            return lambda *a, **k: np.from_dlpack(f(*(xps.asarray(b) for b in a), **k))
+        impls["xp:strict"] = _array_api_set(S, strict)
+    except ImportError:
+        print("WARNING: array_api_strict not installed; no 'xp:strict' column", file=sys.stderr)
+    try:
+        import torch
+        torch.set_num_threads(1)
+
+        def grad(f):
+            def run(*a, **k):
+                ts = [torch.tensor(b, requires_grad=True) for b in a]
+                return f(*ts, **k).detach().numpy()
+            return run
+        impls["xp:torch-grad"] = _array_api_set(S, grad)
+    except ImportError:
+        print("WARNING: torch not installed; no 'xp:torch-grad' column", file=sys.stderr)
+    return impls
+
+
+def _array_api_set(S, wrap):
+    return {
+        "softmax": lambda x, ax, **k: wrap(S.softmax)(x, axis=ax),
+        "log_softmax": lambda x, ax, **k: wrap(S.log_softmax)(x, axis=ax),
+        "logsumexp": lambda x, ax, **k: wrap(S.logsumexp)(x, axis=ax),
+        "softmax_jvp": lambda x, ax, v, **k: wrap(S.softmax_jvp)(x, v, axis=ax),
+        "softmax_vjp": lambda x, ax, y, g, **k: wrap(S.softmax_vjp)(y, g, axis=ax),
+    }
 
 
 def make_impls():
@@ -219,12 +258,17 @@ def main(argv=None):
                     help="scales 0.1..100 x K 2..100000, and every axis of a 3-d case")
     ap.add_argument("--verbose", action="store_true", help="with --battery: a table per case")
     ap.add_argument("--seed", type=int, default=20240607)
+    ap.add_argument("--array-api", action="store_true",
+                    help="ours and the library's array-API path (torch tensors that require "
+                         "grad, JAX tracers, ...: docs/arrays.md) in place of the peers")
     args = ap.parse_args(argv)
     if args.exp:
         exp_table()
         return
 
     impls = make_impls()
+    if args.array_api:
+        impls = {"ours": impls["ours"], **make_array_api_impls()}
     names = list(impls)
     print("ulp error vs a longdouble reference of the same inputs: max (99.9th percentile); "
           "'+N!' = N outputs with exact inf/nan/zero-scale that differ")

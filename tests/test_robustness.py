@@ -962,7 +962,7 @@ def test_regression_complex64_computed_in_complex128():
     rounded to complex64."""
     x = np.array([2 + 3.25j], np.complex64)
     res, sign = sm.logsumexp(x, temperature=0.001, return_sign=True)
-    assert res.dtype == sign.dtype == np.complex64
+    assert res.dtype == np.float32 and sign.dtype == np.complex64   # log of the modulus: real, as scipy
     want = np.exp(1j * (3.25 / 0.001))  # the phase of exp(x / T); x is exact in complex64
     assert abs(complex(sign) - want) < 1e-7
     assert sm.softmax(x, temperature=0.001).dtype == np.complex64

@@ -2,7 +2,8 @@
 values in a result dtype, and the comparison.
 
 - ``TAKES``: which public function takes which argument (test_errors, test_fuzz and
-  test_robustness read it; test_api_table checks it against the signatures).
+  test_robustness read it; test_api_table checks it against the signatures); ``need``: an
+  optional library (torch, JAX, pandas, ...) of the interop tests.
 - The input generator: dtypes, memory layouts (``layout``), special values. ``make`` and
   ``arrays`` build deterministic arrays for the unit tests; ``ByChoice``, ``draw_values``,
   ``sub_shape`` and ``bad_shape`` draw the same kinds of input through any source of
@@ -11,7 +12,9 @@ values in a result dtype, and the comparison.
 """
 
 import functools
+import importlib
 import itertools
+import os
 
 import numpy as np
 
@@ -35,6 +38,16 @@ TAKES = {
 FIRST = {name: next(a for a in ("x", "a", "y") if a in args) for name, args in TAKES.items()}
 SECOND = {name: a for name, args in TAKES.items() for a in ("v", "g") if a in args}  # required
 DERIVATIVES = ["softmax_jvp", "softmax_vjp", "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian"]
+
+
+def need(module):
+    """An optional library a test needs (torch, jax, pandas, ...): the test is skipped without
+    it, unless SOFTMAX_REQUIRE_INTEROP=1 (CI sets it where they are installed): then its
+    absence is an error, so that no such test is skipped there unnoticed."""
+    if os.environ.get("SOFTMAX_REQUIRE_INTEROP") == "1":
+        return importlib.import_module(module)
+    import pytest
+    return pytest.importorskip(module)
 
 
 def takes(arg):
@@ -292,6 +305,15 @@ def sub_shape(d, shape):
 def bad_shape(shape):
     """A shape that does not broadcast to `shape`."""
     return tuple(shape) + (2,) if not shape or shape[-1] != 2 else tuple(shape[:-1]) + (3,)
+
+
+def clashing_shape(shape):
+    """A shape that does not broadcast with `shape` either way (logsumexp's b may broadcast
+    a to a larger shape), or None when there is none (every dimension 1, or 0-d)."""
+    for i, n in enumerate(shape):
+        if n != 1:
+            return tuple(shape[:i]) + (n + 1 if n else 2,) + tuple(shape[i + 1:])
+    return None
 
 
 # ---------------------------------------------------------------- the oracle's values

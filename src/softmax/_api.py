@@ -15,6 +15,12 @@
   dtype, a 0-d result as a NumPy scalar) or ``_finish_reduction`` (keepdims, 0-d
   results, return_sign).
 
+Before the parsing, ``_call`` looks at the kind of the inputs once: NumPy inputs (ndarrays,
+lists, scalars) go on to ``_numpy_call`` (parse, plan, kernel call, finish); masked arrays,
+pandas and xarray objects, torch/JAX/array-API arrays go through ``softmax._interop``, which
+hands their NumPy views back to ``_kernel_call`` or computes them in their own namespace
+(``softmax._array_api``), and returns a result of their kind (docs/arrays.md).
+
 Small common calls never reach the parsing: the kernel module's C-level
 shortcuts (``small_softmax``, ``small_logsumexp``, ``small_derivative``) take
 them, or return None and leave them to the general path, which checks them.
@@ -27,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _dispatch, _reference
+from . import _dispatch, _interop, _reference
 
 try:  # numpy >= 1.25
     from numpy.exceptions import AxisError
@@ -98,6 +104,20 @@ def _companion(a, name, shape):
         return np.broadcast_to(arr, shape)
     except ValueError:
         raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the input's shape {shape}") from None
+
+
+def _weights(a, b):
+    """logsumexp's ``a`` and ``b`` broadcast together, as scipy does: ``b`` may broadcast ``a``
+    to a larger shape (``a`` (3,) and ``b`` (2, 1): the reduction runs over the (2, 3) array,
+    and ``axis`` counts its axes)."""
+    arr = _as_input(b, "b")
+    try:
+        shape = np.broadcast_shapes(a.shape, arr.shape)
+    except ValueError:
+        raise ValueError(f"b of shape {arr.shape} does not broadcast with a of shape {a.shape}") from None
+    if shape != a.shape:
+        a = np.broadcast_to(a, shape)
+    return a, np.broadcast_to(arr, shape)
 
 
 def _promoted(x, raw, arr):
@@ -247,7 +267,10 @@ def _parse(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None,
     x = _as_input(x, fn.first)
     other = None
     src = x.dtype
-    if fn.second is not None and (second is not None or fn.derivative is not None):
+    if fn is _LOGSUMEXP and second is not None:
+        x, other = _weights(x, second)
+        src = _promoted(x, second, other)
+    elif fn.second is not None and (second is not None or fn.derivative is not None):
         other = _companion(second, fn.second, x.shape)
         src = _promoted(x, second, other)
     compute, result, fast = _dtype_policy(src, dtype)
@@ -426,8 +449,11 @@ def _finish_reduction(res, sgn, call):
         full = tuple(1 if i in call.axes else s for i, s in enumerate(call.x.shape))
         res = np.reshape(res, full)
         sgn = None if sgn is None else np.reshape(sgn, full)
-    res = _scalar_if_0d(res, call.result)
-    return (res, _scalar_if_0d(sgn, call.result)) if call.return_sign else res
+    if not call.return_sign:
+        return _scalar_if_0d(res, call.result)
+    # as scipy: a complex input's result is then the log of the modulus, real; its sign the phase
+    real = np.finfo(call.result).dtype if call.result.kind == "c" else call.result
+    return _scalar_if_0d(np.real(res), real), _scalar_if_0d(sgn, call.result)
 
 
 # ---------------------------------------------------------------------------
@@ -523,6 +549,77 @@ def _derivative_of(fn, call):
     return res
 
 
+def _jacobian_of(call):
+    """The Jacobian of a parsed softmax_jacobian call (its mask, from a masked array's, leaves
+    entries out)."""
+    nd = call.x.ndim - len(call.axes) + 2
+    if nd > _MAX_DIMS:
+        raise ValueError(f"x has {call.x.ndim} dimensions; its Jacobian would have {nd}, "
+                         f"more than NumPy {np.__version__} allows ({_MAX_DIMS})")
+    s = _slices_last(np.asarray(_softmax_of(call, log=False)), call.axes)
+    K = s.shape[-1]
+    jac = -s[..., :, None] * s[..., None, :]
+    idx = np.arange(K)
+    others = np.where(np.eye(K, dtype=bool), 0, s[..., None, :]).sum(axis=-1)  # sum_{j != i} s_j
+    jac[..., idx, idx] = s * np.where(s > 0.5, others, 1 - s)
+    return (jac / call.t).astype(call.result, copy=False)
+
+
+def _slices_last(a, axes):
+    """``a`` with the axes ``axes`` moved to the end and flattened into one (of length K)."""
+    K = math.prod(a.shape[i] for i in axes)
+    a = np.moveaxis(a, axes, range(-len(axes), 0))
+    return a.reshape(a.shape[:a.ndim - len(axes)] + (K,))
+
+
+def _call(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None, dtype=None,
+          workers=None, keepdims=False, return_sign=False):
+    """A public call past its shortcut: NumPy inputs (ndarrays, lists, scalars) go straight
+    to ``_numpy_call``; any other kind (masked arrays, pandas, torch, JAX, ...) through the
+    one dispatch of ``softmax._interop``."""
+    plain = _interop._PLAIN
+    if type(x) in plain and type(second) in plain and type(where) in plain:
+        return _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers,
+                           keepdims, return_sign)
+    return _interop.dispatch(fn, x, second, axis, temperature, where, out, dtype, workers,
+                             keepdims, return_sign)
+
+
+def _kernel_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                 return_sign):
+    """``_numpy_call`` after the C-level shortcut the public function would try: for the NumPy
+    arrays ``softmax._interop`` makes of other kinds of input (a tensor's view, a frame's
+    values)."""
+    if where is None and dtype is None and (workers is None or (type(workers) is int and workers > 0)):
+        k, res = _dispatch.kernels, None
+        if fn is _LOGSUMEXP:
+            if keepdims is False and return_sign is False:
+                res = k.small_logsumexp(x, axis, temperature, _SHORTCUT_BELOW, second)
+        elif fn.derivative in ("jvp", "vjp"):
+            res = k.small_derivative(x, second, axis, temperature, fn.derivative == "vjp", fn.log,
+                                     _SHORTCUT_BELOW, out)
+        elif fn is not _JACOBIAN:
+            res = k.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out)
+        if res is not None:
+            return res
+    return _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                       return_sign)
+
+
+def _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                return_sign):
+    """Parse, compute and finish a call of ``fn`` on NumPy inputs."""
+    call = _parse(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                  return_sign)
+    if fn is _LOGSUMEXP:
+        return _finish_reduction(*_logsumexp_of(call), call)
+    if fn is _JACOBIAN:
+        return _jacobian_of(call)
+    if fn.derivative is not None:
+        return _deliver(_derivative_of(fn, call), call)
+    return _deliver(_softmax_of(call, fn.log), call)
+
+
 def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers):
     """A public softmax or log_softmax: the C-level shortcut of a small call, or parse, plan,
     kernel, finish."""
@@ -530,8 +627,7 @@ def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers):
         res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    call = _parse(fn, x, None, axis, temperature, where, out, dtype, workers)
-    return _deliver(_softmax_of(call, fn.log), call)
+    return _call(fn, x, None, axis, temperature, where, out, dtype, workers)
 
 
 def _derivative(fn, x, v, axis, temperature, where, out, workers):
@@ -541,8 +637,7 @@ def _derivative(fn, x, v, axis, temperature, where, out, workers):
                                                  fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    call = _parse(fn, x, v, axis, temperature, where, out, workers=workers)
-    return _deliver(_derivative_of(fn, call), call)
+    return _call(fn, x, v, axis, temperature, where, out, None, workers)
 
 
 # ---------------------------------------------------------------------------
@@ -753,8 +848,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     axis : int, tuple of ints or None, optional
         Axis or axes to reduce; None (default) reduces the whole array.
     b : array_like, optional
-        Weights broadcast to ``a``: ``log(sum(b * exp(a)))``. Entries with
-        ``b == 0`` are left out, even where ``a`` is inf or NaN.
+        Weights broadcast with ``a``: ``log(sum(b * exp(a)))``. As in scipy,
+        ``b`` may broadcast ``a`` to a larger shape, whose axes ``axis`` then
+        counts. Entries with ``b == 0`` are left out, even where ``a`` is inf
+        or NaN.
     keepdims : bool, optional
         Keep the reduced axes with length 1.
     return_sign : bool, optional
@@ -771,14 +868,16 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     Returns
     -------
     res : ndarray or scalar
-        The reduction (a numpy scalar when everything is reduced).
+        The reduction (a numpy scalar when everything is reduced); with
+        ``return_sign`` the log of the sum's modulus, real for complex input.
     sgn : ndarray or scalar
-        Only with ``return_sign``: +1, -1, or 0 for a zero sum.
+        Only with ``return_sign``: +1, -1, or 0 for a zero sum; for complex
+        input the phase of the sum, a unit complex number.
 
     Raises
     ------
     TypeError, ValueError, numpy.exceptions.AxisError
-        As `softmax`; ``b`` that does not broadcast to ``a`` is a ValueError.
+        As `softmax`; ``b`` and ``a`` that do not broadcast together are a ValueError.
 
     See Also
     --------
@@ -811,9 +910,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
                                                 _SHORTCUT_BELOW, b)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    call = _parse(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
-                  return_sign)
-    return _finish_reduction(*_logsumexp_of(call), call)
+    return _call(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
+                 return_sign)
 
 
 @_doc
@@ -942,16 +1040,4 @@ def softmax_jacobian(x, axis=-1, *, temperature=1.0):
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
     """
-    call = _parse(_JACOBIAN, x, None, axis, temperature)
-    nd = call.x.ndim - len(call.axes) + 2
-    if nd > _MAX_DIMS:
-        raise ValueError(f"x has {call.x.ndim} dimensions; its Jacobian would have {nd}, "
-                         f"more than NumPy {np.__version__} allows ({_MAX_DIMS})")
-    K = math.prod(call.x.shape[i] for i in call.axes)
-    s = np.moveaxis(np.asarray(_softmax_of(call, log=False)), call.axes, range(-len(call.axes), 0))
-    s = s.reshape(s.shape[:nd - 2] + (K,))
-    jac = -s[..., :, None] * s[..., None, :]
-    idx = np.arange(K)
-    others = np.where(np.eye(K, dtype=bool), 0, s[..., None, :]).sum(axis=-1)  # sum_{j != i} s_j
-    jac[..., idx, idx] = s * np.where(s > 0.5, others, 1 - s)
-    return (jac / call.t).astype(call.result, copy=False)
+    return _call(_JACOBIAN, x, None, axis, temperature)

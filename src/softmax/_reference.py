@@ -53,7 +53,7 @@ def _scaled(x, axes, temperature, mask):
     """Return x / T with masked entries set to -inf (T == 0: +inf at the maxima, -inf elsewhere)."""
     t = _temp(temperature, x.dtype)
     if t != 0:
-        return np.where(mask, x / t, -np.inf).astype(x.dtype, copy=False)
+        return np.where(mask, _times(t, x, divide=True), -np.inf).astype(x.dtype, copy=False)
     xm = np.where(mask, x, -np.inf).astype(x.dtype, copy=False)
     m = _slice_max(xm, axes)
     z = np.where((xm.real == m) & (m > -np.inf), np.inf, -np.inf)
@@ -85,6 +85,38 @@ def _log_sum(top, rest):
     if np.iscomplexobj(top) or np.iscomplexobj(rest):
         return np.log(top + rest)
     return np.log1p((top - 1) + rest)
+
+
+def _complex_infinite(res, sgn, z, w, axes, return_sign):
+    """Complex logsumexp where the shifted computation is not finite (an infinite real or
+    imaginary part in the input): the direct ``log(sum(w * exp(z)))``, whose complex exp and
+    log follow C99 for infinities, as scipy does (``logsumexp([-inf, -inf+0j])`` is -inf+0j,
+    ``logsumexp([inf, inf+0j])`` inf+0j). With return_sign: log of the modulus and the phase.
+    Left-out entries (masked, or of weight 0) are -inf in `z` and weigh 0, so add nothing."""
+    bad = ~np.isfinite(res)
+    if not bad.any():
+        return res, sgn
+    e = np.exp(z) if w is None else w * np.exp(z)
+    if w is not None:
+        e = np.where(w == 0, 0, e)  # weight 0: nothing, not 0 * inf
+    total = np.sum(e, axis=axes, keepdims=True)
+    if return_sign:
+        mag = np.abs(total)
+        direct_sgn = np.where(mag == 0, 0, total / np.where(mag == 0, 1, mag))
+        direct = np.log(mag)
+        return np.where(bad, direct, res), np.where(bad, direct_sgn, sgn)
+    return np.where(bad, np.log(total), res), sgn
+
+
+def _times(t, res, divide=False):
+    """t * res (or res / t) for a real t, componentwise for complex res (complex arithmetic
+    would turn inf + 0j into inf + nanj)."""
+    op = np.divide if divide else np.multiply
+    if not np.iscomplexobj(res):
+        return op(res, t)
+    out = np.empty(np.shape(res), np.result_type(res))
+    out.real, out.imag = op(res.real, t), op(res.imag, t)
+    return out
 
 
 def softmax(x, axis=None, temperature=1.0, where=None):
@@ -129,7 +161,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
             res = np.where(sgn > 0, m, np.where(sgn < 0, m if return_sign else np.nan, -np.inf))
             res = np.where(np.isnan(sgn), np.nan, res).astype(dt)
         else:
-            m, _, top, rest = _core(_scaled(a, axes, t, mask), axes, bb)
+            z, sgn = _scaled(a, axes, t, mask), None
+            m, _, top, rest = _core(z, axes, bb)
             madd = np.where(np.isnan(m), 0, m)  # +-inf stays, so inf + log(0) -> NaN
             if return_sign:
                 s = top + rest
@@ -140,7 +173,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
                 sgn = np.where(np.isnan(res), np.nan, sgn)
             else:
                 res = madd + _log_sum(top, rest)
-            res = (t * res).astype(dt)
+            if np.iscomplexobj(z):
+                res, sgn = _complex_infinite(res, sgn, z, bb, axes, return_sign)
+            res = _times(t, res).astype(dt)
         res = np.where(np.any(mask, axis=axes, keepdims=True), res, -np.inf).astype(dt)  # none left: -inf for any T
         if not keepdims:
             res = np.squeeze(res, axis=axes)
