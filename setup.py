@@ -28,6 +28,9 @@ DIRECTIVES = {
     "cdivision": True,
     "nonecheck": False,
     "embedsignature": True,
+    # Safe without the GIL (no mutable module state; see README "Wheels and platforms"):
+    # free-threaded CPython keeps the GIL off when it imports the kernels. Cython >= 3.1.
+    "freethreading_compatible": True,
 }
 
 IS_MSVC = sys.platform == "win32"
