@@ -154,13 +154,16 @@ cdef bint _jvp_exp64(const double* x, const double* v, double* out, Py_ssize_t K
 
 cdef void _jvp_out64(const double* v, double* out, Py_ssize_t K, double M, double Ml,
                      double Fh, double Fl, Temp t, bint log_out, TCase k) noexcept nogil:
-    """softmax: out = E F (v - mu), F = Fh + Fl = (1/T) / sum(E); log_softmax:
+    """softmax: out = E F (v - mu), F = Fh + Fl = (1/T) / sum(E), computed times 2**64 and
+    scaled back once at the end (Dekker's products, without FMA, would underflow below the
+    smallest normal where the result is just above it); log_softmax:
     out = (v - mu) / T; v - mu as a pair, mu = M + Ml, every product as a pair, rounded
     once."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf64 nmu = smx_setall_f64(-M), mul = smx_setall_f64(Ml)
-    cdef smx_vf64 vF = smx_setall_f64(Fh), vFl = smx_setall_f64(Fl)
+    cdef smx_vf64 vF = smx_setall_f64(Fh * V64_TWO64), vFl = smx_setall_f64(Fl * V64_TWO64)
+    cdef smx_vf64 down = smx_setall_f64(V64_TWOM64)
     cdef smx_vf64 f = smx_setall_f64(t.inv_signed), fl = smx_setall_f64(t.inv_signed_lo)
     cdef smx_vf64 w, a, al, E, P, Pl, p
     cdef Py_ssize_t i = 0, n
@@ -175,10 +178,10 @@ cdef void _jvp_out64(const double* v, double* out, Py_ssize_t K, double M, doubl
             E = _ldt64(out + i, n, 0.0)
             P = smx_mul_f64(E, vF)
             Pl = smx_muladd_f64(E, vFl, _two_prod_lo64(E, vF, P))
-            p = smx_mul_f64(P, a)
-            _stt64(out + i, n, _fin64(p, smx_add_f64(_two_prod_lo64(P, a, p),
-                                                     smx_muladd_f64(P, al, smx_mul_f64(Pl, a))),
-                                      f, fl, False, False))
+            p = smx_mul_f64(P, a)         # (times 2**64: no product of the pair arithmetic
+            _stt64(out + i, n, smx_mul_f64(_fin64(    # underflows where the result is normal)
+                p, smx_add_f64(_two_prod_lo64(P, a, p), smx_muladd_f64(P, al, smx_mul_f64(Pl, a))),
+                f, fl, False, False), down))
         i += SMX_NF64
 
 cdef int _vjvp_row64_case(const double* x, const double* v, double* out, Py_ssize_t K, Temp t,
