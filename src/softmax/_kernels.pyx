@@ -166,6 +166,7 @@ include "_k_vrows32.pxi"
 include "_k_vexp64.pxi"
 include "_k_vrows64.pxi"
 include "_k_vlong.pxi"
+include "_k_vstats.pxi"
 include "_k_vcols32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
@@ -459,3 +460,38 @@ def cpu_features():
 def max_threads():
     """OpenMP's current default team size (honours OMP_NUM_THREADS, threadpoolctl)."""
     return smx_max_threads()
+
+
+def stats(cnp.ndarray x, cnp.ndarray m, cnp.ndarray s_hi, cnp.ndarray s_lo, Py_ssize_t outer,
+          Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads):
+    """The partial statistics of every slice of x: m, s_hi, s_lo (float64, outer * inner)."""
+    cdef Temp t = _limit_temp(_make_temp(temperature))
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef double* pm = <double*>cnp.PyArray_DATA(m)
+    cdef double* ph = <double*>cnp.PyArray_DATA(s_hi)
+    cdef double* pl = <double*>cnp.PyArray_DATA(s_lo)
+    if _is_f32(x):
+        with nogil:
+            _run_stats[float](<float*>px, outer, K, inner, t, pm, ph, pl, nthreads)
+    else:
+        with nogil:
+            _run_stats[double](<double*>px, outer, K, inner, t, pm, ph, pl, nthreads)
+
+
+def finish(cnp.ndarray x, cnp.ndarray m, cnp.ndarray s_hi, cnp.ndarray s_lo, cnp.ndarray out,
+           Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, double temperature, bint log,
+           int nthreads):
+    """out = softmax (or log_softmax) of x given the statistics (m, s_hi, s_lo) of its slices."""
+    cdef Temp t = _limit_temp(_make_temp(temperature))
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef double* pm = <double*>cnp.PyArray_DATA(m)
+    cdef double* ph = <double*>cnp.PyArray_DATA(s_hi)
+    cdef double* pl = <double*>cnp.PyArray_DATA(s_lo)
+    if _is_f32(x):
+        with nogil:
+            _run_finish[float](<float*>px, <float*>po, outer, K, inner, t, pm, ph, pl, log, nthreads)
+    else:
+        with nogil:
+            _run_finish[double](<double*>px, <double*>po, outer, K, inner, t, pm, ph, pl, log,
+                                nthreads)
