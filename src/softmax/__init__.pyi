@@ -7,6 +7,8 @@
 # and ``out=`` decide when given. A 0-d input gives a NumPy scalar where these
 # stubs say array (as NumPy's own reductions do). Results that may be an array or a
 # scalar depending on the arguments' shapes (logsumexp along an axis) are ``Any``.
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal, SupportsIndex, TypeVar, overload
 
 import numpy as np
@@ -14,8 +16,9 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 __version__: str
 __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp",
-           "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian", "show_config",
-           "__version__"]
+           "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian", "partial_stats",
+           "merge_stats", "logsumexp_from_stats", "softmax_from_stats", "log_softmax_from_stats",
+           "SoftmaxStats", "show_config", "__version__"]
 
 _InexactT = TypeVar("_InexactT", bound=np.inexact[Any])
 _ArrayT = TypeVar("_ArrayT", bound=np.ndarray[Any, Any])
@@ -163,6 +166,54 @@ def softmax_jacobian(x: NDArray[_InexactT], axis: SupportsIndex | None = -1, *,
 @overload
 def softmax_jacobian(x: ArrayLike, axis: SupportsIndex | None = -1, *,
                      temperature: _Temperature = 1.0) -> NDArray[Any]: ...
+
+# --- partial statistics: blocks summarised, merged, finished -----------------
+@dataclass(frozen=True, eq=False, repr=False)
+class SoftmaxStats:
+    max: NDArray[Any]               # float64, or int64/uint64 for integer data
+    sum_hi: NDArray[np.float64]
+    sum_lo: NDArray[np.float64]
+    count: NDArray[np.int64]
+    temperature: float
+    dtype: np.dtype[Any]            # of the results
+    axis: tuple[int, ...]
+    ndim: int
+    weighted: bool = False
+    _dot_hi: NDArray[np.float64] | None = None
+    _dot_lo: NDArray[np.float64] | None = None
+    def __post_init__(self) -> None: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def sum(self) -> NDArray[np.float64]: ...
+
+def partial_stats(x: ArrayLike, axis: _Axis = None, *, temperature: _Temperature = 1.0,
+                  where: ArrayLike | None = None, b: ArrayLike | None = None,
+                  dtype: DTypeLike | None = None, workers: _Workers = None) -> SoftmaxStats: ...
+@overload
+def merge_stats(*stats: SoftmaxStats) -> SoftmaxStats: ...
+@overload
+def merge_stats(stats: Iterable[SoftmaxStats], /) -> SoftmaxStats: ...
+@overload
+def logsumexp_from_stats(stats: SoftmaxStats, keepdims: bool = False, *,
+                         return_sign: Literal[True]) -> tuple[Any, Any]: ...
+@overload
+def logsumexp_from_stats(stats: SoftmaxStats, keepdims: bool, return_sign: Literal[True]) -> tuple[Any, Any]: ...
+@overload
+def logsumexp_from_stats(stats: SoftmaxStats, keepdims: bool = False,
+                         return_sign: bool = False) -> Any: ...
+@overload
+def softmax_from_stats(x: ArrayLike, stats: SoftmaxStats, *, where: ArrayLike | None = None,
+                       out: _ArrayT, workers: _Workers = None) -> _ArrayT: ...
+@overload
+def softmax_from_stats(x: ArrayLike, stats: SoftmaxStats, *, where: ArrayLike | None = None,
+                       out: None = None, workers: _Workers = None) -> NDArray[Any]: ...
+@overload
+def log_softmax_from_stats(x: ArrayLike, stats: SoftmaxStats, *, where: ArrayLike | None = None,
+                           out: _ArrayT, workers: _Workers = None) -> _ArrayT: ...
+@overload
+def log_softmax_from_stats(x: ArrayLike, stats: SoftmaxStats, *, where: ArrayLike | None = None,
+                           out: None = None, workers: _Workers = None) -> NDArray[Any]: ...
 
 # --- configuration ----------------------------------------------------------
 def show_config(print_out: bool = True) -> dict[str, Any]: ...

@@ -267,7 +267,7 @@ def _parse(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None,
     x = _as_input(x, fn.first)
     other = None
     src = x.dtype
-    if fn is _LOGSUMEXP and second is not None:
+    if fn.second == "b" and second is not None:   # logsumexp's weights (and partial_stats')
         x, other = _weights(x, second)
         src = _promoted(x, second, other)
     elif fn.second is not None and (second is not None or fn.derivative is not None):
