@@ -42,3 +42,21 @@ def test_docstring(name):
 
 def test_there_are_examples():
     assert sum(len(t.examples) for name in PUBLIC for t in doctests(name)) > 0
+
+
+def test_docs_dask_md():
+    """docs/dask.md's examples (dask, xarray, streaming a .npy through np.memmap) run and give
+    what they show."""
+    import pathlib
+
+    import util
+    util.need("dask.array")
+    util.need("xarray")
+    path = pathlib.Path(__file__).resolve().parents[1] / "docs" / "dask.md"
+    if not path.exists():
+        pytest.skip("docs/ not shipped with the tests")
+    import dask
+    with dask.config.set(scheduler="synchronous"), np.printoptions(legacy=False):
+        failures, tried = doctest.testfile(str(path), module_relative=False, optionflags=FLAGS,
+                                           report=True)
+    assert tried > 10 and failures == 0
