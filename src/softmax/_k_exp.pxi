@@ -121,12 +121,10 @@ cdef inline double _scale_d(double p, double t, int k) noexcept nogil:
 
 cdef inline (floating, floating) _reduced(floating r1, floating p, floating lo) noexcept nogil:
     """r = r1 + p + lo rounded, and its rounding error (two TwoSums)."""
-    cdef floating r2 = r1 + p, r, bb, err
-    bb = r2 - r1
-    err = (r1 - (r2 - bb)) + (p - bb)
-    r = r2 + lo
-    bb = r - r2
-    err += (r2 - (r - bb)) + (lo - bb)
+    cdef floating r2, r, err, err2
+    r2 = _two_sum(r1, p, &err)
+    r = _two_sum(r2, lo, &err2)
+    err += err2
     return r, err
 
 cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nogil:
@@ -197,22 +195,20 @@ cdef inline double _exp_f32(double h) noexcept nogil:
 cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept nogil:
     """(v - m) / |T| as hi + lo[0], with hi the returned value."""
     cdef double dd
-    cdef floating h, l, bb, p
+    cdef floating h, l, p
     if floating is float:
         if t.scaled:
             dd = (<double>v - <double>m) * t.inv  # exact enough in double
             h = <float>dd
             l = <float>(dd - <double>h)
         else:
-            h = v - m                             # TwoSum, in float lanes
-            bb = h - v
-            l = (v - (h - bb)) + (-m - bb)
+            h = v - m                             # exactly h + l, in float lanes
+            l = _two_sum_err(v, -m, h)
         lo[0] = l if fabsf(h) < <float>1e30 else 0  # -inf (and NaN) carry no pair
         return h
     else:
-        h = v - m                                  # TwoSum: h + l == v - m exactly
-        bb = h - v
-        l = (v - (h - bb)) + (-m - bb)
+        h = v - m                                  # h + l == v - m exactly
+        l = _two_sum_err(v, -m, h)
         if t.scaled:
             p = h * t.inv
             l = _prod_err(h, t.inv, p) + (h * t.inv_lo + l * t.inv)

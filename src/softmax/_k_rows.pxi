@@ -39,16 +39,10 @@ cdef inline void _col_sum(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py
     """(sh[j], sl[j]) += sum over k of x[k*stride + j], compensated (TwoSum)."""
     cdef Py_ssize_t k, j
     cdef const floating* row
-    cdef double a, v, s, bb
     for k in range(K):
         row = x + k * stride
         for j in range(W):
-            a = sh[j]
-            v = row[j]
-            s = a + v
-            bb = s - a
-            sl[j] += (a - (s - bb)) + (v - bb)
-            sh[j] = s
+            _two_sum_into(&sh[j], &sl[j], row[j])
 
 cdef inline void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py_ssize_t stride,
                    Py_ssize_t W, double* sh, double* sl) noexcept nogil:
@@ -56,19 +50,15 @@ cdef inline void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py
     cdef Py_ssize_t k, j
     cdef const floating* xr
     cdef const floating* yr
-    cdef double a, p, s, bb
+    cdef double p
     for k in range(K):
         xr = x + k * stride
         yr = y + k * stride
         for j in range(W):
-            a = sh[j]
             p = <double>xr[j] * <double>yr[j]
-            s = a + p
-            bb = s - a
-            sl[j] += (a - (s - bb)) + (p - bb)
+            _two_sum_into(&sh[j], &sl[j], p)
             if floating is double:
                 sl[j] += _prod_err(xr[j], yr[j], p)
-            sh[j] = s
 
 cdef inline void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
                         double* sh, double* sl, double* ones) noexcept nogil:
@@ -77,7 +67,7 @@ cdef inline void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t strid
     small rest (log_softmax of a confident slice) keeps full relative precision."""
     cdef Py_ssize_t k, j
     cdef const floating* row
-    cdef double a, v, s, bb
+    cdef double v
     cdef bint one
     for k in range(K):
         row = x + k * stride
@@ -89,11 +79,7 @@ cdef inline void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t strid
             if floating is float:  # float32 terms: a plain sum in double is exact enough
                 sh[j] += v
             else:
-                a = sh[j]
-                s = a + v
-                bb = s - a
-                sl[j] += (a - (s - bb)) + (v - bb)
-                sh[j] = s
+                _two_sum_into(&sh[j], &sl[j], v)
 
 cdef inline double _lanes_total(double* a) noexcept nogil:
     """The plain sum of a[:LANES], halved pairwise (vector steps, not a chain of LANES adds)."""
@@ -374,7 +360,7 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     """T * logsumexp(x / T) from the shifted sum: sgn * (m + |T| log(sum))."""
     if m != m:
         return NAN
-    cdef double L, L_lo, p, p_lo, r, bb
+    cdef double L, L_lo, p, p_lo, r, err
     if m == -INFINITY or m == INFINITY:  # sgn*x all -inf, or some +inf: the limit
         return t.sgn * m
     if floating is float:   # a float32 result needs log's low part only where m and
@@ -388,9 +374,8 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     if t.abs_t != 1.0:
         p = t.abs_t * L
         p_lo = _prod_err(t.abs_t, L, p) + t.abs_t * L_lo
-    r = m + p                            # m + p with its rounding error (TwoSum)
-    bb = r - m
-    return t.sgn * (r + (((m - (r - bb)) + (p - bb)) + p_lo))
+    r = _two_sum(<double>m, p, &err)     # m + p with its rounding error
+    return t.sgn * (r + (err + p_lo))
 
 cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t) noexcept nogil:
     cdef floating m = _max_row(x, K, <floating>t.sgn)

@@ -66,7 +66,7 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
     cdef const floating* xb
     cdef floating* ob
     cdef floating sgn = <floating>t.sgn, h, lo, v
-    cdef double a, ss, bb
+    cdef double a, err
     cdef bint special, one
     for blk in range((rows + R - 1) // R):
         r0 = blk * R
@@ -95,44 +95,41 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
                 mm[r * K + k] = rm[r]
         if floating is float:
             _small_block_f32(op, xb, ob, nr, K, rm, mm, t, s_hi, on, aux, aux_lo)
-            continue
-        for i in range(n):
-            h = _arg(sgn * xb[i], mm[i], t, &lo)
-            e[i] = _exp2(h, lo, &tl[i])
-        for r in range(nr):
-            on[r] = 0
-            s_hi[r] = 0
-            s_lo[r] = 0
-        for k in range(K):        # the sum of each row, across rows: maxima counted apart,
-            for r in range(nr):   # the rest compensated (TwoSum), tails added
-                i = r * K + k
-                a = e[i]
-                one = a == 1.0
-                on[r] += 1.0 if one else 0.0
-                a = 0.0 if one else a
-                ss = s_hi[r] + a
-                bb = ss - s_hi[r]
-                s_lo[r] += ((s_hi[r] - (ss - bb)) + (a - bb)) + tl[i]
-                s_hi[r] = ss
-        for r in range(nr):
-            _combine(on[r], s_hi[r], s_lo[r], &s_hi[r], &s_lo[r])
-        if op == OP_LSE:
-            for r in range(nr):
-                ob[r] = <floating>_lse_value(rm[r], s_hi[r], s_lo[r], t)
-        elif op == OP_LOG_SOFTMAX:
-            for r in range(nr):
-                aux[r] = _log_sum(s_hi[r], s_lo[r], &aux_lo[r])
-            for r in range(nr):
-                for k in range(K):
-                    i = r * K + k
-                    ob[i] = _log_elem(sgn * xb[i], rm[r], t, aux[r], aux_lo[r])
         else:
+            for i in range(n):
+                h = _arg(sgn * xb[i], mm[i], t, &lo)
+                e[i] = _exp2(h, lo, &tl[i])
             for r in range(nr):
-                aux[r] = 1.0 / (s_hi[r] + s_lo[r])
-            for r in range(nr):
-                for k in range(K):
+                on[r] = 0
+                s_hi[r] = 0
+                s_lo[r] = 0
+            for k in range(K):        # the sum of each row, across rows: maxima counted apart,
+                for r in range(nr):   # the rest compensated (TwoSum), tails added
                     i = r * K + k
-                    ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
+                    a = e[i]
+                    one = a == 1.0
+                    on[r] += 1.0 if one else 0.0
+                    s_hi[r] = _two_sum(s_hi[r], 0.0 if one else a, &err)
+                    s_lo[r] += err + tl[i]
+            for r in range(nr):
+                _combine(on[r], s_hi[r], s_lo[r], &s_hi[r], &s_lo[r])
+            if op == OP_LSE:
+                for r in range(nr):
+                    ob[r] = <floating>_lse_value(rm[r], s_hi[r], s_lo[r], t)
+            elif op == OP_LOG_SOFTMAX:
+                for r in range(nr):
+                    aux[r] = _log_sum(s_hi[r], s_lo[r], &aux_lo[r])
+                for r in range(nr):
+                    for k in range(K):
+                        i = r * K + k
+                        ob[i] = _log_elem(sgn * xb[i], rm[r], t, aux[r], aux_lo[r])
+            else:
+                for r in range(nr):
+                    aux[r] = 1.0 / (s_hi[r] + s_lo[r])
+                for r in range(nr):
+                    for k in range(K):
+                        i = r * K + k
+                        ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
 
 cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating* out,
                           Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:

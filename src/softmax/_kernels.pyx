@@ -316,7 +316,8 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
     weighted by b when given (of x's dtype and shape; a negative total gives NaN): the
     result array (the input's shape without the reduced axis, or a NumPy scalar when that is
     0-d); None for any other call."""
-    cdef Py_ssize_t shape[4], j
+    cdef Py_ssize_t shape[4]
+    cdef Py_ssize_t j
     cdef cnp.npy_intp dims[64]
     cdef double t
     cdef object a = _small_view(x, axis, max_size, shape)
