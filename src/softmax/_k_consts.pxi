@@ -1,5 +1,44 @@
-# Constants of the kernels' blocking and work split, and Temp, the temperature as the
+# Constants: the variant being compiled (from the -D macro setup.py passes, per entry of
+# softmax/_isa.py), the kernels' blocking and work split, and Temp, the temperature as the
 # kernels use it. Part of the per-ISA kernel source (included by _kernels.pyx).
+
+cdef extern from *:
+    """
+    #if defined(SMX_ISA_AVX512)
+    #  define SMX_ISA_NAME "avx512"
+    #  if !defined(__AVX512F__) || !defined(__AVX512DQ__) || !defined(__AVX512BW__) || \
+         !defined(__AVX512VL__) || !defined(__AVX2__)
+    #    error "SMX_ISA_AVX512 without the AVX-512 flags of softmax/_isa.py"
+    #  endif
+    #elif defined(SMX_ISA_AVX2)
+    #  define SMX_ISA_NAME "avx2"
+    #  if !defined(__AVX2__)
+    #    error "SMX_ISA_AVX2 without the AVX2 flags of softmax/_isa.py"
+    #  endif
+    #elif defined(SMX_ISA_SSE2)
+    #  define SMX_ISA_NAME "sse2"
+    #elif defined(SMX_ISA_NEON)
+    #  define SMX_ISA_NAME "neon"
+    #elif defined(SMX_ISA_SCALAR)
+    #  define SMX_ISA_NAME "scalar"
+    #else
+    #  error "compile the kernels with -DSMX_ISA_<NAME> (setup.py does, from softmax/_isa.py)"
+    #endif
+    #if defined(__FMA__) || defined(__aarch64__) || defined(_M_ARM64) || \
+        (defined(_MSC_VER) && defined(__AVX2__))
+    #  define SMX_HAS_FMA 1
+    #else
+    #  define SMX_HAS_FMA 0
+    #endif
+    #ifdef _OPENMP
+    #  define SMX_OPENMP 1
+    #else
+    #  define SMX_OPENMP 0
+    #endif
+    """
+    const bint SMX_HAS_FMA
+    const bint SMX_OPENMP
+    const char* SMX_ISA_NAME
 
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll;
                    # _fold, _lanes_total and _max_row halve exactly 32)

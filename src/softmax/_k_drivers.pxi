@@ -13,9 +13,6 @@ cdef inline Py_ssize_t _chunk_width(Py_ssize_t K, Py_ssize_t inner, Py_ssize_t i
     w -= w % 16
     return min(w, inner)
 
-ctypedef enum Op:
-    OP_SOFTMAX, OP_LOG_SOFTMAX, OP_LSE, OP_JVP, OP_LOG_JVP, OP_VJP, OP_LOG_VJP
-
 cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
                     Py_ssize_t item, Py_ssize_t nchunks, Py_ssize_t W, Py_ssize_t K,
                     Py_ssize_t inner, Temp t) noexcept nogil:
@@ -103,8 +100,10 @@ cdef void _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp
             for i in range(off, off + n):
                 out[i] = _div_elem(out[i], s_hi, s_lo, inv)
 
-cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
+cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
                Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
+    """op over the (outer, K, inner) buffer on nthreads threads; 0 (or nonzero when
+    out of memory)."""
     cdef Py_ssize_t W = 1, nchunks = 1, item, nitems
     if inner > 1:
         W = _chunk_width(K, inner, sizeof(floating))
@@ -115,7 +114,7 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
         for item in range(outer):   # few long rows: split each one instead
             _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K), K, t,
                        min(nthreads, 64))
-        return
+        return 0
     if inner == 1 and K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP or (
             floating is float and (op == OP_JVP or op == OP_LOG_JVP))):
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, as below
@@ -129,7 +128,7 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
                 _small_deriv(op, x + item * SMALL_ROWS * K, v + item * SMALL_ROWS * K,
                              out + item * SMALL_ROWS * K,
                              min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
-        return
+        return 0
     if inner == 1 and K <= SMALL_K and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
         if nthreads > 1 and nitems > 1:
@@ -142,17 +141,19 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
                 _small_rows(op, x + item * SMALL_ROWS * K,
                             out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
                             min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
-        return
+        return 0
     if nthreads > 1 and nitems > 1:
         for item in prange(nitems, num_threads=nthreads, schedule="static"):
             _run_item(op, x, v, out, item, nchunks, W, K, inner, t)
     else:
         for item in range(nitems):
             _run_item(op, x, v, out, item, nchunks, W, K, inner, t)
+    return 0
 
-cdef void _run_lse_b(const floating* x, const floating* b, floating* res, floating* sign,
+cdef int _run_lse_b(const floating* x, const floating* b, floating* res, floating* sign,
                      Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, Temp t,
                      int nthreads) noexcept nogil:
+    """Weighted logsumexp of every slice; 0."""
     cdef Py_ssize_t item, o, j, nitems = outer * inner
     if nthreads > 1 and nitems > 1:
         for item in prange(nitems, num_threads=nthreads, schedule="static"):
@@ -166,3 +167,37 @@ cdef void _run_lse_b(const floating* x, const floating* b, floating* res, floati
             j = item % inner
             _lse_b_slice(x + o * K * inner + j, b + o * K * inner + j, res + item, sign + item,
                          K, inner, t)
+    return 0
+
+# --------------------------------------------------------------------------
+# The drivers in the table (typed as in _kernel_table.pxd)
+# --------------------------------------------------------------------------
+cdef inline Temp _op_temp(Op op, double temperature) noexcept nogil:
+    """Temp of T for op: softmax, log_softmax and logsumexp take a T whose inverse
+    overflows as the limit T -> 0 (_limit_temp)."""
+    cdef Temp t = _make_temp(temperature)
+    if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE:
+        t = _limit_temp(t)
+    return t
+
+cdef int _drive_f32(Op op, const float* x, const float* v, float* out, Py_ssize_t outer,
+                    Py_ssize_t K, Py_ssize_t inner, double temperature,
+                    int nthreads) noexcept nogil:
+    return _run[float](op, x, v, out, outer, K, inner, _op_temp(op, temperature), nthreads)
+
+cdef int _drive_f64(Op op, const double* x, const double* v, double* out, Py_ssize_t outer,
+                    Py_ssize_t K, Py_ssize_t inner, double temperature,
+                    int nthreads) noexcept nogil:
+    return _run[double](op, x, v, out, outer, K, inner, _op_temp(op, temperature), nthreads)
+
+cdef int _drive_lse_b_f32(const float* x, const float* b, float* res, float* sign,
+                          Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+                          double temperature, int nthreads) noexcept nogil:
+    return _run_lse_b[float](x, b, res, sign, outer, K, inner,
+                             _limit_temp(_make_temp(temperature)), nthreads)
+
+cdef int _drive_lse_b_f64(const double* x, const double* b, double* res, double* sign,
+                          Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+                          double temperature, int nthreads) noexcept nogil:
+    return _run_lse_b[double](x, b, res, sign, outer, K, inner,
+                              _limit_temp(_make_temp(temperature)), nthreads)

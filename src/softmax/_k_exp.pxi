@@ -271,3 +271,16 @@ cdef void _exp_array(const floating* x, floating* out, floating* tail, Py_ssize_
     cdef Py_ssize_t i
     for i in range(n):
         out[i] = _exp2(x[i], <floating>0, &tail[i])
+
+# For measuring the exps (softmax._core.exp and exp_f32, through the table):
+cdef void _exp_array_f32(const float* x, float* out, float* tail, Py_ssize_t n) noexcept nogil:
+    _exp_array[float](x, out, tail, n)
+
+cdef void _exp_array_f64(const double* x, double* out, double* tail,
+                         Py_ssize_t n) noexcept nogil:
+    _exp_array[double](x, out, tail, n)
+
+cdef void _exp_f32_array(const double* h, double* out, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        out[i] = _exp_f32(h[i])
