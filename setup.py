@@ -18,10 +18,13 @@ import os
 import platform
 import runpy
 import sys
+import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError
 
 # Cython directives: set here, in one place, for every variant.
 DIRECTIVES = {
@@ -62,6 +65,20 @@ else:
 
 SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
 
+# The kernels' inlining, for every variant: the compiler inlines what the source marks
+# `cdef inline` (the per-element helpers, the exp) and keeps every other function (a loop
+# of its own: "exp in a loop body of its own", see _kernels.pyx) out of line. gcc left to
+# its heuristics inlines whole kernels into the drivers, and its budget for a unit's
+# growth by inlining (inline-unit-growth, 40% of a module that now holds only kernels) then
+# runs out before the exp and the row max are inlined into their loops: the float64
+# log_softmax VJP ran 3x slower so. Each group is used if the compiler accepts it (clang:
+# the first only; MSVC /Ob1: only functions marked inline).
+KERNEL_INLINING = {
+    "gcc": [["-fno-inline-functions"], ["-fno-inline-functions-called-once"],
+            ["--param", "inline-unit-growth=100"]],
+    "msvc": [["/Ob1"]],
+}
+
 
 def extension(name, source, extra, macros=()):
     compile_args = BASE_FLAGS + extra + OMP_COMPILE
@@ -79,6 +96,33 @@ def extension(name, source, extra, macros=()):
     )
 
 
+def _accepts(compiler, flags):
+    """The compiler compiles a trivial file with flags and no warning."""
+    if compiler.compiler_type == "msvc":
+        return True
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("int softmax_probe(void) { return 0; }\n")
+        try:
+            compiler.compile([src], output_dir=tmp, extra_postargs=[*flags, "-Werror"])
+        except CompileError:
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """Adds KERNEL_INLINING (the groups this compiler accepts) to the kernel variants."""
+
+    def build_extensions(self):
+        flags = [flag for group in KERNEL_INLINING[FAMILY] if _accepts(self.compiler, group)
+                 for flag in group]
+        for ext in self.extensions:
+            if ext.name.startswith("softmax._kernels_"):
+                ext.extra_compile_args = ext.extra_compile_args + flags
+        super().build_extensions()
+
+
 extensions = [extension("softmax._core", "src/softmax/_core.pyx", [])]
 for entry in ISA["isas_for"](MACHINE):
     extensions.append(extension(f"softmax._kernels_{entry['name']}",
@@ -86,4 +130,5 @@ for entry in ISA["isas_for"](MACHINE):
                                 entry["flags"][FAMILY], [(entry["macro"], "1")]))
 
 setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES,
-                            compile_time_env={"SOFTMAX_OPENMP": OPENMP}))
+                            compile_time_env={"SOFTMAX_OPENMP": OPENMP}),
+      cmdclass={"build_ext": BuildExt})

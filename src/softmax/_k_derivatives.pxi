@@ -118,11 +118,12 @@ cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K,
             out[i] = <float>((<double>out[i] * q) * ((<double>v[i] - mu) - mu_lo) * f)
 
 cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize_t K, Temp t,
-                   bint log_out) noexcept nogil:
+                   bint log_out, char_r ws) noexcept nogil:
+    """The JVP of softmax (or log_softmax) of one row. Scratch: WS_ROW."""
     cdef floating sgn = <floating>t.sgn
     cdef floating m = _max_row(x, K, sgn)
-    cdef floating buf[BLK]
-    cdef floating tails[BLK]
+    cdef floating* buf = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef floating* tails = <floating*>_ws(&ws, BLK * sizeof(floating))
     cdef floating* d
     cdef double s_hi = 0, s_lo = 0, d_hi = 0, d_lo = 0, inv, mu, mu_lo, f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef Py_ssize_t b0, n, i
@@ -137,8 +138,8 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
             return
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
-        d = &buf[0] if log_out else out + b0
-        _exp_map(x + b0, d, tails, n, m, t, hard, JVP_SHIFT)
+        d = buf if log_out else out + b0
+        _exp_map(x + b0, d, tails, n, m, t, hard, JVP_SHIFT, ws)
         _sum_row(d, n, &s_hi, &s_lo)
         s_lo += _sum_plain(tails, n)
         _dot_row(d, v + b0, n, &d_hi, &d_lo)
@@ -154,16 +155,18 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
             out[i] = _jvp_elem(out[i], v[i], s_hi, s_lo, inv, mu, mu_lo, f, f_lo)
 
 cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssize_t K,
-                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
-    cdef floating m[CW]
-    cdef unsigned char hard[CW]
-    cdef double sh[CW]
-    cdef double sl[CW]
-    cdef double dh[CW]
-    cdef double dl[CW]
-    cdef double mu[CW]
-    cdef double mu_lo[CW]
-    cdef double inv[CW]
+                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out,
+                    char_r ws) noexcept nogil:
+    """The JVP of a chunk of W <= CW columns. Scratch: WS_COL."""
+    cdef floating* m = <floating*>_ws(&ws, CW * sizeof(floating))
+    cdef unsigned char* hard = <unsigned char*>_ws(&ws, CW)
+    cdef double* sh = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* sl = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* dh = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* dl = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* mu = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* mu_lo = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* inv = <double*>_ws(&ws, CW * sizeof(double))
     cdef Py_ssize_t k, j
     cdef const floating* row
     cdef const floating* vrow
@@ -211,10 +214,11 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
 # Vector-Jacobian products from a saved output: softmax_vjp, log_softmax_vjp
 # --------------------------------------------------------------------------
 cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize_t K, Temp t,
-                   bint log_out) noexcept nogil:
+                   bint log_out, char_r ws) noexcept nogil:
+    """The VJP of one row. Scratch: 2 BLK doubles (within WS_ROW)."""
     cdef double hi = 0, lo = 0, f = t.inv_signed, f_lo = t.inv_signed_lo
-    cdef double eb[BLK]
-    cdef double tb[BLK]
+    cdef double* eb = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* tb = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t i, b0, n
     if log_out:
         _sum_row(g, K, &hi, &lo)
@@ -245,11 +249,13 @@ cdef inline void _vjp_acc(floating y, floating g, bint log_out, double* hi,
             lo[0] += _prod_err(y, g, p)
 
 cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssize_t K,
-                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
-    cdef double hi[CW]
-    cdef double lo[CW]
-    cdef double eb[CW]
-    cdef double tb[CW]
+                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out,
+                    char_r ws) noexcept nogil:
+    """The VJP of a chunk of W <= CW columns. Scratch: 4 CW doubles."""
+    cdef double* hi = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* lo = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* eb = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* tb = <double*>_ws(&ws, CW * sizeof(double))
     cdef Py_ssize_t k, j
     cdef const floating* yrow
     cdef const floating* grow

@@ -228,12 +228,13 @@ cdef inline double _h_f32(float v, double sgn, double m, double inv, bint scaled
     return h * inv if scaled else h
 
 cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t n, floating m,
-                   Temp t, bint hard, int k) noexcept nogil:
-    """dst + tail = exp((sgn*x - m)/|T|), or the indicator sgn*x == m in the hard limit."""
+                   Temp t, bint hard, int k, char_r ws) noexcept nogil:
+    """dst + tail = exp((sgn*x - m)/|T|), or the indicator sgn*x == m in the hard limit.
+    Scratch: WS_EXP_MAP."""
     cdef Py_ssize_t i, b0, nb
     cdef floating sgn = <floating>t.sgn, one = 1, zero = 0, lo, h
-    cdef floating hs[ARG_BLK]
-    cdef floating ls[ARG_BLK]
+    cdef floating* hs = <floating*>_ws(&ws, ARG_BLK * sizeof(floating))
+    cdef floating* ls = <floating*>_ws(&ws, ARG_BLK * sizeof(floating))
     if hard:
         for i in range(n):
             dst[i] = one if sgn * x[i] == m else zero
@@ -250,8 +251,8 @@ cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t 
             h = _arg(sgn * x[i], m, t, &lo)
             dst[i] = _exp2k(h, lo, &tail[i], k)
 
-cdef void _exp_block(const floating* y, Py_ssize_t n, Py_ssize_t stride, double* e,
-                     double* tail) noexcept nogil:
+cdef void _exp_block(const floating* y, Py_ssize_t n, Py_ssize_t stride, double_r e,
+                     double_r tail) noexcept nogil:
     """e[i] + tail[i] = exp(y[i * stride]) in double, a loop of its own so that it vectorises
     (inside a bigger loop body gcc stops inlining the exp). float32 y (the log-softmax VJP
     uses e only) all <= 0, as log-probabilities are: the cheaper _exp_f32 (1e-10)."""

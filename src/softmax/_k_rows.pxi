@@ -229,11 +229,11 @@ cdef void _exp_sum_f32(const float* x, float* dst, Py_ssize_t K, float m, Temp t
 
 cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
                          bint hard, bint keep, double* ones_out, double* rest_hi,
-                         double* rest_lo) noexcept nogil:
+                         double* rest_lo, char_r ws) noexcept nogil:
     """Sum of exps of a row as (count of exact 1.0s) + (rest_hi + rest_lo), block by
-    block; the exps land in dst when keep, else on the stack."""
-    cdef floating buf[BLK]
-    cdef floating tails[BLK]
+    block; the exps land in dst when keep, else in scratch (WS_ROW)."""
+    cdef floating* buf = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef floating* tails = <floating*>_ws(&ws, BLK * sizeof(floating))
     cdef double sh[LANES]
     cdef double sl[LANES]
     cdef double on[LANES]
@@ -251,8 +251,8 @@ cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floatin
         on[l] = 0
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
-        d = dst + b0 if keep else &buf[0]
-        _exp_map(x + b0, d, tails, n, m, t, hard, 0)
+        d = dst + b0 if keep else buf
+        _exp_map(x + b0, d, tails, n, m, t, hard, 0, ws)
         nb = n - n % L
         _col_sum_rest(d, nb // L, L, L, sh, sl, on)
         _col_sum_rest(d + nb, 1, 0, n - nb, sh, sl, on)
@@ -265,10 +265,11 @@ cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floatin
     rest_lo[0] = r_lo
 
 cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
-                       bint hard, bint keep, double* s_hi, double* s_lo) noexcept nogil:
+                       bint hard, bint keep, double* s_hi, double* s_lo,
+                       char_r ws) noexcept nogil:
     """Sum of exps of a row as a pair (s_hi, s_lo); see _exp_sum_parts."""
     cdef double ones, r_hi, r_lo
-    _exp_sum_parts(x, dst, K, m, t, hard, keep, &ones, &r_hi, &r_lo)
+    _exp_sum_parts(x, dst, K, m, t, hard, keep, &ones, &r_hi, &r_lo, ws)
     _combine(ones, r_hi, r_lo, s_hi, s_lo)
 
 cdef inline double _log_sum(double s_hi, double s_lo, double* lo) noexcept nogil:
@@ -325,7 +326,8 @@ cdef inline void _scale_f32(float* out, Py_ssize_t n, double inv) noexcept nogil
 # softmax / log_softmax
 # --------------------------------------------------------------------------
 cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
-                       bint log_out) noexcept nogil:
+                       bint log_out, char_r ws) noexcept nogil:
+    """softmax (or log_softmax) of one row. Scratch: WS_ROW."""
     cdef floating sgn = <floating>t.sgn
     cdef floating m = _max_row(x, K, sgn)
     cdef double s_hi, s_lo, lse, lse_lo, inv
@@ -335,7 +337,7 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
         _fill(out, K, 1, <floating>NAN)
         return
     hard = t.hard or m == INFINITY
-    _exp_sum_row(x, out, K, m, t, hard, not log_out, &s_hi, &s_lo)
+    _exp_sum_row(x, out, K, m, t, hard, not log_out, &s_hi, &s_lo, ws)
     if log_out:
         lse = _log_sum(s_hi, s_lo, &lse_lo)
         if hard:
@@ -377,11 +379,13 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     r = _two_sum(<double>m, p, &err)     # m + p with its rounding error
     return t.sgn * (r + (err + p_lo))
 
-cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t) noexcept nogil:
+cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t,
+                   char_r ws) noexcept nogil:
+    """logsumexp of one row. Scratch: WS_ROW."""
     cdef floating m = _max_row(x, K, <floating>t.sgn)
     cdef double s_hi = 0, s_lo = 0
     if m > -INFINITY and m < INFINITY:
-        _exp_sum_row(x, <floating*>NULL, K, m, t, t.hard, False, &s_hi, &s_lo)
+        _exp_sum_row(x, <floating*>NULL, K, m, t, t.hard, False, &s_hi, &s_lo, ws)
     res[0] = <floating>_lse_value(m, s_hi, s_lo, t)
 
 cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floating* sign,

@@ -4,11 +4,11 @@
 
 cdef void _small_block_f32(Op op, const float* xb, float* ob, Py_ssize_t nr, Py_ssize_t K,
                            const float* rm, const float* mm, Temp t, double* sr, double* on,
-                           double* aux, double* aux_lo) noexcept nogil:
+                           double* aux, double* aux_lo, char_r ws) noexcept nogil:
     """_small_rows for one block of float32 rows without a special one: exps in double
     (_exp_f32), kept unrounded for the softmax division; the row sums plain in double
-    (float32 terms), the maxima counted apart where a log follows."""
-    cdef double ed[BLK]
+    (float32 terms), the maxima counted apart where a log follows. Scratch: BLK doubles."""
+    cdef double* ed = <double*>_ws(&ws, BLK * sizeof(double))
     cdef double sgn = t.sgn, inv = t.inv, e
     cdef Py_ssize_t n = nr * K, i, r, k
     if t.scaled:    # one loop per case (a test inside one is if-converted)
@@ -48,20 +48,21 @@ cdef void _small_block_f32(Op op, const float* xb, float* ob, Py_ssize_t nr, Py_
             ob[i] = <float>(_h_f32(xb[i], sgn, rm[r], inv, t.scaled) - aux[r])
 
 cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, Py_ssize_t K,
-                      Temp t) noexcept nogil:
+                      Temp t, char_r ws) noexcept nogil:
     """Many short rows (K <= SMALL_K) a block at a time: one vectorised exp over the
     block's BLK // K whole rows, each element next to its row's maximum, so the
     per-row work is a few scalar steps instead of a full row kernel. A block with
-    a special row (NaN, +-inf, T == 0) goes row by row through the general kernels."""
-    cdef floating mm[BLK]
-    cdef floating e[BLK]
-    cdef floating tl[BLK]
-    cdef floating rm[BLK]
-    cdef double s_hi[BLK]
-    cdef double s_lo[BLK]
-    cdef double aux[BLK]
-    cdef double aux_lo[BLK]
-    cdef double on[BLK]
+    a special row (NaN, +-inf, T == 0) goes row by row through the general kernels.
+    Scratch: WS_SHORT."""
+    cdef floating* mm = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef floating* e = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef floating* tl = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef floating* rm = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef double* s_hi = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* s_lo = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* aux = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* aux_lo = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* on = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
     cdef const floating* xb
     cdef floating* ob
@@ -86,15 +87,15 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
         if special:
             for r in range(nr):
                 if op == OP_LSE:
-                    _lse_row(xb + r * K, ob + r, K, t)
+                    _lse_row(xb + r * K, ob + r, K, t, ws)
                 else:
-                    _softmax_row(xb + r * K, ob + r * K, K, t, op == OP_LOG_SOFTMAX)
+                    _softmax_row(xb + r * K, ob + r * K, K, t, op == OP_LOG_SOFTMAX, ws)
             continue
         for r in range(nr):
             for k in range(K):
                 mm[r * K + k] = rm[r]
         if floating is float:
-            _small_block_f32(op, xb, ob, nr, K, rm, mm, t, s_hi, on, aux, aux_lo)
+            _small_block_f32(op, xb, ob, nr, K, rm, mm, t, s_hi, on, aux, aux_lo, ws)
         else:
             for i in range(n):
                 h = _arg(sgn * xb[i], mm[i], t, &lo)
@@ -132,14 +133,15 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
                         ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
 
 cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating* out,
-                          Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+                          Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
     """The VJPs of many short rows (K <= SMALL_K) a block at a time, as _small_rows: the
     per-row dot (or sum of g) across rows, compensated as in _vjp_row, then one loop over
-    the block; log_softmax's exp(y) in one vectorised loop over the block."""
-    cdef double hi[BLK]
-    cdef double lo[BLK]
-    cdef double eb[BLK]
-    cdef double tb[BLK]
+    the block; log_softmax's exp(y) in one vectorised loop over the block. Scratch: 4 BLK
+    doubles (within WS_SHORT)."""
+    cdef double* hi = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* lo = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* eb = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* tb = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
     cdef const floating* yb
     cdef const floating* gb
@@ -175,21 +177,21 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
                     ob[i] = _vjp_elem(yb[i], gb[i], hi[r], lo[r], f, f_lo)
 
 cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
-                              Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+                              Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
     """The JVPs of many short float32 rows (K <= SMALL_K) a block at a time, as
     _small_rows and _jvp_row_f32: exps in double over the block, per-row sums and
     compensated dots with v across rows, then one loop over the block. A block with a
-    special row (NaN, +-inf) goes row by row through _jvp_row."""
-    cdef float mm[BLK]
-    cdef float rm[BLK]
-    cdef double ed[BLK]
-    cdef double sr[BLK]
-    cdef double sl[BLK]
-    cdef double dh[BLK]
-    cdef double dl[BLK]
-    cdef double mu[BLK]
-    cdef double mu_lo[BLK]
-    cdef double q[BLK]
+    special row (NaN, +-inf) goes row by row through _jvp_row. Scratch: WS_SHORT."""
+    cdef float* mm = <float*>_ws(&ws, BLK * sizeof(float))
+    cdef float* rm = <float*>_ws(&ws, BLK * sizeof(float))
+    cdef double* ed = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* sr = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* sl = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* dh = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* dl = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* mu = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* mu_lo = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* q = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
     cdef const float* xb
     cdef const float* vb
@@ -215,7 +217,7 @@ cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
             special = special or not (rm[r] > -INFINITY) or rm[r] == INFINITY
         if special:
             for r in range(nr):
-                _jvp_row(xb + r * K, vb + r * K, ob + r * K, K, t, log_out)
+                _jvp_row(xb + r * K, vb + r * K, ob + r * K, K, t, log_out, ws)
             continue
         for r in range(nr):
             for k in range(K):
@@ -255,8 +257,10 @@ cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
                     ob[i] = <float>((ed[i] * q[r]) * ((<double>vb[i] - mu[r]) - mu_lo[r]) * f)
 
 cdef void _small_deriv(Op op, const floating* x, const floating* v, floating* out,
-                       Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+                       Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """The derivatives of many short rows (the VJPs; the float32 JVPs). Scratch:
+    WS_SHORT."""
     if op == OP_VJP or op == OP_LOG_VJP:
-        _small_rows_vjp(op, x, v, out, rows, K, t)
+        _small_rows_vjp(op, x, v, out, rows, K, t, ws)
     elif floating is float:
-        _small_rows_jvp_f32(op, x, v, out, rows, K, t)
+        _small_rows_jvp_f32(op, x, v, out, rows, K, t, ws)

@@ -25,8 +25,8 @@ contiguous layout without transposing anything:
 Passes over memory, per slice (rows; columns the same on a cached chunk):
 
 * softmax:      max | exp -> out, sum        | out /= sum
-* log_softmax:  max | exp -> stack, sum      | out = (x - max)/T - log(sum)
-* logsumexp:    max | exp -> stack, sum      | one value
+* log_softmax:  max | exp -> scratch, sum    | out = (x - max)/T - log(sum)
+* logsumexp:    max | exp -> scratch, sum    | one value
 * *_jvp:        max | exp -> out, sum, dot   | out from v and the saved exps
 * *_vjp:        dot (or sum)                 | out from y and g
 The exp pass works on blocks of BLK elements and re-reads each block from L1
@@ -61,8 +61,13 @@ Special values are decided per slice by the NaN-propagating max m: m is NaN
 T == 0 -> the "hard" arg-max limit, where exp is replaced by the indicator
 (x == m), so the 1 is split evenly between tied maxima.
 
-Nothing here raises, allocates on the heap or touches a Python object inside
-``nogil`` code; arguments are checked in ``softmax._api`` and ``softmax._core``.
+Nothing here raises or touches a Python object inside ``nogil`` code; arguments
+are checked in ``softmax._api`` and ``softmax._core``. The kernels' arrays live in
+scratch memory, one block per thread that only the drivers allocate (see
+_k_consts.pxi); a driver that cannot allocate it returns a nonzero status, which
+``softmax._core`` raises as MemoryError. Functions declared ``cdef inline`` are
+inlined, the others kept out of line (setup.py, KERNEL_INLINING): each loop that
+calls the exp stays a function of its own.
 
 Map
 ===
@@ -89,7 +94,7 @@ _k_short_rows.pxi, _k_derivatives.pxi (JVP/VJP rows and columns),
 _k_drivers.pxi (_run, _run_lse_b, _row_split: work items and threads).
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
 from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, INFINITY, NAN
 from libc.string cimport memcpy
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
