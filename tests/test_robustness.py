@@ -32,7 +32,7 @@ NUMPY2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 # ---------------------------------------------------------------- the kernel spy
 
 def _check_kernel_arrays(name, arrays, outer, K, inner, written, may_alias):
-    """The contract of the kernel entry points (see _kernels.pyx: 'Python entry points')."""
+    """The contract of the kernel entry points (see _core.pyx: "Python entry points")."""
     dt = arrays[0].dtype
     assert dt in (np.float32, np.float64) and dt.isnative, f"{name}: kernel got dtype {dt}"
     for i, a in enumerate(arrays):
