@@ -35,6 +35,9 @@ DIRECTIVES = {
     "cdivision": True,
     "nonecheck": False,
     "embedsignature": True,
+    # Safe without the GIL (no mutable module state; see README "Wheels and platforms"):
+    # free-threaded CPython keeps the GIL off when it imports the kernels. Cython >= 3.1.
+    "freethreading_compatible": True,
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -89,7 +92,7 @@ def extension(name, source, extra, macros=()):
     return Extension(
         name,
         [source],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "src/softmax"],   # (simd/*.h)
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"), *macros],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

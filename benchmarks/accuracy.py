@@ -1,117 +1,83 @@
 #!/usr/bin/env python
 """Accuracy table: error in ulps of the output dtype, this library vs NumPy/SciPy, torch, onnxruntime.
 
-    python benchmarks/accuracy.py [--battery] [--verbose] [--seed N]
+    python benchmarks/accuracy.py [--battery] [--verbose] [--seed N] [--array-api]
     python benchmarks/accuracy.py --exp     # the kernels' own exp over its whole range
 
-Reference: the same float inputs evaluated in np.longdouble (x87 80-bit, 64-bit mantissa) with the
-stable forms, an exact TwoSum for x - max and log1p for the log of the sum, pairwise sums along a
-contiguous last axis, so the reference itself is good to ~0.001 ulp of float64.
+Reference: tests/oracle.py (the test suite's oracle): the same float inputs taken exactly and
+evaluated in double-double arithmetic (x - max and the division by T exact, the maxima summed
+apart so that log1p keeps its precision), checked against mpmath to far below 2**-60;
+SOFTMAX_ORACLE=portable runs it without np.longdouble. The one ulp measure is the oracle's
+(``oracle.ulp_errors``, at the scale of ``oracle.Exact.scale``):
 
-ulp(e) = spacing of |e| in the output dtype; below the smallest normal the spacing at the smallest
-normal (np.spacing(tiny)) is used, so tiny outputs are judged by absolute error.
   softmax, log_softmax : |got - e| / ulp(e)
   logsumexp            : |got - e| / ulp(max(|e|, |max(x)|))
   softmax_jvp / vjp    : |got - e| / ulp(s * (|v| + sum(s * |v|)))  (e itself can be ~0 by
                          cancellation; this is the scale of the terms that make it up)
-Outputs whose exact value is not finite or whose scale is 0 (softmax: exact 0) must match exactly
-(mismatches are counted separately, shown as '+N!').
+
+ulp(e) = spacing of |e| in the output dtype. Outputs whose scale is below the smallest normal
+number are judged by absolute error instead, and outputs whose exact value is not finite or
+whose scale is 0 (softmax: exact 0) must match exactly; the outputs that fail either are
+counted separately, shown as '+N!'.
 """
 import argparse
+import os
 import sys
 import warnings
 
 import numpy as np
 
-LD = np.longdouble
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import oracle  # noqa: E402  (tests/oracle.py)
+
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 FUNCTIONS = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp"]
 DTYPES = [F32, F64]
-
-
-# ----------------------------------------------------------------------------- reference
-def _ref_last(x, v=None):
-    """Longdouble reference along the last axis of C-contiguous float array x (T = 1).
-
-    Returns dict with softmax, log_softmax, logsumexp (reduced), and if v is given jvp + scale.
-    """
-    xl = x.astype(LD)
-    m = np.max(xl, axis=-1, keepdims=True)
-    # exact d = x - m as dh + dl (TwoSum)
-    dh = xl - m
-    bb = dh - xl
-    dl = (xl - (dh - bb)) + (-m - bb)
-    e = np.exp(dh)
-    e = e + e * dl
-    # sum of exp over the slice minus the one exp(0) = 1 at the (first) argmax
-    idx = np.argmax(x, axis=-1)[..., None]
-    e_wo = e.copy()
-    np.put_along_axis(e_wo, idx, LD(0), axis=-1)
-    rest = np.sum(e_wo, axis=-1, keepdims=True)
-    total = 1 + rest
-    L = np.log1p(rest)
-    out = {
-        "softmax": e / total,
-        "log_softmax": (dh - L) + dl,
-        "logsumexp": (m + L)[..., 0],
-        "max": m[..., 0],
-    }
-    if v is not None:
-        s = out["softmax"]
-        vl = v.astype(LD)
-        t = np.sum(s * vl, axis=-1, keepdims=True)
-        out["jvp"] = s * (vl - t)
-        out["jvp_scale"] = s * (np.abs(vl) + np.sum(s * np.abs(vl), axis=-1, keepdims=True))
-    return out
-
-
-def _ref_vjp_last(y, g):
-    yl, gl = y.astype(LD), g.astype(LD)
-    t = np.sum(yl * gl, axis=-1, keepdims=True)
-    return yl * (gl - t), np.abs(yl) * (np.abs(gl) + np.sum(np.abs(yl * gl), axis=-1, keepdims=True))
-
-
-def reference(x, axis, v=None, y=None, g=None):
-    """Reference results in the original layout for an int axis."""
-    mv = lambda a: np.ascontiguousarray(np.moveaxis(a, axis, -1))  # noqa: E731
-    back = lambda a: np.moveaxis(a, -1, axis)  # noqa: E731
-    r = _ref_last(mv(x), None if v is None else mv(v))
-    res = {"softmax": back(r["softmax"]), "log_softmax": back(r["log_softmax"]),
-           "logsumexp": r["logsumexp"], "max": r["max"]}
-    if v is not None:
-        res["softmax_jvp"], res["jvp_scale"] = back(r["jvp"]), back(r["jvp_scale"])
-    if y is not None:
-        vj, sc = _ref_vjp_last(mv(y), mv(g))
-        res["softmax_vjp"], res["vjp_scale"] = back(vj), back(sc)
-    return res
-
-
-# ----------------------------------------------------------------------------- ulps
-def ulp(a, dtype):
-    """Spacing of dtype at |a| (a longdouble), floored at np.spacing(tiny) of dtype."""
-    fi = np.finfo(dtype)
-    a = np.abs(np.asarray(a, LD))
-    _, ex = np.frexp(a)
-    u = np.ldexp(LD(1), ex - fi.nmant - 1)
-    return np.maximum(u, LD(np.spacing(fi.tiny)))
-
-
-def ulp_errors(got, exact, scale, dtype):
-    """(units array over checked outputs, number of exact-0/non-finite mismatches)."""
-    got = np.asarray(got)
-    if got.shape != exact.shape:
-        raise ValueError(f"shape {got.shape} != {exact.shape}")
-    gotl = got.astype(LD)
-    ok = np.isfinite(exact) & np.isfinite(scale) & (scale != 0)
-    bad_special = int(np.count_nonzero(~ok & (gotl != exact)))
-    err = np.abs(gotl[ok] - exact[ok]) / ulp(scale[ok], dtype)
-    return err.astype(np.float64), bad_special
 
 
 # ----------------------------------------------------------------------------- implementations
 def _np_softmax(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def make_array_api_impls():
+    """The library's array-API path (softmax._array_api: inputs that cannot reach the kernels),
+    in two namespaces: array-api-strict (NumPy's arithmetic) and torch with requires_grad (so
+    that autograd could flow; torch's arithmetic)."""
+    import softmax as S
+    impls = {}
+    try:
+        import array_api_strict as xps
+
+        def strict(f):
+            return lambda *a, **k: np.from_dlpack(f(*(xps.asarray(b) for b in a), **k))
+        impls["xp:strict"] = _array_api_set(S, strict)
+    except ImportError:
+        print("WARNING: array_api_strict not installed; no 'xp:strict' column", file=sys.stderr)
+    try:
+        import torch
+        torch.set_num_threads(1)
+
+        def grad(f):
+            def run(*a, **k):
+                ts = [torch.tensor(b, requires_grad=True) for b in a]
+                return f(*ts, **k).detach().numpy()
+            return run
+        impls["xp:torch-grad"] = _array_api_set(S, grad)
+    except ImportError:
+        print("WARNING: torch not installed; no 'xp:torch-grad' column", file=sys.stderr)
+    return impls
+
+
+def _array_api_set(S, wrap):
+    return {
+        "softmax": lambda x, ax, **k: wrap(S.softmax)(x, axis=ax),
+        "log_softmax": lambda x, ax, **k: wrap(S.log_softmax)(x, axis=ax),
+        "logsumexp": lambda x, ax, **k: wrap(S.logsumexp)(x, axis=ax),
+        "softmax_jvp": lambda x, ax, v, **k: wrap(S.softmax_jvp)(x, v, axis=ax),
+        "softmax_vjp": lambda x, ax, y, g, **k: wrap(S.softmax_vjp)(y, g, axis=ax),
+    }
 
 
 def make_impls():
@@ -196,16 +162,11 @@ def evaluate_case(x, axis, impls, rng):
     dtype = x.dtype
     v = rng.standard_normal(x.shape).astype(dtype)
     g = rng.standard_normal(x.shape).astype(dtype)
-    r0 = reference(x, axis, v=v)
-    y = r0["softmax"].astype(dtype)  # the same rounded softmax output fed to every VJP
-    ref = reference(x, axis, v=v, y=y, g=g)
-    scales = {
-        "softmax": ref["softmax"],
-        "log_softmax": ref["log_softmax"],
-        "logsumexp": np.maximum(np.abs(ref["logsumexp"]), np.abs(ref["max"])),
-        "softmax_jvp": ref["jvp_scale"],
-        "softmax_vjp": ref["vjp_scale"],
-    }
+    exact = oracle.Exact(x, axis)
+    y = exact.softmax().round(dtype)  # the same correctly rounded softmax fed to every VJP
+    ref = {fn: (getattr(exact, fn)(), exact.scale(fn)) for fn in ("softmax", "log_softmax", "logsumexp")}
+    ref["softmax_jvp"] = exact.softmax_jvp(v), exact.scale("softmax_jvp", v)
+    ref["softmax_vjp"] = oracle.softmax_vjp(y, g, axis), oracle.scale("softmax_vjp", y, g, axis)
     out = {}
     for name, fns in impls.items():
         for fn in FUNCTIONS:
@@ -217,7 +178,8 @@ def evaluate_case(x, axis, impls, rng):
                     got = np.asarray(fns[fn](x, axis, v=v, y=y, g=g))
                 if got.dtype != dtype:
                     raise TypeError(f"returned {got.dtype} for {dtype} input")
-                out[(fn, name)] = ulp_errors(got, ref[fn], scales[fn], dtype)
+                units, sub, mismatch = oracle.ulp_errors(got, *ref[fn])
+                out[(fn, name)] = units, mismatch + int(np.count_nonzero(sub > 1))
             except Exception as e:
                 out[(fn, name)] = e
     return out
@@ -268,12 +230,13 @@ def exp_table(n=2_000_000, seed=1):
                     x = rng.uniform(lo, hi, n).astype(dt)
                     out, tail = np.empty_like(x), np.empty_like(x)
                     k.exp(x, out, tail)
-                    exact = np.exp(x.astype(LD))
-                    tiny = np.finfo(dt).tiny
-                    ulp = np.where(np.abs(exact) < tiny, LD(np.spacing(dt.type(0))),
-                                   np.spacing(exact.astype(dt)).astype(LD))
-                    e1 = np.max(np.abs(out.astype(LD) - exact) / ulp)
-                    e2 = np.max(np.abs(out.astype(LD) + tail.astype(LD) - exact) / ulp)
+                    # measured times 2**p2, exactly, where the result is (nearly) subnormal
+                    p2 = np.where(x < -600, 200, 0).astype(np.intc)
+                    exact = oracle.exp(x, p2)
+                    ulp = np.ldexp(oracle.ulp(np.ldexp(exact.hi, -p2), dt), p2)
+                    err = (np.ldexp(out.astype(np.float64), p2) - exact.hi) - exact.lo
+                    e1 = np.max(np.abs(err) / ulp)
+                    e2 = np.max(np.abs(err + np.ldexp(tail.astype(np.float64), p2)) / ulp)
                     cells.append(f"[{lo:g}, {hi:g}]: {float(e1):.3f} | {float(e2):.3f}")
                 print(f"  {level:<9}{dt.name:<8}" + "   ".join(cells))
             # the exp of the float32 softmax/log_softmax/logsumexp/JVP kernels: float64 in and
@@ -283,7 +246,7 @@ def exp_table(n=2_000_000, seed=1):
                 h = rng.uniform(lo, hi, n)
                 out = np.empty_like(h)
                 k.exp_f32(h, out)
-                exact = np.exp(h.astype(LD))
+                exact = oracle.exp(h).round()
                 cells.append(f"[{lo:g}, {hi:g}]: {float(np.max(np.abs(out / exact - 1))):.2e}")
             print(f"  {level:<9}{'f32 in f64':<8}  relative: " + "   ".join(cells))
 
@@ -295,18 +258,23 @@ def main(argv=None):
                     help="scales 0.1..100 x K 2..100000, and every axis of a 3-d case")
     ap.add_argument("--verbose", action="store_true", help="with --battery: a table per case")
     ap.add_argument("--seed", type=int, default=20240607)
+    ap.add_argument("--array-api", action="store_true",
+                    help="ours and the library's array-API path (torch tensors that require "
+                         "grad, JAX tracers, ...: docs/arrays.md) in place of the peers")
     args = ap.parse_args(argv)
     if args.exp:
         exp_table()
         return
 
     impls = make_impls()
+    if args.array_api:
+        impls = {"ours": impls["ours"], **make_array_api_impls()}
     names = list(impls)
     print("ulp error vs a longdouble reference of the same inputs: max (99.9th percentile); "
           "'+N!' = N outputs with exact inf/nan/zero-scale that differ")
     print(f"  implementations: {', '.join(names)}   (numpy/scipy: scipy.special for softmax/log_softmax/"
           "logsumexp, NumPy formulas for jvp/vjp; torch jvp/vjp via aten._softmax_backward_data)")
-    print(f"  longdouble: {np.finfo(LD).nmant + 1}-bit mantissa")
+    print(f"  oracle: tests/oracle.py, {oracle.BACKEND} backend")
     print()
 
     if not args.battery:

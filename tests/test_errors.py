@@ -7,6 +7,7 @@ import pytest
 from numpy.exceptions import AxisError
 
 import softmax as sm
+import util
 
 X = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.75]])
 V = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]])
@@ -20,13 +21,36 @@ def call(name, x=X, **kw):
     return f(x, **kw)
 
 
-ALL = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp", "log_softmax_jvp",
-       "log_softmax_vjp", "softmax_jacobian"]
-WITH_WHERE = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "log_softmax_jvp"]
-WITH_OUT = ["softmax", "log_softmax", "softmax_jvp", "softmax_vjp", "log_softmax_jvp", "log_softmax_vjp"]
-WITH_DTYPE = ["softmax", "log_softmax", "logsumexp"]
-WITH_WORKERS = ["softmax", "log_softmax", "logsumexp"]
-GRADS = ["softmax_jvp", "softmax_vjp", "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian"]
+ALL = util.FUNCS
+WITH_WHERE, WITH_OUT, WITH_DTYPE, WITH_WORKERS = (util.takes(a) for a in ("where", "out", "dtype", "workers"))
+GRADS = util.DERIVATIVES
+
+
+def test_the_argument_table_is_the_signatures():
+    """util.TAKES (which the error and fuzz tests read) lists exactly each function's parameters."""
+    import inspect
+    for name in util.FUNCS:
+        assert set(inspect.signature(getattr(sm, name)).parameters) == util.TAKES[name], name
+
+
+# every function checks its arguments in this order: the first bad one is the error
+ORDER = [("x", np.array(["a", "b"]), TypeError), ("dtype", np.int32, TypeError),
+         ("axis", 7, AxisError), ("keepdims", "yes", TypeError), ("temperature", np.nan, ValueError),
+         ("where", np.ones((2, 3), int), TypeError), ("out", np.zeros((3, 2)), ValueError),
+         ("workers", 0, ValueError)]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_one_order_of_checks(name):
+    """With every argument it takes bad, a function reports the first in ORDER, then the next
+    once that one is fixed, and so on: the same for every function."""
+    for i, (arg, _, exc) in enumerate(ORDER):
+        if arg not in util.TAKES[name] and not (arg == "x" and util.FIRST[name] != "x"):
+            continue
+        bad = {a: value for a, value, _ in ORDER[i:] if a in util.TAKES[name] and a != "x"}
+        first = ORDER[0][1] if i == 0 else X
+        with raises(exc, util.FIRST[name] if arg == "x" else arg):
+            getattr(sm, name)(first, *([V] if name in util.SECOND else []), **bad)
 
 
 @contextlib.contextmanager

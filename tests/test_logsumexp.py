@@ -34,10 +34,9 @@ def b_for(x, seed):
 
 def cancellation(x, b, axis, keepdims):
     """exp(lse(x, |b|) - lse(x, b)) >= 1: how much cancellation inside sum(b * exp(x)) amplifies errors."""
-    rdt = util.ref_dtype(x.dtype)
     with np.errstate(all="ignore"):
-        pos = util.ref.logsumexp(x.astype(rdt), axis, np.abs(b).astype(rdt), keepdims, True)[0]
-        sig = util.ref.logsumexp(x.astype(rdt), axis, b.astype(rdt), keepdims, True)[0]
+        pos = util.expected("logsumexp", x, axis, np.abs(b), keepdims, True)[0]
+        sig = util.expected("logsumexp", x, axis, b, keepdims, True)[0]
         c = np.exp((pos - sig).real.astype(np.float64))
     return np.where(np.isfinite(c), c, 1.0)
 
@@ -47,11 +46,11 @@ def test_reference(x):
     dt = util.result_dtype(x.dtype)
     for i, axis in enumerate(util.axes_for(x.ndim)):
         keepdims = bool(i % 2)
-        for temperature in util.TEMPERATURES:
-            got = sm.logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature)
-            check_type(got, x, axis, keepdims, dt)
-            want = util.expected("logsumexp", x, axis=axis, keepdims=keepdims, temperature=temperature)
-            util.assert_lse_close(got, want, x, f"axis={axis} keepdims={keepdims} T={temperature}")
+        temperature = util.TEMPERATURES[(x.size + i) % 5]   # rotating: every one on every kind
+        got = sm.logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature)
+        check_type(got, x, axis, keepdims, dt)
+        want = util.expected("logsumexp", x, axis=axis, keepdims=keepdims, temperature=temperature)
+        util.assert_lse_close(got, want, x, f"axis={axis} keepdims={keepdims} T={temperature}")
 
 
 @pytest.mark.parametrize("x", [p for p in NONEMPTY if p.values[0].dtype.kind != "c"])
@@ -155,3 +154,63 @@ def test_result_dtype_with_b(adt, bdt):
     assert got.dtype == want_dt and isinstance(got, np.generic)
     want = np.log(np.sum(b.astype(float) * np.exp(a.astype(float))))
     np.testing.assert_allclose(got, want, rtol=util.base_rtol(want_dt))
+
+
+@pytest.mark.parametrize("ashape,bshape,axis", [((3,), (2, 1), None), ((3,), (2, 1), 0), ((3,), (2, 1), 1),
+                                                ((4, 1, 2, 1), (3, 1, 5), None), ((4, 1, 2, 1), (3, 1, 5), (1, 3)),
+                                                ((), (4,), 0), ((2, 1), (2, 3), -1)])
+def test_b_broadcasts_a(ashape, bshape, axis):
+    """As scipy: b may broadcast a to a larger shape; axis counts the axes of the broadcast shape."""
+    a = util.make(np.float64, ashape, seed=5)
+    b = np.random.default_rng(6).uniform(-1.0, 2.0, bshape)
+    full = np.broadcast_shapes(ashape, bshape)
+    for kw in ({}, {"keepdims": True}, {"return_sign": True}):
+        got = sm.logsumexp(a, axis=axis, b=b, **kw)
+        want = scipy.special.logsumexp(a, axis=axis, b=b, **kw)
+        exact = util.expected("logsumexp", np.broadcast_to(a, full), axis, np.broadcast_to(b, full),
+                              kw.get("keepdims", False), kw.get("return_sign", False))
+        for g, w, e in zip(*((got, want, exact) if kw.get("return_sign") else ((got,), (want,), (exact,)))):
+            assert type(g) is type(w) and np.shape(g) == np.shape(w)
+            util.assert_lse_close(g, e, a)
+    with pytest.raises(ValueError, match=r"b of shape \(3, 3\) does not broadcast with a of shape \(2,\)"):
+        sm.logsumexp(np.zeros(2), b=np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_return_sign_is_real_and_phase(dtype):
+    """As scipy: with return_sign a complex input gives the log of the modulus (real) and the
+    phase of the sum (complex)."""
+    a = np.array([[1 + 1j, 2 - 1j, -2 + 3j], [0.5j, -1, 3 + 0.25j]], dtype)
+    for axis in (None, 1):
+        res, sgn = sm.logsumexp(a, axis=axis, return_sign=True)
+        want = scipy.special.logsumexp(a, axis=axis, return_sign=True)
+        assert np.asarray(res).dtype == np.finfo(dtype).dtype and np.asarray(sgn).dtype == dtype
+        assert type(res) is type(want[0]) and type(sgn) is type(want[1])
+        tol = 1e-6 if dtype == np.complex64 else 1e-14
+        np.testing.assert_allclose(res, want[0], rtol=tol)
+        np.testing.assert_allclose(sgn, want[1], rtol=tol)
+        np.testing.assert_allclose(sgn * np.exp(res), np.sum(np.exp(a.astype(complex)), axis=axis), rtol=tol)
+
+
+INF = [-np.inf, np.inf, complex(-np.inf, 0.0), complex(np.inf, -0.0), complex(-np.inf, np.inf),
+       complex(np.inf, -np.inf), complex(-np.inf, 2.3562), complex(np.inf, 3.9270), complex(np.inf, 0.7533)]
+
+
+@pytest.mark.parametrize("y", INF)
+@pytest.mark.parametrize("x", INF)
+def test_complex_infinities_as_scipy(x, y):
+    """Complex infinities follow C99's exp and log, as scipy (`log(sum(exp(a)))` there):
+    logsumexp([-inf, -inf+0j]) is -inf+0j, logsumexp([inf, inf+0j]) inf+0j."""
+    a = np.array([x, y])
+    with np.errstate(all="ignore"):
+        want = np.log(np.sum(np.exp(a)))
+        got = sm.logsumexp(a)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, scipy.special.logsumexp(a))
+        for t in (2.0, 0.5) if a.dtype.kind == "c" else ():  # T * log(sum(exp(a / T))), part by part
+            z = np.empty_like(a)
+            z.real, z.imag = a.real / t, a.imag / t
+            r = np.log(np.sum(np.exp(z)))
+            want = np.empty_like(r)
+            want.real, want.imag = t * r.real, t * r.imag
+            np.testing.assert_array_equal(sm.logsumexp(a, temperature=t), want)

@@ -1,14 +1,16 @@
 """Robustness: no input crashes it, every bad argument is a clean error, nothing leaks.
 
-Every test in this module runs with a spy between softmax._api and the kernels
-(`kernel_spy`): each array the kernels receive must be aligned, contiguous,
-native float32/float64, of the (outer, K, inner) size announced, writeable
-where written, and never partially overlapping another argument -- the
-kernels assume all of that and check none of it.
+Every test in this module runs with a spy between softmax._api and the kernel
+module (`kernel_spy`), which checks every call of its entry points: each array
+the kernels receive must be aligned, contiguous, native float32/float64, of the
+(outer, K, inner) size announced, writeable where written, and never partially
+overlapping another argument -- the kernels assume all of that and check none
+of it; and a call the small-call shortcuts (small_softmax, small_logsumexp,
+small_derivative) answer must be one of the kind they may take.
 
 Valid calls are checked by the oracle of test_fuzz.py (`run_case`): the result
-matches softmax._reference in extended precision, has the policy's dtype and
-shape, and no input (x, v, y, g, b, where) is written.
+matches tests/oracle.py, has the policy's dtype and shape, and no input (x, v,
+y, g, b, where) is written.
 """
 
 import gc
@@ -23,9 +25,10 @@ from numpy.exceptions import AxisError
 import softmax as sm
 from softmax import _api, _dispatch
 import test_fuzz as tf
+import util
 
-FUNCS = tf.FUNCS
-TWO_INPUTS = set(tf.SECOND)
+FUNCS = util.FUNCS
+TWO_INPUTS = set(util.SECOND)
 NUMPY2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 
 
@@ -89,12 +92,60 @@ class KernelSpy:
         assert min(outer, K, inner) >= 1, f"{name}: empty plan {(outer, K, inner)} reached a kernel"
         _check_kernel_arrays(name, arrays, outer, K, inner, written, may_alias)
 
+    # The small-call shortcuts take any objects and answer None for a call they do not take;
+    # a call they answer must be of their kind (see _core.pyx: _small_view, _small_temp).
+    def small_softmax(self, x, axis, t, log, max_size, out=None):
+        res = self.real.small_softmax(x, axis, t, log, max_size, out)
+        if res is not None:
+            self._check_small("small_softmax", x, axis, t, max_size, [out], res, x.shape)
+            assert out is None or res is out
+        return res
+
+    def small_logsumexp(self, x, axis, t, max_size, b=None):
+        res = self.real.small_logsumexp(x, axis, t, max_size, b)
+        if res is not None:
+            shape = () if axis is None else x.shape[:axis % x.ndim] + x.shape[axis % x.ndim + 1:]
+            self._check_small("small_logsumexp", x, axis, t, max_size, [b], res, shape)
+            assert (x.size == 0 or x.shape[axis % x.ndim if axis is not None else 0]) and np.ndim(res) == len(shape)
+        return res
+
+    def small_derivative(self, x, v, axis, t, vjp, log, max_size, out=None):
+        res = self.real.small_derivative(x, v, axis, t, vjp, log, max_size, out)
+        if res is not None:
+            self._check_small("small_derivative", x, axis, t, max_size, [v, out], res, x.shape)
+            assert t != 0 and (out is None or (res is out and not np.may_share_memory(out, x)
+                                               and not np.may_share_memory(out, v)))
+        return res
+
+    def _check_small(self, name, x, axis, t, max_size, others, res, shape):
+        self.calls += 1
+        assert type(x) is np.ndarray and x.dtype in (np.float32, np.float64) and x.dtype.isnative, name
+        assert x.flags.aligned and x.flags.c_contiguous and 1 <= x.ndim and x.size < max_size, name
+        assert axis is None or (type(axis) is int and -x.ndim <= axis < x.ndim), f"{name}: axis={axis!r}"
+        assert type(t) in (float, int) and np.isfinite(t), f"{name}: temperature={t!r}"
+        for o in others:
+            assert o is None or (type(o) is np.ndarray and o.dtype == x.dtype and o.shape == x.shape
+                                 and o.flags.c_contiguous and o.flags.aligned), f"{name}: {o!r}"
+        r = np.asarray(res)
+        assert r.dtype == x.dtype and r.shape == tuple(shape), f"{name}: result {r.dtype} {r.shape}"
+
 
 @pytest.fixture(autouse=True)
 def kernel_spy(monkeypatch):
     spy = KernelSpy(_dispatch.kernels)
     monkeypatch.setattr(_dispatch, "kernels", spy)
     return spy
+
+
+def test_the_spy_sees_every_entry_point(kernel_spy):
+    """Small calls (the shortcuts) and large ones (the kernels) both go through the spy."""
+    x = np.linspace(-1, 1, 12).reshape(3, 4)
+    for call in (lambda: sm.softmax(x, axis=1), lambda: sm.logsumexp(x, axis=1),
+                 lambda: sm.softmax_vjp(x, x, axis=1), lambda: sm.softmax(x, axis=(0, 1)),
+                 lambda: sm.logsumexp(x, axis=0, b=x), lambda: sm.softmax_jvp(x, x, axis=(0, 1))):
+        before = kernel_spy.calls
+        call()
+        assert kernel_spy.calls == before + 1
 
 
 # ---------------------------------------------------------------- helpers
@@ -136,10 +187,7 @@ def y_for(name, x, axis=None):
 
 def unaligned(a):
     """A misaligned, C-contiguous, writeable copy of `a` (frombuffer at offset 1)."""
-    a = np.ascontiguousarray(a)
-    buf = bytearray(a.nbytes + 1)
-    u = np.frombuffer(buf, a.dtype, count=a.size, offset=1).reshape(a.shape)
-    u[...] = a
+    u = util.layout(np.ascontiguousarray(a), "unaligned")
     assert not u.flags.aligned or a.dtype.alignment == 1
     return u
 
@@ -166,7 +214,7 @@ def test_unaligned_inputs(name, dtype, shape, axis, kernel_spy):
     assert kernel_spy.calls > 0
 
 
-@pytest.mark.parametrize("name", sorted(tf.HAS_OUT))
+@pytest.mark.parametrize("name", util.takes("out"))
 @pytest.mark.parametrize("shape,axis", [((37,), None), ((5, 7), 0)])
 def test_unaligned_out(name, shape, axis):
     x = y_for(name, np.random.default_rng(2).standard_normal(shape), axis)
@@ -248,7 +296,7 @@ def test_non_numeric_first_argument(name, dt):
         getattr(sm, name)(*args, axis=-1)
     msg = str(info.value)
     assert _names_dtype(msg, dt), f"{msg!r} does not name the dtype {dt}"
-    assert tf.FIRST.get(name, "x") in msg
+    assert util.FIRST.get(name, "x") in msg
 
 
 @pytest.mark.parametrize("name", sorted(TWO_INPUTS) + ["logsumexp"])
@@ -263,16 +311,16 @@ def test_non_numeric_second_argument(name, dt):
             getattr(sm, name)(x, _array_of(dt), axis=1, out=out)
     msg = str(info.value)
     assert _names_dtype(msg, dt), f"{msg!r} does not name the dtype {dt}"
-    assert tf.SECOND.get(name, "b") in msg
+    assert util.SECOND.get(name, "b") in msg
     assert np.all(out == 7.0)
 
 
-@pytest.mark.parametrize("name", sorted(tf.HAS_WHERE))
+@pytest.mark.parametrize("name", util.takes("where"))
 @pytest.mark.parametrize("dt", [dt for dt in ALL_DTYPES if dt != np.bool_], ids=str)
 def test_non_bool_where(name, dt):
     x = np.linspace(0, 1, 6).reshape(2, 3)
     args = [x] + ([np.ones((2, 3))] if name in TWO_INPUTS else [])
-    kw = {"out": np.full((2, 3), 7.0)} if name in tf.HAS_OUT else {}
+    kw = {"out": np.full((2, 3), 7.0)} if name in util.takes("out") else {}
     with pytest.raises(TypeError) as info:
         getattr(sm, name)(*args, axis=1, where=_array_of(dt), **kw)
     msg = str(info.value)
@@ -281,7 +329,7 @@ def test_non_bool_where(name, dt):
         assert np.all(kw["out"] == 7.0)
 
 
-@pytest.mark.parametrize("name", sorted(tf.HAS_DTYPE))
+@pytest.mark.parametrize("name", util.takes("dtype"))
 @pytest.mark.parametrize("dt", [dt for dt in ALL_DTYPES if dt.kind != "f"], ids=str)
 def test_non_float_dtype_argument(name, dt):
     with pytest.raises(TypeError) as info:
@@ -289,7 +337,7 @@ def test_non_float_dtype_argument(name, dt):
     assert "dtype" in str(info.value)
 
 
-@pytest.mark.parametrize("name", sorted(tf.HAS_DTYPE))
+@pytest.mark.parametrize("name", util.takes("dtype"))
 @pytest.mark.parametrize("dt", [np.float16, np.float32, np.float64, np.longdouble])
 def test_real_dtype_argument_refuses_complex_input(name, dt):
     """Regression (fuzz): dtype=float64 on complex input silently dropped the imaginary part."""
@@ -365,19 +413,12 @@ def test_64_dimensions():
 # ================================================================ 4. layouts
 
 def _layouts(a, tmp_path):
-    """(label, array) for every memory layout of `a`, values equal to `a`."""
-    yield "C", a
-    yield "F", np.asfortranarray(a)
-    yield "reversed", a[::-1, ::-1].copy()[::-1, ::-1]
-    yield "strided", np.pad(a, ((0, a.shape[0]), (0, a.shape[1])))[::1, ::1][: a.shape[0], : a.shape[1]]
-    step = np.zeros((a.shape[0] * 3, a.shape[1] * 2), a.dtype)
-    step[::3, ::2] = a
-    yield "step", step[::3, ::2]
-    yield "unaligned", unaligned(a)
-    yield "byteswapped", a.astype(a.dtype.newbyteorder("S"))
-    ro = a.copy()
-    ro.flags.writeable = False
-    yield "readonly", ro
+    """(label, array) for every memory layout of `a` (util.LAYOUTS, the broadcast one along
+    either axis, and memory maps), values equal to those of `a`."""
+    for kind in util.LAYOUTS:
+        yield kind, util.layout(a, kind)
+    yield "broadcast-1", util.layout(a, "broadcast", axis=1)
+    yield "padded", np.pad(a, ((0, a.shape[0]), (0, a.shape[1])))[: a.shape[0], : a.shape[1]]
     path = tmp_path / f"mm{a.dtype.str.replace('<', 'l').replace('>', 'b')}.bin"
     mm = np.memmap(path, dtype=a.dtype, mode="w+", shape=a.shape)
     mm[...] = a
@@ -386,25 +427,19 @@ def _layouts(a, tmp_path):
     yield "memmap-F", np.memmap(path, dtype=a.dtype, mode="r", shape=a.shape[::-1]).T
 
 
-def _zero_stride(a, axis):
-    """`a` with axis `axis` broadcast from its first entry (a zero stride, read-only)."""
-    return np.broadcast_to(a.take([0], axis=axis), a.shape)
-
-
 @pytest.mark.parametrize("name", FUNCS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int16])
 def test_layouts_of_first_argument(name, dtype, tmp_path):
     rng = np.random.default_rng(6)
     base = y_for(name, (rng.standard_normal((6, 5)) * 3).astype(dtype), 1)
     v = second_for(name, base, rng)
-    for label, x in list(_layouts(base, tmp_path)) + [("zero-stride0", _zero_stride(base, 0)),
-                                                      ("zero-stride1", _zero_stride(base, 1))]:
+    for label, x in _layouts(base, tmp_path):
         for axis in [1, 0, None] if name != "softmax_jacobian" else [1, 0]:
             try:
                 check(name, x, v, axis=axis)
             except AssertionError as e:
                 raise AssertionError(f"layout {label}, axis {axis}: {e}") from None
-            if label not in ("F", "memmap-F") and x.dtype.kind == "f":  # same kernel input: same bits
+            if label not in ("F", "transposed", "memmap-F") and x.dtype.kind == "f":  # same kernel input: same bits
                 want = getattr(sm, name)(*([np.ascontiguousarray(x, x.dtype.newbyteorder("="))]
                                            + ([] if v is None else [v])), axis=axis)
                 got = getattr(sm, name)(*([x] + ([] if v is None else [v])), axis=axis)
@@ -417,7 +452,7 @@ def test_layouts_of_other_arguments(name, tmp_path):
     x = y_for(name, rng.standard_normal((6, 5)), 1)
     other = rng.uniform(-1, 2, (6, 5))
     mask = rng.random((6, 5)) > 0.3
-    for label, o in list(_layouts(other, tmp_path)) + [("zero-stride", _zero_stride(other, 1))]:
+    for label, o in _layouts(other, tmp_path):
         try:
             if name == "logsumexp":
                 check(name, x, axis=1, b=o, return_sign=True)
@@ -428,18 +463,18 @@ def test_layouts_of_other_arguments(name, tmp_path):
         except AssertionError as e:
             raise AssertionError(f"layout {label}: {e}") from None
     for label, w in list(_layouts(mask, tmp_path)):
-        if name in tf.HAS_WHERE:
+        if name in util.takes("where"):
             check(name, x, second_for(name, x), axis=1, where=w)
 
 
-@pytest.mark.parametrize("name", sorted(tf.HAS_OUT))
+@pytest.mark.parametrize("name", util.takes("out"))
 def test_out_layouts(name, tmp_path):
     rng = np.random.default_rng(8)
     x = y_for(name, rng.standard_normal((6, 5)), 0)
     v = second_for(name, x, rng)
     want = getattr(sm, name)(*([x] if v is None else [x, v]), axis=0)
     outs = [o for label, o in _layouts(np.full((6, 5), 7.0), tmp_path)
-            if label not in ("byteswapped", "readonly", "memmap", "memmap-F")]
+            if o.flags.writeable and o.dtype.isnative]
     path = tmp_path / "out.bin"
     outs.append(np.memmap(path, dtype=np.float64, mode="w+", shape=(6, 5)))
     outs.append(np.memmap(path, dtype=np.float64, mode="r+", shape=(5, 6)).T)
@@ -455,7 +490,7 @@ def _valid_call(name):
     x = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.75]])
     args = [x] + ([np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]])] if name in TWO_INPUTS else [])
     kw = {"axis": 1}
-    if name in tf.HAS_OUT:
+    if name in util.takes("out"):
         kw["out"] = np.full((2, 3), 7.0)
     return args, kw
 
@@ -481,28 +516,28 @@ BAD_ARGS = [  # (argument, value, exception, functions it applies to)
     ("temperature", [1.0], TypeError, FUNCS), ("temperature", True, TypeError, FUNCS),
     ("temperature", np.bool_(True), TypeError, FUNCS), ("temperature", Big(), TypeError, FUNCS),
     ("temperature", 0.0, ValueError, sorted(TWO_INPUTS) + ["softmax_jacobian"]),
-    ("where", np.ones((2, 3), int), TypeError, sorted(tf.HAS_WHERE)),
-    ("where", [1, 0, 1], TypeError, sorted(tf.HAS_WHERE)),
-    ("where", "yes", TypeError, sorted(tf.HAS_WHERE)),
-    ("where", np.ones((3, 2), bool), ValueError, sorted(tf.HAS_WHERE)),
-    ("where", np.ones((2, 3, 1), bool), ValueError, sorted(tf.HAS_WHERE)),
-    ("out", [[0.0] * 3] * 2, TypeError, sorted(tf.HAS_OUT)),
-    ("out", np.zeros((2, 3), np.float32), TypeError, sorted(tf.HAS_OUT)),
-    ("out", np.zeros((2, 3), ">f8"), TypeError, sorted(tf.HAS_OUT)),
-    ("out", np.zeros((2, 3), np.int64), TypeError, sorted(tf.HAS_OUT)),
-    ("out", np.zeros((3, 2)), ValueError, sorted(tf.HAS_OUT)),
-    ("out", np.zeros((2, 3, 1)), ValueError, sorted(tf.HAS_OUT)),
-    ("out", np.zeros(6), ValueError, sorted(tf.HAS_OUT)),
-    ("out", np.broadcast_to(0.0, (2, 3)), ValueError, sorted(tf.HAS_OUT)),
+    ("where", np.ones((2, 3), int), TypeError, util.takes("where")),
+    ("where", [1, 0, 1], TypeError, util.takes("where")),
+    ("where", "yes", TypeError, util.takes("where")),
+    ("where", np.ones((3, 2), bool), ValueError, util.takes("where")),
+    ("where", np.ones((2, 3, 1), bool), ValueError, util.takes("where")),
+    ("out", [[0.0] * 3] * 2, TypeError, util.takes("out")),
+    ("out", np.zeros((2, 3), np.float32), TypeError, util.takes("out")),
+    ("out", np.zeros((2, 3), ">f8"), TypeError, util.takes("out")),
+    ("out", np.zeros((2, 3), np.int64), TypeError, util.takes("out")),
+    ("out", np.zeros((3, 2)), ValueError, util.takes("out")),
+    ("out", np.zeros((2, 3, 1)), ValueError, util.takes("out")),
+    ("out", np.zeros(6), ValueError, util.takes("out")),
+    ("out", np.broadcast_to(0.0, (2, 3)), ValueError, util.takes("out")),
     ("b", np.ones((3, 2)), ValueError, ["logsumexp"]), ("b", np.ones((2, 3), "U1"), TypeError, ["logsumexp"]),
     ("b", [1, "a", 2], TypeError, ["logsumexp"]), ("b", Big(), TypeError, ["logsumexp"]),
-    ("dtype", np.int32, TypeError, sorted(tf.HAS_DTYPE)), ("dtype", "foo", TypeError, sorted(tf.HAS_DTYPE)),
-    ("dtype", np.complex128, TypeError, sorted(tf.HAS_DTYPE)), ("dtype", 3, TypeError, sorted(tf.HAS_DTYPE)),
-    ("dtype", Big(), TypeError, sorted(tf.HAS_DTYPE)), ("dtype", "M8[s]", TypeError, sorted(tf.HAS_DTYPE)),
-    ("workers", 0, ValueError, sorted(tf.HAS_WORKERS)), ("workers", -10 ** 6, ValueError, sorted(tf.HAS_WORKERS)),
-    ("workers", -2 ** 70, ValueError, sorted(tf.HAS_WORKERS)), ("workers", 1.5, TypeError, sorted(tf.HAS_WORKERS)),
-    ("workers", "2", TypeError, sorted(tf.HAS_WORKERS)), ("workers", True, TypeError, sorted(tf.HAS_WORKERS)),
-    ("workers", np.float64(2), TypeError, sorted(tf.HAS_WORKERS)),
+    ("dtype", np.int32, TypeError, util.takes("dtype")), ("dtype", "foo", TypeError, util.takes("dtype")),
+    ("dtype", np.complex128, TypeError, util.takes("dtype")), ("dtype", 3, TypeError, util.takes("dtype")),
+    ("dtype", Big(), TypeError, util.takes("dtype")), ("dtype", "M8[s]", TypeError, util.takes("dtype")),
+    ("workers", 0, ValueError, util.takes("workers")), ("workers", -10 ** 6, ValueError, util.takes("workers")),
+    ("workers", -2 ** 70, ValueError, util.takes("workers")), ("workers", 1.5, TypeError, util.takes("workers")),
+    ("workers", "2", TypeError, util.takes("workers")), ("workers", True, TypeError, util.takes("workers")),
+    ("workers", np.float64(2), TypeError, util.takes("workers")),
     ("keepdims", 1, TypeError, ["logsumexp"]), ("keepdims", "yes", TypeError, ["logsumexp"]),
     ("keepdims", None, TypeError, ["logsumexp"]), ("return_sign", 0, TypeError, ["logsumexp"]),
     ("return_sign", "no", TypeError, ["logsumexp"]), ("return_sign", None, TypeError, ["logsumexp"]),
@@ -691,7 +726,7 @@ def test_results_are_not_views_of_inputs():
 
 # ================================================================ 8. overlapping out
 
-@pytest.mark.parametrize("name,which", [(n, "x") for n in sorted(tf.HAS_OUT)]
+@pytest.mark.parametrize("name,which", [(n, "x") for n in util.takes("out")]
                          + [(n, "second") for n in sorted(TWO_INPUTS)])
 @pytest.mark.parametrize("shift", [1, 5, -1, -7, 13])
 def test_out_partially_overlapping_an_input(name, shift, which):
@@ -712,7 +747,7 @@ def test_out_partially_overlapping_an_input(name, shift, which):
     np.testing.assert_array_equal(out, want)
 
 
-@pytest.mark.parametrize("name", sorted(tf.HAS_OUT))
+@pytest.mark.parametrize("name", util.takes("out"))
 def test_out_is_an_input_exactly(name):
     """out=x (in place) and out=v: same result as into a fresh array."""
     rng = np.random.default_rng(12)
@@ -927,7 +962,7 @@ def test_regression_complex64_computed_in_complex128():
     rounded to complex64."""
     x = np.array([2 + 3.25j], np.complex64)
     res, sign = sm.logsumexp(x, temperature=0.001, return_sign=True)
-    assert res.dtype == sign.dtype == np.complex64
+    assert res.dtype == np.float32 and sign.dtype == np.complex64   # log of the modulus: real, as scipy
     want = np.exp(1j * (3.25 / 0.001))  # the phase of exp(x / T); x is exact in complex64
     assert abs(complex(sign) - want) < 1e-7
     assert sm.softmax(x, temperature=0.001).dtype == np.complex64
@@ -948,12 +983,18 @@ def test_regression_log_softmax_both_scaled_terms_overflow():
 def test_regression_infinite_weight_on_minus_inf_entry():
     """fuzz (atheris): logsumexp(-inf, b=inf) is NaN in scipy (inf * exp(-inf) = inf * 0); the
     kernel's all -inf shortcut gave -inf. Checked against scipy.special directly."""
+    import scipy
     import scipy.special as sps
+    # scipy 1.15 alone gives the zero sum of logsumexp([-inf], b=[1]) the sign 1; 1.13, 1.14,
+    # 1.16 and 1.17 give 0, as here. 1.15 is the newest scipy for Python 3.10.
+    zero_sign_1 = scipy.__version__.startswith("1.15.")
     with np.errstate(all="ignore"):
         for a, b in [([-np.inf], [np.inf]), ([-np.inf], [np.nan]), ([-np.inf, -np.inf], [np.inf, 1.0]),
                      ([-np.inf, 0.0], [np.inf, 1.0]), ([-np.inf], [1.0]), ([-np.inf, -np.inf], [-np.inf, 1.0])]:
             got = sm.logsumexp(a, b=b, return_sign=True)
             want = sps.logsumexp(a, b=b, return_sign=True)
+            if zero_sign_1 and want == (-np.inf, 1.0):
+                want = (-np.inf, 0.0)
             np.testing.assert_array_equal(np.array(got, float), np.array(want, float), err_msg=f"{a} {b}")
         # a masked-out entry takes no part, whatever its weight
         assert sm.logsumexp([-np.inf, -np.inf], b=[np.inf, 1.0], where=[False, True]) == -np.inf

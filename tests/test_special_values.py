@@ -210,6 +210,28 @@ def test_logsumexp_b_special():
     np.testing.assert_array_equal(got[1], [0, 1])
 
 
+def test_64_bit_integers_keep_their_differences():
+    """x - max is taken exactly in integers before the conversion to float64 (converted first,
+    2**62 and 2**62 + 1 are the same float64, and scipy's uint64 x - max wraps)."""
+    s = np.array([1 / (1 + np.e), np.e / (1 + np.e)])
+    ls = np.log(s)
+    for x, want, log_want in [
+            (np.array([2 ** 62, 2 ** 62 + 1]), s, ls), (np.array([2 ** 64 - 2, 2 ** 64 - 1], np.uint64), s, ls),
+            (np.array([2 ** 63 - 1, -2 ** 63]), [1.0, 0.0], [0.0, -2.0 ** 64]),
+            (np.array([-2 ** 63, -2 ** 63 + 1]), s, ls)]:
+        np.testing.assert_allclose(sm.softmax(x), want, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(sm.log_softmax(x), log_want, rtol=1e-15)
+        np.testing.assert_allclose(sm.softmax_jvp(x, [1.0, 0.0]), np.asarray(want) * ([1, 0] - np.asarray(want)[0]),
+                                   rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(sm.softmax(np.array([2 ** 62, 2 ** 62 + 1]), temperature=-1.0), s[::-1], rtol=1e-15)
+    np.testing.assert_allclose(sm.softmax(np.array([2 ** 62, 2 ** 62 + 2]), temperature=2.0), s, rtol=1e-15)
+    # logsumexp = max + T log(sum), rounded once: 2**62 + 1.31 is 2**62 in float64, 2**53 + 1.31 is 2**53 + 2
+    assert sm.logsumexp(np.array([2 ** 62, 2 ** 62 + 1])) == 2.0 ** 62
+    assert sm.logsumexp(np.array([2 ** 53, 2 ** 53 + 1])) == 2.0 ** 53 + 2
+    assert sm.logsumexp(np.array([2 ** 53 + 1, 2 ** 53 + 1]), temperature=-1.0) == 2.0 ** 53  # + 0.307
+    assert sm.logsumexp(np.array([2 ** 64 - 1, 2 ** 64 - 1], np.uint64), temperature=0) == 2.0 ** 64
+
+
 def test_no_uint8_wraparound():
     got = sm.softmax(np.array([1, 200], np.uint8))
     np.testing.assert_allclose(got, [np.exp(-199.0), 1.0], rtol=1e-13)

@@ -4,6 +4,10 @@ Every wait has a timeout, so a deadlock fails the test instead of hanging the su
 """
 
 import multiprocessing
+import os
+import subprocess
+import sys
+import sysconfig
 import threading
 import time
 
@@ -120,10 +124,34 @@ def test_workers_inside_user_threads(workers):
     _run_threads(4, work)
 
 
-def test_workers_do_not_change_results_single_thread():
+@pytest.mark.parametrize("workers", [2, -1, 3, None])
+def test_thread_count_does_not_change_results(workers):
+    """Every function (and its main variants) on one thread (workers=1, which never starts a
+    team) and on `workers` threads: the same bits (each slice is computed by one thread)."""
     inputs = _inputs((300, 1000), seed=2)
-    for c1, c2, c3 in zip(_calls(*inputs, workers=1), _calls(*inputs, workers=2), _calls(*inputs, workers=None)):
-        assert _bytes(c1()) == _bytes(c2()) == _bytes(c3())
+    assert inputs[0].size >= BIG
+    if workers is not None:
+        assert _dispatch.resolve_workers(workers, inputs[0].size) >= min(2, _dispatch.cpu_count())
+    for one, many in zip(_calls(*inputs, workers=1), _calls(*inputs, workers=workers)):
+        assert _bytes(one()) == _bytes(many())
+
+
+@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"),
+                    reason="free-threaded CPython (3.13t, 3.14t) only")
+def test_free_threaded_import_keeps_the_gil_off():
+    """The extensions declare themselves freethreading_compatible (setup.py): importing every
+    kernel variant must not make a free-threaded interpreter turn its GIL back on (it would,
+    with a RuntimeWarning, for an extension without that declaration)."""
+    code = ("import sys, softmax\n"
+            "from softmax import _dispatch\n"
+            "for level in _dispatch.available_isas():\n"
+            "    _dispatch._load(level)\n"
+            "softmax.softmax([1.0, 2.0])\n"
+            "print(sys._is_gil_enabled())\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], env=env,
+                          capture_output=True, text=True, timeout=JOIN_TIMEOUT)
+    assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stdout + proc.stderr
 
 
 # ---------------------------------------------------------------- fork after use

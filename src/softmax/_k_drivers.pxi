@@ -13,33 +13,65 @@ cdef inline Py_ssize_t _chunk_width(Py_ssize_t K, Py_ssize_t inner, Py_ssize_t i
     w -= w % 16
     return min(w, inner)
 
+cdef inline Py_ssize_t _chunk_for(Op op, Py_ssize_t K, Py_ssize_t inner,
+                                 Py_ssize_t itemsize) noexcept nogil:
+    """Columns per work item: the float32 vector kernels take up to VCW (their state in the
+    scratch block), the general ones CW."""
+    if itemsize == 4 and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
+        return _vchunk_width(K, inner)
+    if itemsize == 4:
+        return _dchunk_width(K, inner, itemsize)
+    return _chunk_width(K, inner, itemsize)
+
 cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
                     Py_ssize_t item, Py_ssize_t nchunks, Py_ssize_t W, Py_ssize_t K,
                     Py_ssize_t inner, Temp t, char_r ws) noexcept nogil:
-    """One slice (rows) or one chunk of columns of one outer index. Scratch: WS_ROW (rows),
-    WS_COL (columns)."""
+    """One slice (rows) or one chunk of columns of one outer index: the vector kernel, and
+    the general one for a special slice. Scratch: WS_ROW (rows), WS_COL (columns)."""
     cdef Py_ssize_t o = item // nchunks
     cdef Py_ssize_t j0 = (item % nchunks) * W
     cdef Py_ssize_t w = min(W, inner - j0)
     cdef Py_ssize_t base = o * K * inner + j0
+    cdef int vop = 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2)
     if inner == 1:
-        if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
-            _softmax_row(x + base, out + base, K, t, op == OP_LOG_SOFTMAX, ws)
-        elif op == OP_LSE:
-            _lse_row(x + base, out + o, K, t, ws)
-        elif op == OP_JVP or op == OP_LOG_JVP:
+        if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE:
+            if floating is float:
+                if (_vlong32(x + base, out + (o if op == OP_LSE else base), K, t, vop, 1)
+                        if K >= SPLIT_MIN else
+                        _vrow32(x + base, out + (o if op == OP_LSE else base), K, t, vop)) == 0:
+                    return
+            elif K < SPLIT_MIN:       # (longer float64 rows: _row_split's bits, any threads)
+                if _softmax_row64(x + base, out + (o if op == OP_LSE else base), K, t, vop) == 0:
+                    return
+            if op == OP_LSE:
+                _lse_row(x + base, out + o, K, t, ws)
+            else:
+                _softmax_row(x + base, out + base, K, t, op == OP_LOG_SOFTMAX, ws)
+            return
+        if floating is float:
+            if _vderiv_row32(op, x + base, v + base, out + base, K, t) == 0:
+                return
+        elif _vderiv_row64(op, x + base, v + base, out + base, K, t) == 0:
+            return
+        if op == OP_JVP or op == OP_LOG_JVP:
             _jvp_row(x + base, v + base, out + base, K, t, op == OP_LOG_JVP, ws)
         else:
             _vjp_row(x + base, v + base, out + base, K, t, op == OP_LOG_VJP, ws)
-    else:
-        if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
-            _softmax_cols(x + base, out + base, K, inner, w, t, op == OP_LOG_SOFTMAX, ws)
-        elif op == OP_LSE:
-            _lse_cols(x + base, out + o * inner + j0, K, inner, w, t, ws)
-        elif op == OP_JVP or op == OP_LOG_JVP:
-            _jvp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_JVP, ws)
+        return
+    if floating is float:
+        if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE:
+            _vcols32(x + base, out + (o * inner + j0 if op == OP_LSE else base), K, inner, w, t,
+                     vop, ws)
         else:
-            _vjp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_VJP, ws)
+            _vderiv_cols32(op, x + base, v + base, out + base, K, inner, w, t, ws)
+    elif op == OP_SOFTMAX or op == OP_LOG_SOFTMAX:
+        _softmax_cols(x + base, out + base, K, inner, w, t, op == OP_LOG_SOFTMAX, ws)
+    elif op == OP_LSE:
+        _lse_cols(x + base, out + o * inner + j0, K, inner, w, t, ws)
+    elif op == OP_JVP or op == OP_LOG_JVP:
+        _jvp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_JVP, ws)
+    else:
+        _vjp_cols(x + base, v + base, out + base, K, inner, w, t, op == OP_LOG_VJP, ws)
 
 cdef int _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp t,
                     int P, char_r ws) noexcept nogil:
@@ -113,8 +145,18 @@ cdef int _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp 
 
 ctypedef enum Path:
     PATH_ITEMS,         # _run_item: a row or a chunk of columns
-    PATH_SHORT,         # _small_rows: a block of SMALL_ROWS short rows
+    PATH_SHORT,         # _short_rows: a block of SMALL_ROWS short rows
     PATH_SHORT_DERIV    # _small_deriv: the same for the derivatives
+
+cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
+                             Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """Short rows of softmax, log_softmax or logsumexp: float32 one vector a row
+    (_vshort32), float64 a block of rows at a time (_small_rows). Scratch: WS_SHORT."""
+    if floating is float:
+        _vshort32(x, out, rows, K, t, 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2),
+                  ws)
+    else:
+        _small_rows(op, x, out, rows, K, t, ws)
 
 cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
               Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
@@ -126,25 +168,35 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     cdef size_t need = WS_ROW if inner == 1 else WS_COL
     cdef char* ws = NULL
     cdef int status = 0
+    cdef bint reduce_op = op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE
     if inner > 1:
-        W = _chunk_width(K, inner, sizeof(floating))
+        W = _chunk_for(op, K, inner, sizeof(floating))
         nchunks = (inner + W - 1) // W
     nitems = outer * nchunks
-    if (nthreads > 1 and inner == 1 and outer < nthreads and K >= SPLIT_MIN
-            and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE)):
+    if nthreads > 1 and inner == 1 and outer < nthreads and K >= SPLIT_MIN and reduce_op:
         ws = smx_ws_serial(WS_SPLIT)
         if ws == NULL:
             return 1
-        for item in range(outer):   # few long rows: split each one instead
-            status = _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K),
-                                K, t, min(nthreads, MAX_PARTS), ws)
-            if status != 0:
-                break
+        for item in range(outer):   # few long rows: each on all the threads
+            if floating is float:   # (blocks on the threads, the same bits as on one)
+                if _vlong32(x + item * K, out + (item if op == OP_LSE else item * K), K, t,
+                            0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2),
+                            nthreads) == 0:
+                    continue
+                if op == OP_LSE:
+                    _lse_row(x + item * K, out + item, K, t, ws)
+                else:
+                    _softmax_row(x + item * K, out + item * K, K, t, op == OP_LOG_SOFTMAX, ws)
+            else:
+                status = _row_split(op, x + item * K, out + (item if op == OP_LSE else item * K),
+                                    K, t, min(nthreads, MAX_PARTS), ws)
+                if status != 0:
+                    break
         return status
-    if inner == 1 and K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP or (
-            floating is float and (op == OP_JVP or op == OP_LOG_JVP))):
+    if inner == 1 and not reduce_op and (K <= SMX_NF32 if floating is float else (
+            K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP))):
         path = PATH_SHORT_DERIV
-    elif inner == 1 and K <= SMALL_K and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE):
+    elif inner == 1 and reduce_op and (K <= SMX_NF32 if floating is float else K <= SMALL_K):
         path = PATH_SHORT
     if path != PATH_ITEMS:
         nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
@@ -157,7 +209,7 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                 if ws == NULL:
                     failed += 1
                 elif path == PATH_SHORT:
-                    _small_rows(op, x + r0 * K, out + r0 * (1 if op == OP_LSE else K),
+                    _short_rows(op, x + r0 * K, out + r0 * (1 if op == OP_LSE else K),
                                 min(<Py_ssize_t>SMALL_ROWS, outer - r0), K, t, ws)
                 elif path == PATH_SHORT_DERIV:
                     _small_deriv(op, x + r0 * K, v + r0 * K, out + r0 * K,
@@ -174,7 +226,7 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     for item in range(nitems):
         r0 = item * SMALL_ROWS
         if path == PATH_SHORT:
-            _small_rows(op, x + r0 * K, out + r0 * (1 if op == OP_LSE else K),
+            _short_rows(op, x + r0 * K, out + r0 * (1 if op == OP_LSE else K),
                         min(<Py_ssize_t>SMALL_ROWS, outer - r0), K, t, ws)
         elif path == PATH_SHORT_DERIV:
             _small_deriv(op, x + r0 * K, v + r0 * K, out + r0 * K,

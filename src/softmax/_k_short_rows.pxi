@@ -176,91 +176,11 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
                     i = r * K + k
                     ob[i] = _vjp_elem(yb[i], gb[i], hi[r], lo[r], f, f_lo)
 
-cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
-                              Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """The JVPs of many short float32 rows (K <= SMALL_K) a block at a time, as
-    _small_rows and _jvp_row_f32: exps in double over the block, per-row sums and
-    compensated dots with v across rows, then one loop over the block. A block with a
-    special row (NaN, +-inf) goes row by row through _jvp_row. Scratch: WS_SHORT."""
-    cdef float* mm = <float*>_ws(&ws, BLK * sizeof(float))
-    cdef float* rm = <float*>_ws(&ws, BLK * sizeof(float))
-    cdef double* ed = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double* sr = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double* sl = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double* dh = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double* dl = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double* mu = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double* mu_lo = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double* q = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
-    cdef const float* xb
-    cdef const float* vb
-    cdef float* ob
-    cdef float sgn = <float>t.sgn, w
-    cdef double e, p, vi, inv = t.inv, f = t.inv_signed, f_lo = t.inv_signed_lo
-    cdef bint special, log_out = op == OP_LOG_JVP
-    for blk in range((rows + R - 1) // R):
-        r0 = blk * R
-        nr = min(R, rows - r0)
-        n = nr * K
-        xb = x + r0 * K
-        vb = v + r0 * K
-        ob = out + r0 * K
-        special = False
-        for r in range(nr):
-            rm[r] = -INFINITY
-        for k in range(K):
-            for r in range(nr):
-                w = sgn * xb[r * K + k]
-                rm[r] = w if (w > rm[r]) | (w != w) else rm[r]
-        for r in range(nr):
-            special = special or not (rm[r] > -INFINITY) or rm[r] == INFINITY
-        if special:
-            for r in range(nr):
-                _jvp_row(xb + r * K, vb + r * K, ob + r * K, K, t, log_out, ws)
-            continue
-        for r in range(nr):
-            for k in range(K):
-                mm[r * K + k] = rm[r]
-        if t.scaled:   # one loop per case
-            for i in range(n):
-                ed[i] = _exp_f32(_h_f32(xb[i], t.sgn, mm[i], inv, True))
-        else:
-            for i in range(n):
-                ed[i] = _exp_f32(_h_f32(xb[i], t.sgn, mm[i], inv, False))
-        for r in range(nr):
-            sr[r] = 0
-            sl[r] = 0
-            dh[r] = 0
-            dl[r] = 0
-        for k in range(K):         # across rows: one lane per row; sums as _jvp_acc_f32
-            for r in range(nr):
-                i = r * K + k
-                e = ed[i]
-                vi = vb[i]
-                _two_sum_into(&sr[r], &sl[r], e)
-                p = e * vi
-                _two_sum_into(&dh[r], &dl[r], p)
-                dl[r] += _prod_err(e, vi, p)
-        for r in range(nr):
-            q[r] = 1.0 / (sr[r] + sl[r])
-            mu[r] = _mean_pair(dh[r], dl[r], sr[r], sl[r], q[r], &mu_lo[r])
-        if log_out:
-            for r in range(nr):
-                for k in range(K):
-                    i = r * K + k
-                    ob[i] = <float>(((<double>vb[i] - mu[r]) - mu_lo[r]) * f)
-        else:
-            for r in range(nr):
-                for k in range(K):
-                    i = r * K + k
-                    ob[i] = <float>((ed[i] * q[r]) * ((<double>vb[i] - mu[r]) - mu_lo[r]) * f)
-
 cdef void _small_deriv(Op op, const floating* x, const floating* v, floating* out,
                        Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """The derivatives of many short rows (the VJPs; the float32 JVPs). Scratch:
-    WS_SHORT."""
-    if op == OP_VJP or op == OP_LOG_VJP:
+    """The derivatives of many short rows: float32 one vector a row (_vshort_deriv32),
+    float64 VJPs a block of rows at a time. Scratch: WS_SHORT."""
+    if floating is float:
+        _vshort_deriv32(op, x, v, out, rows, K, t, ws)
+    elif op == OP_VJP or op == OP_LOG_VJP:
         _small_rows_vjp(op, x, v, out, rows, K, t, ws)
-    elif floating is float:
-        _small_rows_jvp_f32(op, x, v, out, rows, K, t, ws)

@@ -2,115 +2,111 @@
 ``softmax._api``).
 
 This file is compiled once per entry of the ISA table (``softmax/_isa.py``), as
-``softmax._kernels_<isa>`` (a one-line stub that includes it) with that entry's
-flags and C macro. A variant module exports one thing: ``table()``, the drivers
-below as a table of function pointers (``_kernel_table.pxd``) in a capsule, which
-``softmax._dispatch`` installs in ``softmax._core``, the module the Python layer
-calls.
+``softmax._kernels_<isa>`` (a one-line stub that includes it) with that entry's flags and C
+macro. A variant module exports one thing: ``table()``, the drivers below as a table of
+function pointers (``_kernel_table.pxd``) in a capsule, which ``softmax._dispatch`` installs
+in ``softmax._core``, the module the Python layer calls.
 
 Design
 ======
 The Python layer hands every kernel a contiguous float32/float64 buffer seen as
-(outer, K, inner): K is the reduced length, ``inner`` the distance between two
-consecutive elements of one slice. Two loop shapes cover every axis of every
-contiguous layout without transposing anything:
+(outer, K, inner): K is the reduced length, ``inner`` the distance between two consecutive
+elements of one slice. Rows (inner == 1) reduce along a contiguous slice; columns
+(inner > 1) put one column in each vector lane and visit each row of a block of columns once
+per pass, so any axis of a contiguous array is computed without a transposed copy.
 
-* rows (inner == 1): each slice is contiguous; loops run along K and reduce
-  into LANES independent accumulators, so gcc vectorises them without
-  reassociating floating-point sums (no -ffast-math, which breaks NaN/inf).
-* columns (inner > 1): a chunk of W adjacent columns is processed at once; the
-  loops run across the W contiguous elements of one row (vectorised), with one
-  accumulator per column, and the chunk (K x W) is sized to stay in cache.
+The hot loops are written once, here, against the vector primitives of ``_simd.pxd`` (one C
+header per instruction set under ``simd/``: the same names on avx512, avx2, sse2, neon and a
+scalar fallback); the headers hold no algorithm. Every function with a loop is specialised
+on the case of the temperature (``TCase``, _k_vexp.pxi: the sign of T and whether |T| != 1 as
+compile-time constants), so no such test is left inside a loop.
 
-Passes over memory, per slice (rows; columns the same on a cached chunk):
+Passes, per slice:
+* softmax        max | exps -> out, their sum     | out *= 1/sum (rounded once)
+* log_softmax    max | exps summed                | out = (x - max)/T - log(sum)
+* logsumexp      max | exps summed                | one value
+* *_jvp          max | exps -> out, sum, dot      | out from v and the saved exps
+* *_vjp          dot (or sum)                     | out from y and g
+Columns: two passes (a running max with rescaled sums, then the output). Rows of 2**18 and
+more: blocks of partial statistics (max, sum relative to it) merged in block order, then the
+output: the bits do not depend on the thread count. Rows of one vector or less: one vector a
+row.
 
-* softmax:      max | exp -> out, sum        | out /= sum
-* log_softmax:  max | exp -> scratch, sum    | out = (x - max)/T - log(sum)
-* logsumexp:    max | exp -> scratch, sum    | one value
-* *_jvp:        max | exp -> out, sum, dot   | out from v and the saved exps
-* *_vjp:        dot (or sum)                 | out from y and g
-The exp pass works on blocks of BLK elements and re-reads each block from L1
-for the sum, so exp and sum are separate, simple, vectorisable loops. Loops are
-written one per case (T == 1 or not, hard limit or not) and keep the exp in a
-loop body of its own: gcc if-converts a test inside a loop (both sides run)
-and stops inlining the exp into a big body (then it runs as a scalar call).
-Rows of K <= SMALL_K go a block of rows at a time (_small_rows; the derivatives
-through _small_rows_vjp and, float32, _small_rows_jvp_f32), one long row on
-several threads is split into parts (_row_split), and a row with NaN, +-inf or
-T == 0 goes to the general kernel.
+Accuracy: ``x - max`` is carried exactly into the exponential (float32 lanes: TwoSum, its low
+part added to the reduced argument; float64: the same, and the exp's own rounding kept as a
+tail); exps below the smallest normal are scaled by 2**64 until their one final rounding; the
+sums are compensated (anchored Fast2Sum where every term is at most 1, else TwoSum), and the
+maxima (exps exactly 1) are counted apart where ``log1p(sum - 1)`` follows, so the
+log-softmax of a confident slice keeps its relative precision; a division is rounded once
+(a float32 pair of the inverse and an FMA, or a Newton step). logsumexp of float32 data takes
+its exps in double: its ``m + T log(sum)`` may cancel.
 
-Accuracy (the reason for the pair arithmetic below): ``x - max`` is carried as
-an unevaluated pair hi + lo (TwoSum; times 1/T as a double-double when T != 1),
-and lo is folded into the reduced argument of exp, so the exp sees the exact
-difference. The maxima (exps exactly 1) are counted apart and the rest is
-summed compensated (TwoSum per lane; plainly in double for float32 terms), so
-``sum - 1`` keeps full precision and log_softmax of the dominant entry,
--log1p(sum - 1), is accurate. The final division uses one Newton correction
-(its residual by FMA, or by Dekker's exact product on the baseline ISA).
-float32 data (softmax, log_softmax, logsumexp) is exponentiated in double
-(_exp_f32): x - max is exact there, the exp good to 1e-10, so the only
-rounding of an exp is its final one to float32 (or none: short rows keep it in
-double until the division), and no pairs or tails are needed; sums run plainly
-in double. Double lanes are half as wide as float32 ones, but this costs fewer
-instructions per element than float32 lanes with TwoSum and tails. The float32
-derivative kernels still use float32 lanes with tails (_exp2k). A pair whose
-leading part is +-inf drops its (NaN) low part.
+Special values are decided per slice. The vector kernels take the ordinary slices and leave
+the others untouched for the general kernels (_k_rows.pxi, _k_columns.pxi,
+_k_short_rows.pxi, _k_derivatives.pxi: scalar code): a NaN -> NaN; all -inf -> NaN
+(logsumexp -inf); +inf entries or T == 0 -> the arg-max limit, where exp is the indicator
+(x == max), so the 1 is split evenly between tied maxima. -inf entries in an otherwise
+finite slice stay on the vector path (their exps are 0, computed without underflow).
 
-Special values are decided per slice by the NaN-propagating max m: m is NaN
-(some NaN) -> NaN; m == -inf (all -inf) -> NaN (logsumexp -inf); m == +inf or
-T == 0 -> the "hard" arg-max limit, where exp is replaced by the indicator
-(x == m), so the 1 is split evenly between tied maxima.
-
-Nothing here raises or touches a Python object inside ``nogil`` code; arguments
-are checked in ``softmax._api`` and ``softmax._core``. The kernels' arrays live in
-scratch memory, one block per thread that only the drivers allocate (see
-_k_consts.pxi); a driver that cannot allocate it returns a nonzero status, which
-``softmax._core`` raises as MemoryError. Functions declared ``cdef inline`` are
-inlined, the others kept out of line (setup.py, KERNEL_INLINING): each loop that
-calls the exp stays a function of its own.
+Nothing here raises or touches a Python object inside ``nogil`` code; arguments are checked
+in ``softmax._api`` and ``softmax._core``. The general kernels' arrays live in scratch
+memory, one block per thread that only the drivers allocate (see _k_consts.pxi); a driver
+that cannot allocate it returns a nonzero status, which ``softmax._core`` raises as
+MemoryError. Functions declared ``cdef inline`` are inlined, the others kept out of line
+(setup.py, KERNEL_INLINING): each loop that calls the exp stays a function of its own.
 
 Map
 ===
-Which kernel serves which op and layout:
+Which kernel serves which op and layout (a special slice: the general kernel in brackets):
 
-  op                  rows (inner == 1)                     columns (inner > 1)
-                      K > SMALL_K      K <= SMALL_K
-  softmax,            _softmax_row     _small_rows          _softmax_cols
-    log_softmax
-  logsumexp           _lse_row         _small_rows          _lse_cols
-  logsumexp with b=   _lse_b_slice: one strided slice at a time, any layout
-  JVPs      float32   _jvp_row_f32     _small_rows_jvp_f32  _jvp_cols
-            float64   _jvp_row         _jvp_row             _jvp_cols
-  VJPs                _vjp_row         _small_rows_vjp      _vjp_cols
+  op                rows (inner == 1)                                 columns (inner > 1)
+  softmax,          _vrow32 / _softmax_row64 (_softmax_row);          _vcols32 (_softmax_cols)
+    log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
+    logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
+  logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
+  JVPs, VJPs        _vderiv_row32 / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
+                    K <= one vector: _vshort_deriv32                 (float64: _jvp_cols, _vjp_cols)
+  statistics        _stats_row, _finish_row (_stats_general, _finish_general)
 
-One long row on several threads (softmax, log_softmax, logsumexp with few rows):
-_row_split. Rows with NaN, +-inf or T == 0 leave the short-row and split paths
-for the row kernels.
-
-Files (included below): _k_consts.pxi (sizes, Temp), _k_pair.pxi (TwoSum and
-pair arithmetic), _k_exp.pxi (the exps and their arguments), _k_rows.pxi (row
-reductions and the row kernels, _lse_b_slice), _k_columns.pxi,
-_k_short_rows.pxi, _k_derivatives.pxi (JVP/VJP rows and columns),
-_k_drivers.pxi (_run, _run_lse_b, _row_split: work items and threads).
+Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
+_k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi;
+the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
+exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi and _k_vrows64.pxi (rows),
+_k_vlong.pxi (long rows), _k_vcols32.pxi (columns), _k_vderiv32.pxi, _k_vdcols32.pxi and
+_k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics); _k_drivers.pxi (work items,
+threads, scratch).
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel
-from libc.math cimport log, log1p, fabs, fabsf, fma, fmaf, INFINITY, NAN
+from libc.math cimport exp as libm_exp, log, log1p, fabs, fabsf, fma, fmaf, nextafter, nextafterf, INFINITY, NAN
 from libc.string cimport memcpy
+from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 from cpython.pycapsule cimport PyCapsule_New
 
 from softmax._kernel_table cimport (Op, OP_SOFTMAX, OP_LOG_SOFTMAX, OP_LSE, OP_JVP,
                                     OP_LOG_JVP, OP_VJP, OP_LOG_VJP, KernelTable,
                                     KERNEL_TABLE_ABI, KERNEL_TABLE_CAPSULE)
+from softmax._simd cimport *
 
 include "_k_consts.pxi"
 include "_k_pair.pxi"
 include "_k_exp.pxi"
 include "_k_rows.pxi"
+include "_k_vpair.pxi"
+include "_k_vexp.pxi"
+include "_k_vrows32.pxi"
+include "_k_vexp64.pxi"
+include "_k_vrows64.pxi"
+include "_k_vlong.pxi"
+include "_k_vstats.pxi"
+include "_k_vcols32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
+include "_k_vderiv32.pxi"
+include "_k_vdcols32.pxi"
+include "_k_vderiv64.pxi"
 include "_k_drivers.pxi"
 
 # --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Pure-NumPy reference implementation of the softmax family.
 
-It is the test oracle and the production fallback for ``longdouble`` and
-complex inputs.  All arithmetic is done in the dtype of the input array, so
+It is the production path for ``longdouble`` and complex inputs (the tests
+measure it, like the kernels, against ``tests/oracle.py``).  All arithmetic is done in the dtype of the input array, so
 passing ``np.longdouble`` data gives extended precision.  No argument
 validation is done here: the public API validates before calling in.
 
@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - numpy < 2
     from numpy.core.numeric import normalize_axis_tuple
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp",
-           "log_softmax_jvp", "log_softmax_vjp", "softmax_jacobian"]
+           "log_softmax_jvp", "log_softmax_vjp"]
 
 
 def _asinexact(x):
@@ -53,7 +53,7 @@ def _scaled(x, axes, temperature, mask):
     """Return x / T with masked entries set to -inf (T == 0: +inf at the maxima, -inf elsewhere)."""
     t = _temp(temperature, x.dtype)
     if t != 0:
-        return np.where(mask, x / t, -np.inf).astype(x.dtype, copy=False)
+        return np.where(mask, _times(t, x, divide=True), -np.inf).astype(x.dtype, copy=False)
     xm = np.where(mask, x, -np.inf).astype(x.dtype, copy=False)
     m = _slice_max(xm, axes)
     z = np.where((xm.real == m) & (m > -np.inf), np.inf, -np.inf)
@@ -85,6 +85,38 @@ def _log_sum(top, rest):
     if np.iscomplexobj(top) or np.iscomplexobj(rest):
         return np.log(top + rest)
     return np.log1p((top - 1) + rest)
+
+
+def _complex_infinite(res, sgn, z, w, axes, return_sign):
+    """Complex logsumexp where the shifted computation is not finite (an infinite real or
+    imaginary part in the input): the direct ``log(sum(w * exp(z)))``, whose complex exp and
+    log follow C99 for infinities, as scipy does (``logsumexp([-inf, -inf+0j])`` is -inf+0j,
+    ``logsumexp([inf, inf+0j])`` inf+0j). With return_sign: log of the modulus and the phase.
+    Left-out entries (masked, or of weight 0) are -inf in `z` and weigh 0, so add nothing."""
+    bad = ~np.isfinite(res)
+    if not bad.any():
+        return res, sgn
+    e = np.exp(z) if w is None else w * np.exp(z)
+    if w is not None:
+        e = np.where(w == 0, 0, e)  # weight 0: nothing, not 0 * inf
+    total = np.sum(e, axis=axes, keepdims=True)
+    if return_sign:
+        mag = np.abs(total)
+        direct_sgn = np.where(mag == 0, 0, total / np.where(mag == 0, 1, mag))
+        direct = np.log(mag)
+        return np.where(bad, direct, res), np.where(bad, direct_sgn, sgn)
+    return np.where(bad, np.log(total), res), sgn
+
+
+def _times(t, res, divide=False):
+    """t * res (or res / t) for a real t, componentwise for complex res (complex arithmetic
+    would turn inf + 0j into inf + nanj)."""
+    op = np.divide if divide else np.multiply
+    if not np.iscomplexobj(res):
+        return op(res, t)
+    out = np.empty(np.shape(res), np.result_type(res))
+    out.real, out.imag = op(res.real, t), op(res.imag, t)
+    return out
 
 
 def softmax(x, axis=None, temperature=1.0, where=None):
@@ -129,7 +161,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
             res = np.where(sgn > 0, m, np.where(sgn < 0, m if return_sign else np.nan, -np.inf))
             res = np.where(np.isnan(sgn), np.nan, res).astype(dt)
         else:
-            m, _, top, rest = _core(_scaled(a, axes, t, mask), axes, bb)
+            z, sgn = _scaled(a, axes, t, mask), None
+            m, _, top, rest = _core(z, axes, bb)
             madd = np.where(np.isnan(m), 0, m)  # +-inf stays, so inf + log(0) -> NaN
             if return_sign:
                 s = top + rest
@@ -140,7 +173,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
                 sgn = np.where(np.isnan(res), np.nan, sgn)
             else:
                 res = madd + _log_sum(top, rest)
-            res = (t * res).astype(dt)
+            if np.iscomplexobj(z):
+                res, sgn = _complex_infinite(res, sgn, z, bb, axes, return_sign)
+            res = _times(t, res).astype(dt)
         res = np.where(np.any(mask, axis=axes, keepdims=True), res, -np.inf).astype(dt)  # none left: -inf for any T
         if not keepdims:
             res = np.squeeze(res, axis=axes)
@@ -148,8 +183,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperatu
     return (res, sgn.astype(dt)) if return_sign else res
 
 
-def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
-    """Jacobian-vector product of softmax: s * (v - sum(s*v)) / T."""
+def _jvp(x, v, axis, temperature, where, log):
+    """The JVP of softmax (or, with `log`, of log_softmax): s * (v - sum(s*v)) / T, or without the s."""
     x = _asinexact(x)
     dt = np.result_type(x, _asinexact(v))
     # softmax(x) in x's own kind at dt's precision: a real x stays real for a complex v
@@ -160,52 +195,36 @@ def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
     t = _temp(temperature, dt)
     with np.errstate(all="ignore"):
         s = softmax(x, axes, t, mask)
-        sv = np.sum(np.where(mask, s * v, 0), axis=axes, keepdims=True)
-        return np.where(mask, s * (v - sv) / t, 0).astype(dt)
+        dv = v - np.sum(np.where(mask, s * v, 0), axis=axes, keepdims=True)
+        return np.where(mask, (dv if log else s * dv) / t, 0).astype(dt)
+
+
+def _vjp(y, g, axis, temperature, log):
+    """The VJP of softmax from y = softmax(x), or, with `log`, of log_softmax from y = log_softmax(x)."""
+    dt = np.result_type(_asinexact(y), _asinexact(g))
+    y, g = np.asarray(y, dt), np.asarray(g, dt)
+    axes, t = _axes(axis, y.ndim), _temp(temperature, dt)
+    with np.errstate(all="ignore"):
+        if log:
+            return ((g - np.exp(y) * np.sum(g, axis=axes, keepdims=True)) / t).astype(dt)
+        return (y * (g - np.sum(y * g, axis=axes, keepdims=True)) / t).astype(dt)
+
+
+def softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
+    """Jacobian-vector product of softmax: s * (v - sum(s*v)) / T."""
+    return _jvp(x, v, axis, temperature, where, log=False)
 
 
 def softmax_vjp(y, g, axis=None, temperature=1.0):
     """Vector-Jacobian product of softmax given y = softmax(x): y * (g - sum(y*g)) / T."""
-    dt = np.result_type(_asinexact(y), _asinexact(g))
-    y, g = np.asarray(y, dt), np.asarray(g, dt)
-    axes, t = _axes(axis, y.ndim), _temp(temperature, dt)
-    with np.errstate(all="ignore"):
-        return (y * (g - np.sum(y * g, axis=axes, keepdims=True)) / t).astype(dt)
+    return _vjp(y, g, axis, temperature, log=False)
 
 
 def log_softmax_jvp(x, v, axis=None, temperature=1.0, where=None):
     """Jacobian-vector product of log_softmax: (v - sum(softmax(x)*v)) / T."""
-    x = _asinexact(x)
-    dt = np.result_type(x, _asinexact(v))
-    # softmax(x) in x's own kind at dt's precision: a real x stays real for a complex v
-    # (the JVP is linear in v), so x / T never meets complex arithmetic with infinities
-    x = x.astype(np.result_type(x.dtype, np.finfo(dt).dtype), copy=False)
-    v = np.broadcast_to(np.asarray(v, dt), np.shape(x))
-    axes, mask = _axes(axis, x.ndim), _mask(where, x.shape)
-    t = _temp(temperature, dt)
-    with np.errstate(all="ignore"):
-        s = softmax(x, axes, t, mask)
-        sv = np.sum(np.where(mask, s * v, 0), axis=axes, keepdims=True)
-        return np.where(mask, (v - sv) / t, 0).astype(dt)
+    return _jvp(x, v, axis, temperature, where, log=True)
 
 
 def log_softmax_vjp(y, g, axis=None, temperature=1.0):
     """Vector-Jacobian product of log_softmax given y = log_softmax(x): (g - exp(y)*sum(g)) / T."""
-    dt = np.result_type(_asinexact(y), _asinexact(g))
-    y, g = np.asarray(y, dt), np.asarray(g, dt)
-    axes, t = _axes(axis, y.ndim), _temp(temperature, dt)
-    with np.errstate(all="ignore"):
-        return ((g - np.exp(y) * np.sum(g, axis=axes, keepdims=True)) / t).astype(dt)
-
-
-def softmax_jacobian(x, axis=-1, temperature=1.0):
-    """Jacobian (diag(s) - s s^T) / T of softmax, reduced axes flattened (C order) to the last two."""
-    x = _asinexact(x)
-    axes = sorted(_axes(axis, x.ndim))
-    t = _temp(temperature, x.dtype)
-    s = softmax(x, tuple(axes), t)
-    s = np.moveaxis(s, axes, range(x.ndim - len(axes), x.ndim))
-    s = s.reshape(s.shape[:x.ndim - len(axes)] + (-1,))
-    with np.errstate(all="ignore"):
-        jac = s[..., :, None] * np.eye(s.shape[-1], dtype=x.dtype) - s[..., :, None] * s[..., None, :]
-        return (jac / t).astype(x.dtype)
+    return _vjp(y, g, axis, temperature, log=True)

@@ -1,0 +1,61 @@
+/* Vector primitives for the softmax kernels: one header per instruction set, the same names
+ * and semantics on each (the contract: README.md beside this file). This header picks one:
+ * the build defines at most one of SMX_ISA_AVX512, SMX_ISA_AVX2, SMX_ISA_SSE2, SMX_ISA_NEON,
+ * SMX_ISA_SCALAR; with none, SSE2 on x86-64, NEON on AArch64, scalar elsewhere.
+ *
+ * Build requirement: compile with floating-point contraction off (gcc/clang
+ * -ffp-contract=off; MSVC's default /fp:precise). Otherwise a compiler may fuse smx_mul_*
+ * and smx_add_* (and the non-FMA smx_muladd_*) into one FMA, which breaks SMX_HAS_FMA == 0
+ * and error-free transformations built from these primitives. */
+#ifndef SMX_SIMD_H
+#define SMX_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#  define SMX_INLINE static __forceinline
+#elif defined(__GNUC__) || defined(__clang__)
+#  define SMX_INLINE static inline __attribute__((always_inline))
+#else
+#  define SMX_INLINE static inline
+#endif
+
+#if (defined(SMX_ISA_AVX512) + defined(SMX_ISA_AVX2) + defined(SMX_ISA_SSE2) + \
+     defined(SMX_ISA_NEON) + defined(SMX_ISA_SCALAR)) > 1
+#  error "smx_simd.h: define at most one SMX_ISA_* macro"
+#endif
+
+#if !defined(SMX_ISA_AVX512) && !defined(SMX_ISA_AVX2) && !defined(SMX_ISA_SSE2) && \
+    !defined(SMX_ISA_NEON) && !defined(SMX_ISA_SCALAR)
+#  if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
+#    define SMX_ISA_SSE2 1
+#  elif defined(__aarch64__) || defined(_M_ARM64)
+#    define SMX_ISA_NEON 1
+#  else
+#    define SMX_ISA_SCALAR 1
+#  endif
+#endif
+
+/* Lane count of a vector, a ptrdiff_t clamped to [0, lanes]: the tails' helper. */
+#define SMX__CLAMP_LANES(n, lanes) ((n) < 0 ? 0 : ((n) > (lanes) ? (lanes) : (n)))
+
+#define SMX__INSIDE 1
+#if defined(SMX_ISA_AVX512)
+#  include "smx_avx512.h"
+#elif defined(SMX_ISA_AVX2)
+#  include "smx_avx2.h"
+#elif defined(SMX_ISA_SSE2)
+#  include "smx_sse2.h"
+#elif defined(SMX_ISA_NEON)
+#  include "smx_neon.h"
+#else
+#  include "smx_scalar.h"
+#endif
+#undef SMX__INSIDE
+
+#if SMX_NF32 != 2 * SMX_NF64
+#  error "smx_simd.h: SMX_NF32 must be 2 * SMX_NF64"
+#endif
+
+#endif /* SMX_SIMD_H */
