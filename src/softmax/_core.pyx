@@ -390,6 +390,49 @@ def vjp(cnp.ndarray y, cnp.ndarray g, cnp.ndarray out, Py_ssize_t outer, Py_ssiz
     _call(OP_LOG_VJP if log else OP_VJP, y, g, out, outer, K, inner, temperature, nthreads)
 
 
+def stats(cnp.ndarray x, cnp.ndarray m, cnp.ndarray s_hi, cnp.ndarray s_lo, Py_ssize_t outer,
+          Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads):
+    """The partial statistics of every slice of x along K: m, s_hi, s_lo (float64, C
+    contiguous, outer * inner each)."""
+    cdef const KernelTable* kt = _kt()
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef double* pm = <double*>cnp.PyArray_DATA(m)
+    cdef double* ph = <double*>cnp.PyArray_DATA(s_hi)
+    cdef double* pl = <double*>cnp.PyArray_DATA(s_lo)
+    cdef int status
+    if _is_f32(x):
+        with nogil:
+            status = kt.stats_f32(<float*>px, pm, ph, pl, outer, K, inner, temperature, nthreads)
+    else:
+        with nogil:
+            status = kt.stats_f64(<double*>px, pm, ph, pl, outer, K, inner, temperature,
+                                  nthreads)
+    _check(status)
+
+
+def finish(cnp.ndarray x, cnp.ndarray m, cnp.ndarray s_hi, cnp.ndarray s_lo, cnp.ndarray out,
+           Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, double temperature, bint log,
+           int nthreads):
+    """out = softmax (or log_softmax) of x along K given the merged statistics (m, s_hi,
+    s_lo) of its slices."""
+    cdef const KernelTable* kt = _kt()
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef const double* pm = <double*>cnp.PyArray_DATA(m)
+    cdef const double* ph = <double*>cnp.PyArray_DATA(s_hi)
+    cdef const double* pl = <double*>cnp.PyArray_DATA(s_lo)
+    cdef int status
+    if _is_f32(x):
+        with nogil:
+            status = kt.finish_f32(<float*>px, pm, ph, pl, <float*>po, outer, K, inner,
+                                   temperature, log, nthreads)
+    else:
+        with nogil:
+            status = kt.finish_f64(<double*>px, pm, ph, pl, <double*>po, outer, K, inner,
+                                   temperature, log, nthreads)
+    _check(status)
+
+
 def exp(cnp.ndarray x, cnp.ndarray out, cnp.ndarray tail):
     """out + tail = the kernels' exp(x), elementwise (for measuring its accuracy)."""
     cdef const KernelTable* kt = _kt()

@@ -286,3 +286,33 @@ cdef int _drive_lse_b_f64(const double* x, const double* b, double* res, double*
                           double temperature, int nthreads) noexcept nogil:
     return _run_lse_b[double](x, b, res, sign, outer, K, inner,
                               _limit_temp(_make_temp(temperature)), nthreads)
+
+cdef int _drive_stats_f32(const float* x, double* m, double* s_hi, double* s_lo,
+                          Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+                          double temperature, int nthreads) noexcept nogil:
+    _run_stats[float](x, outer, K, inner, _limit_temp(_make_temp(temperature)), m, s_hi, s_lo,
+                      nthreads)
+    return 0
+
+cdef int _drive_stats_f64(const double* x, double* m, double* s_hi, double* s_lo,
+                          Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+                          double temperature, int nthreads) noexcept nogil:
+    _run_stats[double](x, outer, K, inner, _limit_temp(_make_temp(temperature)), m, s_hi,
+                       s_lo, nthreads)
+    return 0
+
+cdef int _drive_finish_f32(const float* x, const double* m, const double* s_hi,
+                           const double* s_lo, float* out, Py_ssize_t outer, Py_ssize_t K,
+                           Py_ssize_t inner, double temperature, int log_out,
+                           int nthreads) noexcept nogil:
+    _run_finish[float](x, out, outer, K, inner, _limit_temp(_make_temp(temperature)), m, s_hi,
+                       s_lo, log_out, nthreads)
+    return 0
+
+cdef int _drive_finish_f64(const double* x, const double* m, const double* s_hi,
+                           const double* s_lo, double* out, Py_ssize_t outer, Py_ssize_t K,
+                           Py_ssize_t inner, double temperature, int log_out,
+                           int nthreads) noexcept nogil:
+    _run_finish[double](x, out, outer, K, inner, _limit_temp(_make_temp(temperature)), m,
+                        s_hi, s_lo, log_out, nthreads)
+    return 0

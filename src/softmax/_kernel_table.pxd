@@ -11,7 +11,7 @@ ctypedef enum Op:
     OP_SOFTMAX, OP_LOG_SOFTMAX, OP_LSE, OP_JVP, OP_LOG_JVP, OP_VJP, OP_LOG_VJP
 
 cdef enum:
-    KERNEL_TABLE_ABI = 1
+    KERNEL_TABLE_ABI = 2
 
 cdef extern from *:
     """
@@ -38,6 +38,23 @@ ctypedef int (*lse_b_f64_t)(const double* x, const double* b, double* res, doubl
                             double temperature, int nthreads) noexcept nogil
 # The exps, elementwise, for measuring them: out + tail = exp(x); and the float32
 # kernels' exp (float64 in and out).
+# Partial statistics of every slice (m: its max; s_hi + s_lo: the sum of exp((x - m)/T), a
+# double-double; outer * inner each), and softmax (log_out 0) or log_softmax (1) of every
+# slice given its merged statistics (the streaming form, softmax.partial_stats).
+ctypedef int (*stats_f32_t)(const float* x, double* m, double* s_hi, double* s_lo,
+                            Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+                            double temperature, int nthreads) noexcept nogil
+ctypedef int (*stats_f64_t)(const double* x, double* m, double* s_hi, double* s_lo,
+                            Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
+                            double temperature, int nthreads) noexcept nogil
+ctypedef int (*finish_f32_t)(const float* x, const double* m, const double* s_hi,
+                             const double* s_lo, float* out, Py_ssize_t outer, Py_ssize_t K,
+                             Py_ssize_t inner, double temperature, int log_out,
+                             int nthreads) noexcept nogil
+ctypedef int (*finish_f64_t)(const double* x, const double* m, const double* s_hi,
+                             const double* s_lo, double* out, Py_ssize_t outer, Py_ssize_t K,
+                             Py_ssize_t inner, double temperature, int log_out,
+                             int nthreads) noexcept nogil
 ctypedef void (*exp_f32_t)(const float* x, float* out, float* tail, Py_ssize_t n) noexcept nogil
 ctypedef void (*exp_f64_t)(const double* x, double* out, double* tail,
                            Py_ssize_t n) noexcept nogil
@@ -53,6 +70,10 @@ ctypedef struct KernelTable:
     run_f64_t run_f64
     lse_b_f32_t lse_b_f32
     lse_b_f64_t lse_b_f64
+    stats_f32_t stats_f32
+    stats_f64_t stats_f64
+    finish_f32_t finish_f32
+    finish_f64_t finish_f64
     exp_f32_t exp_f32
     exp_f64_t exp_f64
     exp_of_f32_t exp_of_f32
