@@ -42,7 +42,7 @@ DEF WS_COL = WS_VCOL + 10 * CW * 8    # the column kernels: a vector one's state
                             # general one's (the most, 9.125 CW doubles: _softmax_cols's ih,
                             # il, m, hard, sh, sl, aux, aux_lo, then _col_exp_sum's 3)
 DEF WS_SHORT = 9 * BLK * 8 + WS_ROW     # the short-row kernels: 9 arrays over a block of
-                                        # rows, then one more (_small_block_f32) or a row
+                                        # rows (_small_rows, _small_rows_vjp), then a row
                                         # kernel for a special row
 DEF WS_SPLIT = 4 * MAX_PARTS * 8 + WS_ROW   # _row_split: 4 arrays over the parts, then a
                                             # row kernel for a special row

@@ -2,71 +2,26 @@
 # per-row reductions across rows. softmax, log_softmax, logsumexp and the derivatives.
 # Part of the per-ISA kernel source (included by _kernels.pyx).
 
-cdef void _small_block_f32(Op op, const float* xb, float* ob, Py_ssize_t nr, Py_ssize_t K,
-                           const float* rm, const float* mm, Temp t, double* sr, double* on,
-                           double* aux, double* aux_lo, char_r ws) noexcept nogil:
-    """_small_rows for one block of float32 rows without a special one: exps in double
-    (_exp_f32), kept unrounded for the softmax division; the row sums plain in double
-    (float32 terms), the maxima counted apart where a log follows. Scratch: BLK doubles."""
-    cdef double* ed = <double*>_ws(&ws, BLK * sizeof(double))
-    cdef double sgn = t.sgn, inv = t.inv, e
-    cdef Py_ssize_t n = nr * K, i, r, k
-    if t.scaled:    # one loop per case (a test inside one is if-converted)
-        for i in range(n):
-            ed[i] = _exp_f32(_h_f32(xb[i], sgn, mm[i], inv, True))
-    else:
-        for i in range(n):
-            ed[i] = _exp_f32(_h_f32(xb[i], sgn, mm[i], inv, False))
-    for r in range(nr):
-        on[r] = 0
-        sr[r] = 0
-    if op == OP_SOFTMAX:
-        for k in range(K):        # across rows: one lane per row
-            for r in range(nr):
-                sr[r] += ed[r * K + k]
-        for r in range(nr):
-            aux[r] = 1.0 / sr[r]
-        for r in range(nr):
-            for k in range(K):
-                ob[r * K + k] = <float>(ed[r * K + k] * aux[r])
-        return
-    for k in range(K):
-        for r in range(nr):
-            e = ed[r * K + k]
-            on[r] += 1.0 if e == 1.0 else 0.0
-            sr[r] += 0.0 if e == 1.0 else e
-    if op == OP_LSE:
-        for r in range(nr):
-            _combine(on[r], sr[r], 0.0, &aux[r], &aux_lo[r])
-            ob[r] = <float>_lse_value(rm[r], aux[r], aux_lo[r], t)
-        return
-    for r in range(nr):   # log_softmax: (x - m)/|T| and -log(sum) have one sign, so
-        aux[r] = log1p((on[r] - 1.0) + sr[r])   # log's rounding is far below float32's
-    for r in range(nr):
-        for k in range(K):
-            i = r * K + k
-            ob[i] = <float>(_h_f32(xb[i], sgn, rm[r], inv, t.scaled) - aux[r])
-
-cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, Py_ssize_t K,
+cdef void _small_rows(Op op, const double* x, double* out, Py_ssize_t rows, Py_ssize_t K,
                       Temp t, char_r ws) noexcept nogil:
-    """Many short rows (K <= SMALL_K) a block at a time: one vectorised exp over the
-    block's BLK // K whole rows, each element next to its row's maximum, so the
-    per-row work is a few scalar steps instead of a full row kernel. A block with
+    """Many float64 short rows (K <= SMALL_K; float32 ones: _vshort32) a block at a time:
+    one vectorised exp over the block's BLK // K whole rows, each element next to its row's
+    maximum, so the per-row work is a few scalar steps instead of a full row kernel. A block with
     a special row (NaN, +-inf, T == 0) goes row by row through the general kernels.
     Scratch: WS_SHORT."""
-    cdef floating* mm = <floating*>_ws(&ws, BLK * sizeof(floating))
-    cdef floating* e = <floating*>_ws(&ws, BLK * sizeof(floating))
-    cdef floating* tl = <floating*>_ws(&ws, BLK * sizeof(floating))
-    cdef floating* rm = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef double* mm = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* e = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* tl = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* rm = <double*>_ws(&ws, BLK * sizeof(double))
     cdef double* s_hi = <double*>_ws(&ws, BLK * sizeof(double))
     cdef double* s_lo = <double*>_ws(&ws, BLK * sizeof(double))
     cdef double* aux = <double*>_ws(&ws, BLK * sizeof(double))
     cdef double* aux_lo = <double*>_ws(&ws, BLK * sizeof(double))
     cdef double* on = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
-    cdef const floating* xb
-    cdef floating* ob
-    cdef floating sgn = <floating>t.sgn, h, lo, v
+    cdef const double* xb
+    cdef double* ob
+    cdef double sgn = t.sgn, h, lo, v
     cdef double a, err
     cdef bint special, one
     for blk in range((rows + R - 1) // R):
@@ -94,43 +49,40 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
         for r in range(nr):
             for k in range(K):
                 mm[r * K + k] = rm[r]
-        if floating is float:
-            _small_block_f32(op, xb, ob, nr, K, rm, mm, t, s_hi, on, aux, aux_lo, ws)
-        else:
-            for i in range(n):
-                h = _arg(sgn * xb[i], mm[i], t, &lo)
-                e[i] = _exp2(h, lo, &tl[i])
+        for i in range(n):
+            h = _arg(sgn * xb[i], mm[i], t, &lo)
+            e[i] = _exp2(h, lo, &tl[i])
+        for r in range(nr):
+            on[r] = 0
+            s_hi[r] = 0
+            s_lo[r] = 0
+        for k in range(K):        # the sum of each row, across rows: maxima counted apart,
+            for r in range(nr):   # the rest compensated (TwoSum), tails added
+                i = r * K + k
+                a = e[i]
+                one = a == 1.0
+                on[r] += 1.0 if one else 0.0
+                s_hi[r] = _two_sum(s_hi[r], 0.0 if one else a, &err)
+                s_lo[r] += err + tl[i]
+        for r in range(nr):
+            _combine(on[r], s_hi[r], s_lo[r], &s_hi[r], &s_lo[r])
+        if op == OP_LSE:
             for r in range(nr):
-                on[r] = 0
-                s_hi[r] = 0
-                s_lo[r] = 0
-            for k in range(K):        # the sum of each row, across rows: maxima counted apart,
-                for r in range(nr):   # the rest compensated (TwoSum), tails added
+                ob[r] = _lse_value(rm[r], s_hi[r], s_lo[r], t)
+        elif op == OP_LOG_SOFTMAX:
+            for r in range(nr):
+                aux[r] = _log_sum(s_hi[r], s_lo[r], &aux_lo[r])
+            for r in range(nr):
+                for k in range(K):
                     i = r * K + k
-                    a = e[i]
-                    one = a == 1.0
-                    on[r] += 1.0 if one else 0.0
-                    s_hi[r] = _two_sum(s_hi[r], 0.0 if one else a, &err)
-                    s_lo[r] += err + tl[i]
+                    ob[i] = _log_elem(sgn * xb[i], rm[r], t, aux[r], aux_lo[r])
+        else:
             for r in range(nr):
-                _combine(on[r], s_hi[r], s_lo[r], &s_hi[r], &s_lo[r])
-            if op == OP_LSE:
-                for r in range(nr):
-                    ob[r] = <floating>_lse_value(rm[r], s_hi[r], s_lo[r], t)
-            elif op == OP_LOG_SOFTMAX:
-                for r in range(nr):
-                    aux[r] = _log_sum(s_hi[r], s_lo[r], &aux_lo[r])
-                for r in range(nr):
-                    for k in range(K):
-                        i = r * K + k
-                        ob[i] = _log_elem(sgn * xb[i], rm[r], t, aux[r], aux_lo[r])
-            else:
-                for r in range(nr):
-                    aux[r] = 1.0 / (s_hi[r] + s_lo[r])
-                for r in range(nr):
-                    for k in range(K):
-                        i = r * K + k
-                        ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
+                aux[r] = 1.0 / (s_hi[r] + s_lo[r])
+            for r in range(nr):
+                for k in range(K):
+                    i = r * K + k
+                    ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
 
 cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating* out,
                           Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
