@@ -330,7 +330,7 @@ def _add_shift(res, ref, shape):
     ref = ref.reshape(shape)
     if res.dtype.kind == "c":
         return (res + ref.astype(np.finfo(res.dtype).dtype)).astype(res.dtype, copy=False)
-    low = ref & 2047
+    low = ref & ref.dtype.type(2047)   # a NumPy scalar: NumPy 1.x casts a Python int by value
     wide = np.longdouble if res.dtype == np.longdouble else np.float64
     hi, lo, r = (ref - low).astype(wide), low.astype(wide), np.asarray(res, wide)
     with np.errstate(invalid="ignore"):

@@ -46,17 +46,34 @@ cdef inline void _col_exp_sum_f32_case(const float* x, float* out, Py_ssize_t K,
                 ones[j] += 1.0 if e == 1.0 else 0.0
                 sh[j] += 0.0 if e == 1.0 else e
 
+cdef inline void _col_add_exps(const floating* d, const double* tl, Py_ssize_t W, double* sh,
+                               double* sl, double* ones) noexcept nogil:
+    """One row of a chunk's exps d (tails tl) into the per-column sums: the maxima counted
+    apart (see _col_sum_rest), the rest compensated (TwoSum), tails added."""
+    cdef Py_ssize_t j
+    cdef floating e
+    cdef bint one
+    for j in range(W):
+        e = d[j]
+        one = e == 1
+        ones[j] += 1.0 if one else 0.0
+        if floating is float:  # float32 terms: a plain sum in double is exact enough
+            sh[j] += 0.0 if one else <double>e
+        else:
+            _two_sum_into(&sh[j], &sl[j], 0.0 if one else e)
+        sl[j] += tl[j]
+
 cdef inline void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
                        Py_ssize_t W, const floating* m, const unsigned char* hard, Temp t,
-                       bint keep, double* sh, double* sl) noexcept nogil:
-    """Per-column compensated sums of exps; the exps go to out when keep."""
+                       bint keep, double_r sh, double_r sl, char_r ws) noexcept nogil:
+    """Per-column compensated sums of exps; the exps go to out when keep. Scratch:
+    3 CW doubles."""
     cdef Py_ssize_t k, j
-    cdef floating eb[CW]
-    cdef double tl[CW]
-    cdef double ones[CW]
+    cdef floating* eb = <floating*>_ws(&ws, CW * sizeof(floating))
+    cdef double* tl = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double_r ones = <double*>_ws(&ws, CW * sizeof(double))
     cdef floating* d
-    cdef floating e
-    cdef bint one, any_hard
+    cdef bint any_hard
     for j in range(W):
         sh[j] = 0
         sl[j] = 0
@@ -76,18 +93,14 @@ cdef inline void _col_exp_sum(const floating* x, floating* out, Py_ssize_t K, Py
         for j in range(W):
             _combine(ones[j], sh[j], 0.0, &sh[j], &sl[j])
         return
-    for k in range(K):
-        d = out + k * stride if keep else &eb[0]
-        _col_exps(x + k * stride, m, hard, t, W, d, tl)
-        for j in range(W):
-            e = d[j]
-            one = e == 1          # the maxima are counted apart (see _col_sum_rest)
-            ones[j] += 1.0 if one else 0.0
-            if floating is float:  # float32 terms: a plain sum in double is exact enough
-                sh[j] += 0.0 if one else <double>e
-            else:
-                _two_sum_into(&sh[j], &sl[j], 0.0 if one else e)
-            sl[j] += tl[j]
+    for k in range(K):   # a copy per destination of the exps, so that gcc knows which
+        if keep:         # memory the sums read (out, or scratch apart from the sums)
+            d = out + k * stride
+            _col_exps(x + k * stride, m, hard, t, W, d, tl)
+            _col_add_exps(d, tl, W, sh, sl, ones)
+        else:
+            _col_exps(x + k * stride, m, hard, t, W, eb, tl)
+            _col_add_exps(eb, tl, W, sh, sl, ones)
     for j in range(W):
         _combine(ones[j], sh[j], sl[j], &sh[j], &sl[j])
 
@@ -97,15 +110,16 @@ cdef inline void _col_hard(const floating* m, Py_ssize_t W, bint t_hard, unsigne
         hard[j] = (m[j] == INFINITY) or (t_hard and m[j] > -INFINITY)
 
 cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize_t stride,
-                        Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
-    cdef float ih[CW]
-    cdef float il[CW]
-    cdef floating m[CW]
-    cdef unsigned char hard[CW]
-    cdef double sh[CW]
-    cdef double sl[CW]
-    cdef double aux[CW]
-    cdef double aux_lo[CW]
+                        Py_ssize_t W, Temp t, bint log_out, char_r ws) noexcept nogil:
+    """softmax (or log_softmax) of a chunk of W <= CW columns. Scratch: WS_COL."""
+    cdef float* ih = <float*>_ws(&ws, CW * sizeof(float))
+    cdef float* il = <float*>_ws(&ws, CW * sizeof(float))
+    cdef floating* m = <floating*>_ws(&ws, CW * sizeof(floating))
+    cdef unsigned char* hard = <unsigned char*>_ws(&ws, CW)
+    cdef double* sh = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* sl = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* aux = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* aux_lo = <double*>_ws(&ws, CW * sizeof(double))
     cdef Py_ssize_t k, j
     cdef const floating* row
     cdef floating* orow
@@ -113,7 +127,7 @@ cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize
     cdef bint any_hard
     _col_max(x, K, stride, W, sgn, m, False)
     _col_hard(m, W, t.hard, hard)
-    _col_exp_sum(x, out, K, stride, W, m, hard, t, not log_out, sh, sl)
+    _col_exp_sum(x, out, K, stride, W, m, hard, t, not log_out, sh, sl, ws)
     if log_out:
         any_hard = False
         for j in range(W):
@@ -154,14 +168,15 @@ cdef void _softmax_cols(const floating* x, floating* out, Py_ssize_t K, Py_ssize
                 orow[j] = _div_elem(orow[j], sh[j], sl[j], aux[j])
 
 cdef void _lse_cols(const floating* x, floating* res, Py_ssize_t K, Py_ssize_t stride,
-                    Py_ssize_t W, Temp t) noexcept nogil:
-    cdef floating m[CW]
-    cdef unsigned char hard[CW]
-    cdef double sh[CW]
-    cdef double sl[CW]
+                    Py_ssize_t W, Temp t, char_r ws) noexcept nogil:
+    """logsumexp of a chunk of W <= CW columns. Scratch: WS_COL."""
+    cdef floating* m = <floating*>_ws(&ws, CW * sizeof(floating))
+    cdef unsigned char* hard = <unsigned char*>_ws(&ws, CW)
+    cdef double* sh = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* sl = <double*>_ws(&ws, CW * sizeof(double))
     cdef Py_ssize_t j
     _col_max(x, K, stride, W, <floating>t.sgn, m, False)
     _col_hard(m, W, t.hard, hard)
-    _col_exp_sum(x, <floating*>NULL, K, stride, W, m, hard, t, False, sh, sl)
+    _col_exp_sum(x, <floating*>NULL, K, stride, W, m, hard, t, False, sh, sl, ws)
     for j in range(W):
         res[j] = <floating>_lse_value(m[j], sh[j], sl[j], t)

@@ -8,42 +8,45 @@ cdef inline floating _jvp_elem(floating e, floating v, double s_hi, double s_lo,
     cdef double q, q_lo, a, a_lo, p
     if floating is float:
         return <float>((<double>e * inv) * ((<double>v - mu) - mu_lo) * f)
-    q = e * inv
-    q_lo = (_resid(q, s_hi, e) - q * s_lo) * inv
-    a = v - mu
-    a_lo = _diff_lo(v, a, mu, mu_lo)
-    p = q * a
-    return _fin_times(p, _prod_err(q, a, p) + (q * a_lo + q_lo * a), f, f_lo)
+    else:
+        q = e * inv
+        q_lo = (_resid(q, s_hi, e) - q * s_lo) * inv
+        a = _diff(v, mu, mu_lo, &a_lo)
+        p = q * a
+        return _fin_times(p, _prod_err(q, a, p) + (q * a_lo + q_lo * a), f, f_lo)
 
 cdef inline floating _dlog_elem(floating v, double mu, double mu_lo, double f,
                                 double f_lo) noexcept nogil:
     """(v - mu) * f for the log-softmax JVP, the difference carried as a pair."""
-    cdef double a
+    cdef double a, a_lo
     if floating is float:
         return <float>(((<double>v - mu) - mu_lo) * f)
-    a = v - mu
-    return _fin_times(a, _diff_lo(v, a, mu, mu_lo), f, f_lo)
+    else:
+        a = _diff(v, mu, mu_lo, &a_lo)
+        return _fin_times(a, a_lo, f, f_lo)
 
 cdef inline floating _vjp_elem(floating y, floating g, double c_hi, double c_lo, double f,
                                double f_lo) noexcept nogil:
     """y * (g - c) * f, c = c_hi + c_lo, one rounding of the product in float64."""
-    cdef double a, p
+    cdef double a, a_lo, p
     if floating is float:
         return <float>(y * ((<double>g - c_hi) - c_lo) * f)
-    a = g - c_hi
-    p = y * a
-    return _fin_times(p, _prod_err(y, a, p) + y * _diff_lo(g, a, c_hi, c_lo), f, f_lo)
+    else:
+        a = _diff(g, c_hi, c_lo, &a_lo)
+        p = y * a
+        return _fin_times(p, _prod_err(y, a, p) + y * a_lo, f, f_lo)
 
 cdef inline floating _log_vjp_elem(double e, double tail, floating g, double c_hi, double c_lo,
                                    double f, double f_lo) noexcept nogil:
     """(g - exp(y) * c) * f from e + tail = exp(y) (_exp_block): exp(y) * c as a pair."""
-    cdef double p, pe, a
+    cdef double p, pe, a, a_lo
     if floating is float:
         return <float>((g - e * (c_hi + c_lo)) * f)
-    p = e * c_hi
-    pe = _prod_err(e, c_hi, p) + (tail * c_hi + e * c_lo)
-    a = g - p
-    return _fin_times(a, _diff_lo(g, a, p, pe), f, f_lo)
+    else:
+        p = e * c_hi
+        pe = _prod_err(e, c_hi, p) + (tail * c_hi + e * c_lo)
+        a = _diff(g, p, pe, &a_lo)
+        return _fin_times(a, a_lo, f, f_lo)
 
 # --------------------------------------------------------------------------
 # Jacobian-vector products: softmax_jvp, log_softmax_jvp
@@ -57,18 +60,12 @@ cdef inline void _jvp_acc_f32(const float* x, const float* v, float* dst, Py_ssi
     (dh[j], dl[j]) += e * v compensated (TwoSum, exact product error); dst[i] = e * 2**64
     rounded when keep (scaled, so a subnormal exp keeps its bits)."""
     cdef double e = _exp_f32(_h_f32(x[i], sgn, m, inv, True))
-    cdef double vi = v[i], p = e * vi, a = sh[j], t2, bb
+    cdef double vi = v[i], p = e * vi, err
     if keep:
         dst[i] = <float>(e * 18446744073709551616.0)
-    t2 = a + e
-    bb = t2 - a
-    sl[j] += (a - (t2 - bb)) + (e - bb)
-    sh[j] = t2
-    a = dh[j]
-    t2 = a + p
-    bb = t2 - a
-    dl[j] += ((a - (t2 - bb)) + (p - bb)) + _prod_err(e, vi, p)
-    dh[j] = t2
+    _two_sum_into(&sh[j], &sl[j], e)
+    dh[j] = _two_sum(dh[j], p, &err)
+    dl[j] += err + _prod_err(e, vi, p)
 
 cdef inline void _jvp_lanes_f32(const float* x, const float* v, float* dst, Py_ssize_t K,
                                 double sgn, double m, double inv, bint keep, double* sh,
@@ -121,11 +118,12 @@ cdef void _jvp_row_f32(const float* x, const float* v, float* out, Py_ssize_t K,
             out[i] = <float>((<double>out[i] * q) * ((<double>v[i] - mu) - mu_lo) * f)
 
 cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize_t K, Temp t,
-                   bint log_out) noexcept nogil:
+                   bint log_out, char_r ws) noexcept nogil:
+    """The JVP of softmax (or log_softmax) of one row. Scratch: WS_ROW."""
     cdef floating sgn = <floating>t.sgn
     cdef floating m = _max_row(x, K, sgn)
-    cdef floating buf[BLK]
-    cdef floating tails[BLK]
+    cdef floating* buf = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef floating* tails = <floating*>_ws(&ws, BLK * sizeof(floating))
     cdef floating* d
     cdef double s_hi = 0, s_lo = 0, d_hi = 0, d_lo = 0, inv, mu, mu_lo, f = t.inv_signed, f_lo = t.inv_signed_lo
     cdef Py_ssize_t b0, n, i
@@ -140,8 +138,8 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
             return
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
-        d = &buf[0] if log_out else out + b0
-        _exp_map(x + b0, d, tails, n, m, t, hard, JVP_SHIFT)
+        d = buf if log_out else out + b0
+        _exp_map(x + b0, d, tails, n, m, t, hard, JVP_SHIFT, ws)
         _sum_row(d, n, &s_hi, &s_lo)
         s_lo += _sum_plain(tails, n)
         _dot_row(d, v + b0, n, &d_hi, &d_lo)
@@ -157,22 +155,24 @@ cdef void _jvp_row(const floating* x, const floating* v, floating* out, Py_ssize
             out[i] = _jvp_elem(out[i], v[i], s_hi, s_lo, inv, mu, mu_lo, f, f_lo)
 
 cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssize_t K,
-                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
-    cdef floating m[CW]
-    cdef unsigned char hard[CW]
-    cdef double sh[CW]
-    cdef double sl[CW]
-    cdef double dh[CW]
-    cdef double dl[CW]
-    cdef double mu[CW]
-    cdef double mu_lo[CW]
-    cdef double inv[CW]
+                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out,
+                    char_r ws) noexcept nogil:
+    """The JVP of a chunk of W <= CW columns. Scratch: WS_COL."""
+    cdef floating* m = <floating*>_ws(&ws, CW * sizeof(floating))
+    cdef unsigned char* hard = <unsigned char*>_ws(&ws, CW)
+    cdef double* sh = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* sl = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* dh = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* dl = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* mu = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* mu_lo = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* inv = <double*>_ws(&ws, CW * sizeof(double))
     cdef Py_ssize_t k, j
     cdef const floating* row
     cdef const floating* vrow
     cdef floating* orow
     cdef floating sgn = <floating>t.sgn, e, one = 1, zero = 0, xv
-    cdef double p, a, s, bb, f = t.inv_signed, f_lo = t.inv_signed_lo
+    cdef double p, f = t.inv_signed, f_lo = t.inv_signed_lo
     _col_max(x, K, stride, W, sgn, m, False)
     _col_hard(m, W, False, hard)
     for j in range(W):
@@ -214,10 +214,11 @@ cdef void _jvp_cols(const floating* x, const floating* v, floating* out, Py_ssiz
 # Vector-Jacobian products from a saved output: softmax_vjp, log_softmax_vjp
 # --------------------------------------------------------------------------
 cdef void _vjp_row(const floating* y, const floating* g, floating* out, Py_ssize_t K, Temp t,
-                   bint log_out) noexcept nogil:
+                   bint log_out, char_r ws) noexcept nogil:
+    """The VJP of one row. Scratch: 2 BLK doubles (within WS_ROW)."""
     cdef double hi = 0, lo = 0, f = t.inv_signed, f_lo = t.inv_signed_lo
-    cdef double eb[BLK]
-    cdef double tb[BLK]
+    cdef double* eb = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* tb = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t i, b0, n
     if log_out:
         _sum_row(g, K, &hi, &lo)
@@ -248,11 +249,13 @@ cdef inline void _vjp_acc(floating y, floating g, bint log_out, double* hi,
             lo[0] += _prod_err(y, g, p)
 
 cdef void _vjp_cols(const floating* y, const floating* g, floating* out, Py_ssize_t K,
-                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out) noexcept nogil:
-    cdef double hi[CW]
-    cdef double lo[CW]
-    cdef double eb[CW]
-    cdef double tb[CW]
+                    Py_ssize_t stride, Py_ssize_t W, Temp t, bint log_out,
+                    char_r ws) noexcept nogil:
+    """The VJP of a chunk of W <= CW columns. Scratch: 4 CW doubles."""
+    cdef double* hi = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* lo = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* eb = <double*>_ws(&ws, CW * sizeof(double))
+    cdef double* tb = <double*>_ws(&ws, CW * sizeof(double))
     cdef Py_ssize_t k, j
     cdef const floating* yrow
     cdef const floating* grow

@@ -121,12 +121,10 @@ cdef inline double _scale_d(double p, double t, int k) noexcept nogil:
 
 cdef inline (floating, floating) _reduced(floating r1, floating p, floating lo) noexcept nogil:
     """r = r1 + p + lo rounded, and its rounding error (two TwoSums)."""
-    cdef floating r2 = r1 + p, r, bb, err
-    bb = r2 - r1
-    err = (r1 - (r2 - bb)) + (p - bb)
-    r = r2 + lo
-    bb = r - r2
-    err += (r2 - (r - bb)) + (lo - bb)
+    cdef floating r2, r, err, err2
+    r2 = _two_sum(r1, p, &err)
+    r = _two_sum(r2, lo, &err2)
+    err += err2
     return r, err
 
 cdef inline floating _exp2(floating h, floating lo, floating* tail) noexcept nogil:
@@ -197,22 +195,20 @@ cdef inline double _exp_f32(double h) noexcept nogil:
 cdef inline floating _arg(floating v, floating m, Temp t, floating* lo) noexcept nogil:
     """(v - m) / |T| as hi + lo[0], with hi the returned value."""
     cdef double dd
-    cdef floating h, l, bb, p
+    cdef floating h, l, p
     if floating is float:
         if t.scaled:
             dd = (<double>v - <double>m) * t.inv  # exact enough in double
             h = <float>dd
             l = <float>(dd - <double>h)
         else:
-            h = v - m                             # TwoSum, in float lanes
-            bb = h - v
-            l = (v - (h - bb)) + (-m - bb)
+            h = v - m                             # exactly h + l, in float lanes
+            l = _two_sum_err(v, -m, h)
         lo[0] = l if fabsf(h) < <float>1e30 else 0  # -inf (and NaN) carry no pair
         return h
     else:
-        h = v - m                                  # TwoSum: h + l == v - m exactly
-        bb = h - v
-        l = (v - (h - bb)) + (-m - bb)
+        h = v - m                                  # h + l == v - m exactly
+        l = _two_sum_err(v, -m, h)
         if t.scaled:
             p = h * t.inv
             l = _prod_err(h, t.inv, p) + (h * t.inv_lo + l * t.inv)
@@ -232,12 +228,13 @@ cdef inline double _h_f32(float v, double sgn, double m, double inv, bint scaled
     return h * inv if scaled else h
 
 cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t n, floating m,
-                   Temp t, bint hard, int k) noexcept nogil:
-    """dst + tail = exp((sgn*x - m)/|T|), or the indicator sgn*x == m in the hard limit."""
+                   Temp t, bint hard, int k, char_r ws) noexcept nogil:
+    """dst + tail = exp((sgn*x - m)/|T|), or the indicator sgn*x == m in the hard limit.
+    Scratch: WS_EXP_MAP."""
     cdef Py_ssize_t i, b0, nb
     cdef floating sgn = <floating>t.sgn, one = 1, zero = 0, lo, h
-    cdef floating hs[ARG_BLK]
-    cdef floating ls[ARG_BLK]
+    cdef floating* hs = <floating*>_ws(&ws, ARG_BLK * sizeof(floating))
+    cdef floating* ls = <floating*>_ws(&ws, ARG_BLK * sizeof(floating))
     if hard:
         for i in range(n):
             dst[i] = one if sgn * x[i] == m else zero
@@ -254,8 +251,8 @@ cdef void _exp_map(const floating* x, floating* dst, floating* tail, Py_ssize_t 
             h = _arg(sgn * x[i], m, t, &lo)
             dst[i] = _exp2k(h, lo, &tail[i], k)
 
-cdef void _exp_block(const floating* y, Py_ssize_t n, Py_ssize_t stride, double* e,
-                     double* tail) noexcept nogil:
+cdef void _exp_block(const floating* y, Py_ssize_t n, Py_ssize_t stride, double_r e,
+                     double_r tail) noexcept nogil:
     """e[i] + tail[i] = exp(y[i * stride]) in double, a loop of its own so that it vectorises
     (inside a bigger loop body gcc stops inlining the exp). float32 y (the log-softmax VJP
     uses e only) all <= 0, as log-probabilities are: the cheaper _exp_f32 (1e-10)."""
@@ -275,3 +272,16 @@ cdef void _exp_array(const floating* x, floating* out, floating* tail, Py_ssize_
     cdef Py_ssize_t i
     for i in range(n):
         out[i] = _exp2(x[i], <floating>0, &tail[i])
+
+# For measuring the exps (softmax._core.exp and exp_f32, through the table):
+cdef void _exp_array_f32(const float* x, float* out, float* tail, Py_ssize_t n) noexcept nogil:
+    _exp_array[float](x, out, tail, n)
+
+cdef void _exp_array_f64(const double* x, double* out, double* tail,
+                         Py_ssize_t n) noexcept nogil:
+    _exp_array[double](x, out, tail, n)
+
+cdef void _exp_f32_array(const double* h, double* out, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        out[i] = _exp_f32(h[i])

@@ -1,5 +1,6 @@
 # Error-free transformations and pair arithmetic: a value carried as an unevaluated sum
-# hi + lo. Part of the per-ISA kernel source (included by _kernels.pyx).
+# hi + lo. TwoSum is written out once, in _two_sum_err; everything that needs the exact
+# error of a sum calls it (or _two_sum). Part of the per-ISA kernel source.
 
 cdef inline floating _madd(floating a, floating b, floating c) noexcept nogil:
     """a * b + c, fused when the ISA has FMA."""
@@ -9,6 +10,20 @@ cdef inline floating _madd(floating a, floating b, floating c) noexcept nogil:
         else:
             return fma(a, b, c)
     return a * b + c
+
+cdef inline floating _two_sum_err(floating a, floating b, floating s) noexcept nogil:
+    """The exact error (a + b) - s of s = fl(a + b) (Knuth's TwoSum: no condition on the
+    magnitudes; branch-free, so it vectorises). NaN where s is +-inf (see _lo_ok). A
+    difference v - c passes s = fl(v - c) and b = -c: the same value as fl(v + (-c)), and
+    a NaN keeps the sign the subtraction gives it."""
+    cdef floating bb = s - a
+    return (a - (s - bb)) + (b - bb)
+
+cdef inline floating _two_sum(floating a, floating b, floating* err) noexcept nogil:
+    """s = fl(a + b), returned, and err[0] = (a + b) - s exactly."""
+    cdef floating s = a + b
+    err[0] = _two_sum_err(a, b, s)
+    return s
 
 cdef inline double _prod_err(double a, double b, double p) noexcept nogil:
     """The exact rounding error a*b - p of p = fl(a*b) (FMA, else Dekker)."""
@@ -46,31 +61,26 @@ cdef inline double _fin_times(double p, double r, double f, double f_lo) noexcep
     return res if fabs(q) < INFINITY else q
 
 cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
-    cdef double s = hi[0] + v
-    cdef double bb = s - hi[0]
-    lo[0] += (hi[0] - (s - bb)) + (v - bb)
-    hi[0] = s
+    """(hi, lo) += v: hi the rounded sum, lo gathers the exact errors."""
+    cdef double err
+    hi[0] = _two_sum(hi[0], v, &err)
+    lo[0] += err
 
 cdef inline void _combine(double ones, double r_hi, double r_lo, double* s_hi,
                           double* s_lo) noexcept nogil:
     """(s_hi, s_lo) = ones + r_hi + r_lo, with s_lo = the exact error + r_lo."""
-    cdef double s = ones + r_hi
-    cdef double bb = s - ones
-    s_lo[0] = ((ones - (s - bb)) + (r_hi - bb)) + r_lo
-    s_hi[0] = s
+    cdef double err
+    s_hi[0] = _two_sum(ones, r_hi, &err)
+    s_lo[0] = err + r_lo
 
 cdef inline void _half(double* sh, double* sl, Py_ssize_t h) noexcept nogil:
     """Lanes j and j + h (j < h) summed into lane j, compensated (TwoSum); h a constant
     once inlined, so the step is a few vector instructions."""
     cdef Py_ssize_t j
-    cdef double a, b, s, bb
+    cdef double err
     for j in range(h):
-        a = sh[j]
-        b = sh[j + h]
-        s = a + b
-        bb = s - a
-        sl[j] = (sl[j] + sl[j + h]) + ((a - (s - bb)) + (b - bb))
-        sh[j] = s
+        sh[j] = _two_sum(sh[j], sh[j + h], &err)
+        sl[j] = (sl[j] + sl[j + h]) + err
 
 cdef inline void _fold(double* sh, double* sl, Py_ssize_t W, double* hi,
                        double* lo) noexcept nogil:
@@ -108,7 +118,8 @@ cdef inline void _norm_pair(double* hi, double* lo) noexcept nogil:
     lo[0] = _lo_ok(c, (hi[0] - c) + l)
     hi[0] = c
 
-cdef inline double _diff_lo(double v, double a, double c_hi, double c_lo) noexcept nogil:
-    """With a = fl(v - c_hi): the low part of v - (c_hi + c_lo) (TwoSum)."""
-    cdef double bb = a - v
-    return ((v - (a - bb)) + (-c_hi - bb)) - c_lo
+cdef inline double _diff(double v, double c_hi, double c_lo, double* lo) noexcept nogil:
+    """v - (c_hi + c_lo) as the pair a + lo[0]: a = fl(v - c_hi), returned."""
+    cdef double a = v - c_hi
+    lo[0] = _two_sum_err(v, -c_hi, a) - c_lo
+    return a

@@ -39,16 +39,10 @@ cdef inline void _col_sum(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py
     """(sh[j], sl[j]) += sum over k of x[k*stride + j], compensated (TwoSum)."""
     cdef Py_ssize_t k, j
     cdef const floating* row
-    cdef double a, v, s, bb
     for k in range(K):
         row = x + k * stride
         for j in range(W):
-            a = sh[j]
-            v = row[j]
-            s = a + v
-            bb = s - a
-            sl[j] += (a - (s - bb)) + (v - bb)
-            sh[j] = s
+            _two_sum_into(&sh[j], &sl[j], row[j])
 
 cdef inline void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py_ssize_t stride,
                    Py_ssize_t W, double* sh, double* sl) noexcept nogil:
@@ -56,19 +50,15 @@ cdef inline void _col_dot(const floating* x, const floating* y, Py_ssize_t K, Py
     cdef Py_ssize_t k, j
     cdef const floating* xr
     cdef const floating* yr
-    cdef double a, p, s, bb
+    cdef double p
     for k in range(K):
         xr = x + k * stride
         yr = y + k * stride
         for j in range(W):
-            a = sh[j]
             p = <double>xr[j] * <double>yr[j]
-            s = a + p
-            bb = s - a
-            sl[j] += (a - (s - bb)) + (p - bb)
+            _two_sum_into(&sh[j], &sl[j], p)
             if floating is double:
                 sl[j] += _prod_err(xr[j], yr[j], p)
-            sh[j] = s
 
 cdef inline void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t stride, Py_ssize_t W,
                         double* sh, double* sl, double* ones) noexcept nogil:
@@ -77,7 +67,7 @@ cdef inline void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t strid
     small rest (log_softmax of a confident slice) keeps full relative precision."""
     cdef Py_ssize_t k, j
     cdef const floating* row
-    cdef double a, v, s, bb
+    cdef double v
     cdef bint one
     for k in range(K):
         row = x + k * stride
@@ -89,11 +79,7 @@ cdef inline void _col_sum_rest(const floating* x, Py_ssize_t K, Py_ssize_t strid
             if floating is float:  # float32 terms: a plain sum in double is exact enough
                 sh[j] += v
             else:
-                a = sh[j]
-                s = a + v
-                bb = s - a
-                sl[j] += (a - (s - bb)) + (v - bb)
-                sh[j] = s
+                _two_sum_into(&sh[j], &sl[j], v)
 
 cdef inline double _lanes_total(double* a) noexcept nogil:
     """The plain sum of a[:LANES], halved pairwise (vector steps, not a chain of LANES adds)."""
@@ -243,11 +229,11 @@ cdef void _exp_sum_f32(const float* x, float* dst, Py_ssize_t K, float m, Temp t
 
 cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
                          bint hard, bint keep, double* ones_out, double* rest_hi,
-                         double* rest_lo) noexcept nogil:
+                         double* rest_lo, char_r ws) noexcept nogil:
     """Sum of exps of a row as (count of exact 1.0s) + (rest_hi + rest_lo), block by
-    block; the exps land in dst when keep, else on the stack."""
-    cdef floating buf[BLK]
-    cdef floating tails[BLK]
+    block; the exps land in dst when keep, else in scratch (WS_ROW)."""
+    cdef floating* buf = <floating*>_ws(&ws, BLK * sizeof(floating))
+    cdef floating* tails = <floating*>_ws(&ws, BLK * sizeof(floating))
     cdef double sh[LANES]
     cdef double sl[LANES]
     cdef double on[LANES]
@@ -265,8 +251,8 @@ cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floatin
         on[l] = 0
     for b0 in range(0, K, BLK):
         n = min(<Py_ssize_t>BLK, K - b0)
-        d = dst + b0 if keep else &buf[0]
-        _exp_map(x + b0, d, tails, n, m, t, hard, 0)
+        d = dst + b0 if keep else buf
+        _exp_map(x + b0, d, tails, n, m, t, hard, 0, ws)
         nb = n - n % L
         _col_sum_rest(d, nb // L, L, L, sh, sl, on)
         _col_sum_rest(d + nb, 1, 0, n - nb, sh, sl, on)
@@ -279,10 +265,11 @@ cdef void _exp_sum_parts(const floating* x, floating* dst, Py_ssize_t K, floatin
     rest_lo[0] = r_lo
 
 cdef void _exp_sum_row(const floating* x, floating* dst, Py_ssize_t K, floating m, Temp t,
-                       bint hard, bint keep, double* s_hi, double* s_lo) noexcept nogil:
+                       bint hard, bint keep, double* s_hi, double* s_lo,
+                       char_r ws) noexcept nogil:
     """Sum of exps of a row as a pair (s_hi, s_lo); see _exp_sum_parts."""
     cdef double ones, r_hi, r_lo
-    _exp_sum_parts(x, dst, K, m, t, hard, keep, &ones, &r_hi, &r_lo)
+    _exp_sum_parts(x, dst, K, m, t, hard, keep, &ones, &r_hi, &r_lo, ws)
     _combine(ones, r_hi, r_lo, s_hi, s_lo)
 
 cdef inline double _log_sum(double s_hi, double s_lo, double* lo) noexcept nogil:
@@ -339,7 +326,8 @@ cdef inline void _scale_f32(float* out, Py_ssize_t n, double inv) noexcept nogil
 # softmax / log_softmax
 # --------------------------------------------------------------------------
 cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
-                       bint log_out) noexcept nogil:
+                       bint log_out, char_r ws) noexcept nogil:
+    """softmax (or log_softmax) of one row. Scratch: WS_ROW."""
     cdef floating sgn = <floating>t.sgn
     cdef floating m = _max_row(x, K, sgn)
     cdef double s_hi, s_lo, lse, lse_lo, inv
@@ -349,7 +337,7 @@ cdef void _softmax_row(const floating* x, floating* out, Py_ssize_t K, Temp t,
         _fill(out, K, 1, <floating>NAN)
         return
     hard = t.hard or m == INFINITY
-    _exp_sum_row(x, out, K, m, t, hard, not log_out, &s_hi, &s_lo)
+    _exp_sum_row(x, out, K, m, t, hard, not log_out, &s_hi, &s_lo, ws)
     if log_out:
         lse = _log_sum(s_hi, s_lo, &lse_lo)
         if hard:
@@ -374,7 +362,7 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     """T * logsumexp(x / T) from the shifted sum: sgn * (m + |T| log(sum))."""
     if m != m:
         return NAN
-    cdef double L, L_lo, p, p_lo, r, bb
+    cdef double L, L_lo, p, p_lo, r, err
     if m == -INFINITY or m == INFINITY:  # sgn*x all -inf, or some +inf: the limit
         return t.sgn * m
     if floating is float:   # a float32 result needs log's low part only where m and
@@ -388,15 +376,16 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     if t.abs_t != 1.0:
         p = t.abs_t * L
         p_lo = _prod_err(t.abs_t, L, p) + t.abs_t * L_lo
-    r = m + p                            # m + p with its rounding error (TwoSum)
-    bb = r - m
-    return t.sgn * (r + (((m - (r - bb)) + (p - bb)) + p_lo))
+    r = _two_sum(<double>m, p, &err)     # m + p with its rounding error
+    return t.sgn * (r + (err + p_lo))
 
-cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t) noexcept nogil:
+cdef void _lse_row(const floating* x, floating* res, Py_ssize_t K, Temp t,
+                   char_r ws) noexcept nogil:
+    """logsumexp of one row. Scratch: WS_ROW."""
     cdef floating m = _max_row(x, K, <floating>t.sgn)
     cdef double s_hi = 0, s_lo = 0
     if m > -INFINITY and m < INFINITY:
-        _exp_sum_row(x, <floating*>NULL, K, m, t, t.hard, False, &s_hi, &s_lo)
+        _exp_sum_row(x, <floating*>NULL, K, m, t, t.hard, False, &s_hi, &s_lo, ws)
     res[0] = <floating>_lse_value(m, s_hi, s_lo, t)
 
 cdef void _lse_b_slice(const floating* x, const floating* b, floating* res, floating* sign,

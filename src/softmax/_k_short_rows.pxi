@@ -2,71 +2,27 @@
 # per-row reductions across rows. softmax, log_softmax, logsumexp and the derivatives.
 # Part of the per-ISA kernel source (included by _kernels.pyx).
 
-cdef void _small_block_f32(Op op, const float* xb, float* ob, Py_ssize_t nr, Py_ssize_t K,
-                           const float* rm, const float* mm, Temp t, double* sr, double* on,
-                           double* aux, double* aux_lo) noexcept nogil:
-    """_small_rows for one block of float32 rows without a special one: exps in double
-    (_exp_f32), kept unrounded for the softmax division; the row sums plain in double
-    (float32 terms), the maxima counted apart where a log follows."""
-    cdef double ed[BLK]
-    cdef double sgn = t.sgn, inv = t.inv, e
-    cdef Py_ssize_t n = nr * K, i, r, k
-    if t.scaled:    # one loop per case (a test inside one is if-converted)
-        for i in range(n):
-            ed[i] = _exp_f32(_h_f32(xb[i], sgn, mm[i], inv, True))
-    else:
-        for i in range(n):
-            ed[i] = _exp_f32(_h_f32(xb[i], sgn, mm[i], inv, False))
-    for r in range(nr):
-        on[r] = 0
-        sr[r] = 0
-    if op == OP_SOFTMAX:
-        for k in range(K):        # across rows: one lane per row
-            for r in range(nr):
-                sr[r] += ed[r * K + k]
-        for r in range(nr):
-            aux[r] = 1.0 / sr[r]
-        for r in range(nr):
-            for k in range(K):
-                ob[r * K + k] = <float>(ed[r * K + k] * aux[r])
-        return
-    for k in range(K):
-        for r in range(nr):
-            e = ed[r * K + k]
-            on[r] += 1.0 if e == 1.0 else 0.0
-            sr[r] += 0.0 if e == 1.0 else e
-    if op == OP_LSE:
-        for r in range(nr):
-            _combine(on[r], sr[r], 0.0, &aux[r], &aux_lo[r])
-            ob[r] = <float>_lse_value(rm[r], aux[r], aux_lo[r], t)
-        return
-    for r in range(nr):   # log_softmax: (x - m)/|T| and -log(sum) have one sign, so
-        aux[r] = log1p((on[r] - 1.0) + sr[r])   # log's rounding is far below float32's
-    for r in range(nr):
-        for k in range(K):
-            i = r * K + k
-            ob[i] = <float>(_h_f32(xb[i], sgn, rm[r], inv, t.scaled) - aux[r])
-
-cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, Py_ssize_t K,
-                      Temp t) noexcept nogil:
-    """Many short rows (K <= SMALL_K) a block at a time: one vectorised exp over the
-    block's BLK // K whole rows, each element next to its row's maximum, so the
-    per-row work is a few scalar steps instead of a full row kernel. A block with
-    a special row (NaN, +-inf, T == 0) goes row by row through the general kernels."""
-    cdef floating mm[BLK]
-    cdef floating e[BLK]
-    cdef floating tl[BLK]
-    cdef floating rm[BLK]
-    cdef double s_hi[BLK]
-    cdef double s_lo[BLK]
-    cdef double aux[BLK]
-    cdef double aux_lo[BLK]
-    cdef double on[BLK]
+cdef void _small_rows(Op op, const double* x, double* out, Py_ssize_t rows, Py_ssize_t K,
+                      Temp t, char_r ws) noexcept nogil:
+    """Many float64 short rows (K <= SMALL_K; float32 ones: _vshort32) a block at a time:
+    one vectorised exp over the block's BLK // K whole rows, each element next to its row's
+    maximum, so the per-row work is a few scalar steps instead of a full row kernel. A block with
+    a special row (NaN, +-inf, T == 0) goes row by row through the general kernels.
+    Scratch: WS_SHORT."""
+    cdef double* mm = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* e = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* tl = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* rm = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* s_hi = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* s_lo = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* aux = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* aux_lo = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* on = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
-    cdef const floating* xb
-    cdef floating* ob
-    cdef floating sgn = <floating>t.sgn, h, lo, v
-    cdef double a, ss, bb
+    cdef const double* xb
+    cdef double* ob
+    cdef double sgn = t.sgn, h, lo, v
+    cdef double a, err
     cdef bint special, one
     for blk in range((rows + R - 1) // R):
         r0 = blk * R
@@ -86,16 +42,13 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
         if special:
             for r in range(nr):
                 if op == OP_LSE:
-                    _lse_row(xb + r * K, ob + r, K, t)
+                    _lse_row(xb + r * K, ob + r, K, t, ws)
                 else:
-                    _softmax_row(xb + r * K, ob + r * K, K, t, op == OP_LOG_SOFTMAX)
+                    _softmax_row(xb + r * K, ob + r * K, K, t, op == OP_LOG_SOFTMAX, ws)
             continue
         for r in range(nr):
             for k in range(K):
                 mm[r * K + k] = rm[r]
-        if floating is float:
-            _small_block_f32(op, xb, ob, nr, K, rm, mm, t, s_hi, on, aux, aux_lo)
-            continue
         for i in range(n):
             h = _arg(sgn * xb[i], mm[i], t, &lo)
             e[i] = _exp2(h, lo, &tl[i])
@@ -109,16 +62,13 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
                 a = e[i]
                 one = a == 1.0
                 on[r] += 1.0 if one else 0.0
-                a = 0.0 if one else a
-                ss = s_hi[r] + a
-                bb = ss - s_hi[r]
-                s_lo[r] += ((s_hi[r] - (ss - bb)) + (a - bb)) + tl[i]
-                s_hi[r] = ss
+                s_hi[r] = _two_sum(s_hi[r], 0.0 if one else a, &err)
+                s_lo[r] += err + tl[i]
         for r in range(nr):
             _combine(on[r], s_hi[r], s_lo[r], &s_hi[r], &s_lo[r])
         if op == OP_LSE:
             for r in range(nr):
-                ob[r] = <floating>_lse_value(rm[r], s_hi[r], s_lo[r], t)
+                ob[r] = _lse_value(rm[r], s_hi[r], s_lo[r], t)
         elif op == OP_LOG_SOFTMAX:
             for r in range(nr):
                 aux[r] = _log_sum(s_hi[r], s_lo[r], &aux_lo[r])
@@ -135,14 +85,15 @@ cdef void _small_rows(Op op, const floating* x, floating* out, Py_ssize_t rows, 
                     ob[i] = _div_elem(e[i], s_hi[r], s_lo[r], aux[r])
 
 cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating* out,
-                          Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+                          Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
     """The VJPs of many short rows (K <= SMALL_K) a block at a time, as _small_rows: the
     per-row dot (or sum of g) across rows, compensated as in _vjp_row, then one loop over
-    the block; log_softmax's exp(y) in one vectorised loop over the block."""
-    cdef double hi[BLK]
-    cdef double lo[BLK]
-    cdef double eb[BLK]
-    cdef double tb[BLK]
+    the block; log_softmax's exp(y) in one vectorised loop over the block. Scratch: 4 BLK
+    doubles (within WS_SHORT)."""
+    cdef double* hi = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* lo = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* eb = <double*>_ws(&ws, BLK * sizeof(double))
+    cdef double* tb = <double*>_ws(&ws, BLK * sizeof(double))
     cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
     cdef const floating* yb
     cdef const floating* gb
@@ -177,89 +128,11 @@ cdef void _small_rows_vjp(Op op, const floating* y, const floating* g, floating*
                     i = r * K + k
                     ob[i] = _vjp_elem(yb[i], gb[i], hi[r], lo[r], f, f_lo)
 
-cdef void _small_rows_jvp_f32(Op op, const float* x, const float* v, float* out,
-                              Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
-    """The JVPs of many short float32 rows (K <= SMALL_K) a block at a time, as
-    _small_rows and _jvp_row_f32: exps in double over the block, per-row sums and
-    compensated dots with v across rows, then one loop over the block. A block with a
-    special row (NaN, +-inf) goes row by row through _jvp_row."""
-    cdef float mm[BLK]
-    cdef float rm[BLK]
-    cdef double ed[BLK]
-    cdef double sr[BLK]
-    cdef double sl[BLK]
-    cdef double dh[BLK]
-    cdef double dl[BLK]
-    cdef double mu[BLK]
-    cdef double mu_lo[BLK]
-    cdef double q[BLK]
-    cdef Py_ssize_t R = BLK // K, blk, r0, nr, n, r, k, i
-    cdef const float* xb
-    cdef const float* vb
-    cdef float* ob
-    cdef float sgn = <float>t.sgn, w
-    cdef double e, p, vi, inv = t.inv, f = t.inv_signed, f_lo = t.inv_signed_lo
-    cdef bint special, log_out = op == OP_LOG_JVP
-    for blk in range((rows + R - 1) // R):
-        r0 = blk * R
-        nr = min(R, rows - r0)
-        n = nr * K
-        xb = x + r0 * K
-        vb = v + r0 * K
-        ob = out + r0 * K
-        special = False
-        for r in range(nr):
-            rm[r] = -INFINITY
-        for k in range(K):
-            for r in range(nr):
-                w = sgn * xb[r * K + k]
-                rm[r] = w if (w > rm[r]) | (w != w) else rm[r]
-        for r in range(nr):
-            special = special or not (rm[r] > -INFINITY) or rm[r] == INFINITY
-        if special:
-            for r in range(nr):
-                _jvp_row(xb + r * K, vb + r * K, ob + r * K, K, t, log_out)
-            continue
-        for r in range(nr):
-            for k in range(K):
-                mm[r * K + k] = rm[r]
-        if t.scaled:   # one loop per case
-            for i in range(n):
-                ed[i] = _exp_f32(_h_f32(xb[i], t.sgn, mm[i], inv, True))
-        else:
-            for i in range(n):
-                ed[i] = _exp_f32(_h_f32(xb[i], t.sgn, mm[i], inv, False))
-        for r in range(nr):
-            sr[r] = 0
-            sl[r] = 0
-            dh[r] = 0
-            dl[r] = 0
-        for k in range(K):         # across rows: one lane per row; sums as _jvp_acc_f32
-            for r in range(nr):
-                i = r * K + k
-                e = ed[i]
-                vi = vb[i]
-                _two_sum_into(&sr[r], &sl[r], e)
-                p = e * vi
-                _two_sum_into(&dh[r], &dl[r], p)
-                dl[r] += _prod_err(e, vi, p)
-        for r in range(nr):
-            q[r] = 1.0 / (sr[r] + sl[r])
-            mu[r] = _mean_pair(dh[r], dl[r], sr[r], sl[r], q[r], &mu_lo[r])
-        if log_out:
-            for r in range(nr):
-                for k in range(K):
-                    i = r * K + k
-                    ob[i] = <float>(((<double>vb[i] - mu[r]) - mu_lo[r]) * f)
-        else:
-            for r in range(nr):
-                for k in range(K):
-                    i = r * K + k
-                    ob[i] = <float>((ed[i] * q[r]) * ((<double>vb[i] - mu[r]) - mu_lo[r]) * f)
-
 cdef void _small_deriv(Op op, const floating* x, const floating* v, floating* out,
-                       Py_ssize_t rows, Py_ssize_t K, Temp t) noexcept nogil:
+                       Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """The derivatives of many short rows: float32 one vector a row (_vshort_deriv32),
+    float64 VJPs a block of rows at a time. Scratch: WS_SHORT."""
     if floating is float:
-        _vshort_deriv32(op, x, v, out, rows, K, t)
+        _vshort_deriv32(op, x, v, out, rows, K, t, ws)
     elif op == OP_VJP or op == OP_LOG_VJP:
-        _small_rows_vjp(op, x, v, out, rows, K, t)
+        _small_rows_vjp(op, x, v, out, rows, K, t, ws)

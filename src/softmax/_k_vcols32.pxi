@@ -13,7 +13,6 @@
 # one (NaN, +inf, all -inf, T == 0, a |T| below about ulp(max) / 104) goes to the general
 # kernel (_softmax_cols, _lse_cols); x is not written before that is known.
 
-DEF VCW = 1024                 # at most this many float32 columns a block
 DEF VROWS = 4                  # rows a visit
 
 cdef inline Py_ssize_t _vchunk_width(Py_ssize_t K, Py_ssize_t inner) noexcept nogil:
@@ -186,7 +185,8 @@ cdef void _cols_out32(const float* x, float* out, Py_ssize_t K, Py_ssize_t strid
         row += nr
 
 cdef void _vcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                        Py_ssize_t W, Temp t, int op, TCase k, char* scratch) noexcept nogil:
+                        Py_ssize_t W, Temp t, int op, TCase k, char* scratch,
+                        char_r ws) noexcept nogil:
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef double* fd = <double*>scratch                 # VCW doubles, then 6 x VCW floats
     cdef float* am = <float*>(scratch + 8 * VCW)
@@ -213,9 +213,9 @@ cdef void _vcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t str
                   or smx_any_mf32(smx_and_mf32(smx_till_f32(n), bad)))
         if sp[jv]:
             if op == 2:
-                _lse_cols(x + j, out + j, K, stride, n, t)
+                _lse_cols(x + j, out + j, K, stride, n, t, ws)
             else:
-                _softmax_cols(x + j, out + j, K, stride, n, t, op == 1)
+                _softmax_cols(x + j, out + j, K, stride, n, t, op == 1, ws)
         else:
             any_ok = True
     if not any_ok:
@@ -242,29 +242,20 @@ cdef void _vcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t str
         _cols_out32(x, out, K, stride, W, sp, am, fa, fb, fd, inv_hi, inv_lo, c104, op, k)
 
 cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                   Py_ssize_t W, Temp t, int op) noexcept nogil:
+                   Py_ssize_t W, Temp t, int op, char_r ws) noexcept nogil:
     """W <= VCW columns of a (K, stride) block: softmax (op 0), log_softmax (1), logsumexp
-    (2: out[j] per column)."""
-    cdef char* scratch = <char*>malloc(25 * VCW)
+    (2: out[j] per column). Scratch: WS_COL (its state, then a general kernel's)."""
+    cdef char* scratch = _ws(&ws, 25 * VCW)
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    cdef Py_ssize_t j
-    if scratch == NULL:     # no memory for the block's state: the general kernel, CW at a time
-        for j in range(0, W, CW):
-            if op == 2:
-                _lse_cols(x + j, out + j, K, stride, min(<Py_ssize_t>CW, W - j), t)
-            else:
-                _softmax_cols(x + j, out + j, K, stride, min(<Py_ssize_t>CW, W - j), t, op == 1)
-        return
     if case == 0:
-        _vcols32_case(x, out, K, stride, W, t, op, p1, scratch)
+        _vcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
     elif case == 1:
-        _vcols32_case(x, out, K, stride, W, t, op, pt, scratch)
+        _vcols32_case(x, out, K, stride, W, t, op, pt, scratch, ws)
     elif case == 2:
-        _vcols32_case(x, out, K, stride, W, t, op, n1, scratch)
+        _vcols32_case(x, out, K, stride, W, t, op, n1, scratch, ws)
     else:
-        _vcols32_case(x, out, K, stride, W, t, op, nt, scratch)
-    free(scratch)
+        _vcols32_case(x, out, K, stride, W, t, op, nt, scratch, ws)

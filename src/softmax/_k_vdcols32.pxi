@@ -179,7 +179,7 @@ cdef void _cvjp_out32(const float* y, const float* g, float* out, Py_ssize_t K,
 
 cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out, Py_ssize_t K,
                               Py_ssize_t stride, Py_ssize_t W, Temp t, TCase k,
-                              char* scratch) noexcept nogil:
+                              char* scratch, char_r ws) noexcept nogil:
     cdef bint log_out = op == OP_LOG_JVP or op == OP_LOG_VJP
     cdef double* S = <double*>scratch                 # 4 x VCW doubles, then 3 x VCW floats
     cdef double* D = S + VCW
@@ -201,7 +201,7 @@ cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out,
             sp[jv] = log_out and smx_any_mf32(smx_and_mf32(
                 smx_till_f32(n), smx_cmpneq_f32(smx_load_f32(am + j), smx_zero_f32())))
             if sp[jv]:
-                _vjp_cols(x + j, v + j, out + j, K, stride, n, t, True)
+                _vjp_cols(x + j, v + j, out + j, K, stride, n, t, True, ws)
         _cvjp_out32(x, v, out, K, stride, W, sp, S, t.inv_signed, log_out, k)
         return
     _cjvp_max32(x, v, K, stride, W, k, am, av, ac)
@@ -215,7 +215,7 @@ cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out,
                   or smx_any_mf32(smx_and_mf32(mk, smx_cmpeq_f32(smx_load_f32(am + j),
                                                                  smx_setall_f32(-INFINITY)))))
         if sp[jv]:
-            _jvp_cols(x + j, v + j, out + j, K, stride, n, t, log_out)
+            _jvp_cols(x + j, v + j, out + j, K, stride, n, t, log_out, ws)
         else:
             any_ok = True
     if not any_ok:
@@ -231,29 +231,20 @@ cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out,
     _cjvp_out32(v, out, K, stride, W, sp, cd, D, S, t.inv_signed, log_out, k)
 
 cdef void _vderiv_cols32(Op op, const float* x, const float* v, float* out, Py_ssize_t K,
-                         Py_ssize_t stride, Py_ssize_t W, Temp t) noexcept nogil:
-    """A JVP or VJP of W <= VCW float32 columns of a (K, stride) block."""
-    cdef char* scratch = <char*>malloc(45 * VCW)
+                         Py_ssize_t stride, Py_ssize_t W, Temp t, char_r ws) noexcept nogil:
+    """A JVP or VJP of W <= VCW float32 columns of a (K, stride) block. Scratch: WS_COL (its
+    state, then a general kernel's)."""
+    cdef char* scratch = _ws(&ws, 45 * VCW)
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    cdef Py_ssize_t j
-    cdef bint log_out = op == OP_LOG_JVP or op == OP_LOG_VJP
-    if scratch == NULL:     # no memory for the block's state: the general kernel, CW at a time
-        for j in range(0, W, CW):
-            if op == OP_JVP or op == OP_LOG_JVP:
-                _jvp_cols(x + j, v + j, out + j, K, stride, min(<Py_ssize_t>CW, W - j), t, log_out)
-            else:
-                _vjp_cols(x + j, v + j, out + j, K, stride, min(<Py_ssize_t>CW, W - j), t, log_out)
-        return
     if case == 0:
-        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, p1, scratch)
+        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, p1, scratch, ws)
     elif case == 1:
-        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, pt, scratch)
+        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, pt, scratch, ws)
     elif case == 2:
-        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, n1, scratch)
+        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, n1, scratch, ws)
     else:
-        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, nt, scratch)
-    free(scratch)
+        _vderiv_cols32_case(op, x, v, out, K, stride, W, t, nt, scratch, ws)

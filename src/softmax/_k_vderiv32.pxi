@@ -332,7 +332,8 @@ cdef int _vderiv_row32(Op op, const float* x, const float* v, float* out, Py_ssi
 
 # ---------------------------------------------------------------- short rows
 cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out,
-                               Py_ssize_t R, Py_ssize_t K, Temp t, TCase k) noexcept nogil:
+                               Py_ssize_t R, Py_ssize_t K, Temp t, TCase k,
+                               char_r ws) noexcept nogil:
     """Rows of K <= SMX_NF32 elements, one vector each (x, v: y, g for the VJPs). A special
     row goes to the general kernel."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
@@ -353,7 +354,7 @@ cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out
             y = _ld_till32(x + r * K, K, -3.4028234663852886e38, neg)
             m = smx_reduce_max_f32(y)
             if not tok or smx_any_mf32(smx_cmpneq_f32(smx_mul_f32(y, zf), zf)):   # NaN, +-inf
-                _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out)
+                _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out, ws)
                 continue
             c = smx_reduce_max_f32(smx_select_f32(smx_cmpeq_f32(y, smx_setall_f32(m)), w,
                                                   smx_setall_f32(-INFINITY)))
@@ -381,7 +382,7 @@ cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out
             y = smx_load_till_f32(x + r * K, K, 0.0)
             if log_out:
                 if smx_any_mf32(smx_not_mf32(smx_cmple_f32(y, zf))):   # y > 0 or NaN
-                    _vjp_row(x + r * K, v + r * K, out + r * K, K, t, True)
+                    _vjp_row(x + r * K, v + r * K, out + r * K, K, t, True, ws)
                     continue
                 cd = smx_setall_f64(smx_reduce_add_f64(smx_add_f64(_lo64(w), _hi64(w))))
                 a0 = smx_nmuladd_f64(_vexp_z64(_lo64(y), V64_SHIFT), cd, _lo64(w))
@@ -394,17 +395,19 @@ cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out
         smx_store_till_f32(out + r * K, K, _times_f32(a0, a1, vf, neg, scaled))
 
 cdef void _vshort_deriv32(Op op, const float* x, const float* v, float* out, Py_ssize_t R,
-                          Py_ssize_t K, Temp t) noexcept nogil:
+                          Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """R rows of K <= SMX_NF32 elements. Scratch: WS_ROW, for a special row's general
+    kernel."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
     if case == 0:
-        _vshort_deriv32_case(op, x, v, out, R, K, t, p1)
+        _vshort_deriv32_case(op, x, v, out, R, K, t, p1, ws)
     elif case == 1:
-        _vshort_deriv32_case(op, x, v, out, R, K, t, pt)
+        _vshort_deriv32_case(op, x, v, out, R, K, t, pt, ws)
     elif case == 2:
-        _vshort_deriv32_case(op, x, v, out, R, K, t, n1)
+        _vshort_deriv32_case(op, x, v, out, R, K, t, n1, ws)
     else:
-        _vshort_deriv32_case(op, x, v, out, R, K, t, nt)
+        _vshort_deriv32_case(op, x, v, out, R, K, t, nt, ws)

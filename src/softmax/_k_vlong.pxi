@@ -98,6 +98,7 @@ cdef int _vlong32(const float* x, float* out, Py_ssize_t K, Temp t, int op, int 
     cdef int case = _tcase(t), st
     if t.hard:
         return 1
+    p1._ = pt._ = n1._ = nt._ = 0     # tags only; set for the compiler's sake
     blocks = <Block32*>malloc(((K + LBLK - 1) // LBLK) * sizeof(Block32))
     if blocks == NULL:
         return 1

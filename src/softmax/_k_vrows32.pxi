@@ -267,7 +267,7 @@ cdef int _vrow32(const float* x, float* out, Py_ssize_t K, Temp t, int op) noexc
 
 # ---------------------------------------------------------------- short rows
 cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                         int op, TCase k) noexcept nogil:
+                         int op, TCase k, char_r ws) noexcept nogil:
     """Rows of K <= SMX_NF32 elements, one vector each: no loops over a row, no partial
     accumulators, no epilogues. A special row goes to the general kernel."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
@@ -287,9 +287,9 @@ cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
         if (t.hard or smx_any_mf32(smx_cmpneq_f32(smx_mul_f32(v, z), z))   # NaN or +-inf
                 or not _row32_ok(c)):
             if op == 2:
-                _lse_row(x + r * K, out + r, K, t)
+                _lse_row(x + r * K, out + r, K, t, ws)
             elif _vrow32_case(x + r * K, out + r * K, K, t, op, k) != 0:
-                _softmax_row(x + r * K, out + r * K, K, t, op == 1)
+                _softmax_row(x + r * K, out + r * K, K, t, op == 1, ws)
             continue
         if op == 2:
             _lse_sums32(x + r * K, K, c, k, &ones, &rest)
@@ -307,22 +307,22 @@ cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
         _log_out32(x + r * K, out + r * K, K, c, log1p((ones - 1.0) + rest), k)
 
 cdef void _vshort32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                    int op) noexcept nogil:
+                    int op, char_r ws) noexcept nogil:
     """R rows of K <= SMX_NF32 elements: softmax (op 0), log_softmax (1), logsumexp (2:
-    out[r] per row)."""
+    out[r] per row). Scratch: WS_ROW, for a special row's general kernel."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
     if case == 0:
-        _vshort32_case(x, out, R, K, t, op, p1)
+        _vshort32_case(x, out, R, K, t, op, p1, ws)
     elif case == 1:
-        _vshort32_case(x, out, R, K, t, op, pt)
+        _vshort32_case(x, out, R, K, t, op, pt, ws)
     elif case == 2:
-        _vshort32_case(x, out, R, K, t, op, n1)
+        _vshort32_case(x, out, R, K, t, op, n1, ws)
     else:
-        _vshort32_case(x, out, R, K, t, op, nt)
+        _vshort32_case(x, out, R, K, t, op, nt, ws)
 
 # ---------------------------------------------------------------- long rows (_k_vlong.pxi)
 cdef double _exp_sum32(const float* x, Py_ssize_t K, Row32 c, TCase k) noexcept nogil:

@@ -338,22 +338,3 @@ cdef int _softmax_row64(const double* x, double* out, Py_ssize_t K, Temp t, int 
     are exact here for softmax and logsumexp: exp 0.)"""
     cdef Ahead64 a
     return _softmax_row64a(x, out, K, t, op, <Ahead64*>NULL, <double*>NULL, &a)
-
-cdef Py_ssize_t _softmax_rows64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K,
-                                Py_ssize_t ostride, Temp t, int op,
-                                unsigned char* special) noexcept nogil:
-    """Rows r < R of x (contiguous, K apart) into out + r * ostride, each row's max computed
-    during the previous row's exp pass (_softmax_row64a); special[r] = the row's return
-    value (1: the general kernel must do it). Returns the number of special rows."""
-    cdef Ahead64 a, b
-    cdef Py_ssize_t r, bad = 0
-    cdef int st
-    a.ok = False
-    for r in range(R):
-        st = _softmax_row64a(x + r * K, out + r * ostride, K, t, op, &a,
-                             x + (r + 1) * K if r + 1 < R else <double*>NULL, &b)
-        special[r] = st
-        bad += st
-        a = b
-    return bad
-

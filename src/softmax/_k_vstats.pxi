@@ -46,7 +46,8 @@ cdef void _stats_row(const floating* x, Py_ssize_t K, Temp t, double* m, double*
     cdef Row32 c
     cdef Row64 c64
     cdef float m32
-    cdef double ones, rest, mn, r[3]
+    cdef double ones, rest, mn
+    cdef double r[3]
     cdef Ahead64 a
     cdef Pos1 p1
     cdef PosT pt
@@ -129,7 +130,8 @@ cdef void _finish_row(const floating* x, floating* out, Py_ssize_t K, Temp t, do
     cdef Row32 c
     cdef Row64 c64
     cdef Ahead64 a
-    cdef double L, L_lo, r[2]
+    cdef double L, L_lo
+    cdef double r[2]
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1

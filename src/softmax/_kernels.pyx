@@ -1,160 +1,93 @@
-"""Typed, GIL-free kernels of the softmax family (private: use ``softmax._api``).
+"""Typed, GIL-free kernels of the softmax family: the per-ISA source (private: use
+``softmax._api``).
+
+This file is compiled once per entry of the ISA table (``softmax/_isa.py``), as
+``softmax._kernels_<isa>`` (a one-line stub that includes it) with that entry's flags and C
+macro. A variant module exports one thing: ``table()``, the drivers below as a table of
+function pointers (``_kernel_table.pxd``) in a capsule, which ``softmax._dispatch`` installs
+in ``softmax._core``, the module the Python layer calls.
 
 Design
 ======
 The Python layer hands every kernel a contiguous float32/float64 buffer seen as
-(outer, K, inner): K is the reduced length, ``inner`` the distance between two
-consecutive elements of one slice. Two loop shapes cover every axis of every
-contiguous layout without transposing anything:
+(outer, K, inner): K is the reduced length, ``inner`` the distance between two consecutive
+elements of one slice. Rows (inner == 1) reduce along a contiguous slice; columns
+(inner > 1) put one column in each vector lane and visit each row of a block of columns once
+per pass, so any axis of a contiguous array is computed without a transposed copy.
 
-* rows (inner == 1): each slice is contiguous; loops run along K and reduce
-  into LANES independent accumulators, so gcc vectorises them without
-  reassociating floating-point sums (no -ffast-math, which breaks NaN/inf).
-* columns (inner > 1): a chunk of W adjacent columns is processed at once; the
-  loops run across the W contiguous elements of one row (vectorised), with one
-  accumulator per column, and the chunk (K x W) is sized to stay in cache.
+The hot loops are written once, here, against the vector primitives of ``_simd.pxd`` (one C
+header per instruction set under ``simd/``: the same names on avx512, avx2, sse2, neon and a
+scalar fallback); the headers hold no algorithm. Every function with a loop is specialised
+on the case of the temperature (``TCase``, _k_vexp.pxi: the sign of T and whether |T| != 1 as
+compile-time constants), so no such test is left inside a loop.
 
-Passes over memory, per slice (rows; columns the same on a cached chunk):
+Passes, per slice:
+* softmax        max | exps -> out, their sum     | out *= 1/sum (rounded once)
+* log_softmax    max | exps summed                | out = (x - max)/T - log(sum)
+* logsumexp      max | exps summed                | one value
+* *_jvp          max | exps -> out, sum, dot      | out from v and the saved exps
+* *_vjp          dot (or sum)                     | out from y and g
+Columns: two passes (a running max with rescaled sums, then the output). Rows of 2**18 and
+more: blocks of partial statistics (max, sum relative to it) merged in block order, then the
+output: the bits do not depend on the thread count. Rows of one vector or less: one vector a
+row.
 
-* softmax:      max | exp -> out, sum        | out /= sum
-* log_softmax:  max | exp -> stack, sum      | out = (x - max)/T - log(sum)
-* logsumexp:    max | exp -> stack, sum      | one value
-* *_jvp:        max | exp -> out, sum, dot   | out from v and the saved exps
-* *_vjp:        dot (or sum)                 | out from y and g
-The exp pass works on blocks of BLK elements and re-reads each block from L1
-for the sum, so exp and sum are separate, simple, vectorisable loops. Loops are
-written one per case (T == 1 or not, hard limit or not) and keep the exp in a
-loop body of its own: gcc if-converts a test inside a loop (both sides run)
-and stops inlining the exp into a big body (then it runs as a scalar call).
-Rows of K <= SMALL_K go a block of rows at a time (_small_rows; the derivatives
-through _small_rows_vjp and, float32, _small_rows_jvp_f32), one long row on
-several threads is split into parts (_row_split), and a row with NaN, +-inf or
-T == 0 goes to the general kernel.
+Accuracy: ``x - max`` is carried exactly into the exponential (float32 lanes: TwoSum, its low
+part added to the reduced argument; float64: the same, and the exp's own rounding kept as a
+tail); exps below the smallest normal are scaled by 2**64 until their one final rounding; the
+sums are compensated (anchored Fast2Sum where every term is at most 1, else TwoSum), and the
+maxima (exps exactly 1) are counted apart where ``log1p(sum - 1)`` follows, so the
+log-softmax of a confident slice keeps its relative precision; a division is rounded once
+(a float32 pair of the inverse and an FMA, or a Newton step). logsumexp of float32 data takes
+its exps in double: its ``m + T log(sum)`` may cancel.
 
-Accuracy (the reason for the pair arithmetic below): ``x - max`` is carried as
-an unevaluated pair hi + lo (TwoSum; times 1/T as a double-double when T != 1),
-and lo is folded into the reduced argument of exp, so the exp sees the exact
-difference. The maxima (exps exactly 1) are counted apart and the rest is
-summed compensated (TwoSum per lane; plainly in double for float32 terms), so
-``sum - 1`` keeps full precision and log_softmax of the dominant entry,
--log1p(sum - 1), is accurate. The final division uses one Newton correction
-(its residual by FMA, or by Dekker's exact product on the baseline ISA).
-float32 data (softmax, log_softmax, logsumexp) is exponentiated in double
-(_exp_f32): x - max is exact there, the exp good to 1e-10, so the only
-rounding of an exp is its final one to float32 (or none: short rows keep it in
-double until the division), and no pairs or tails are needed; sums run plainly
-in double. Double lanes are half as wide as float32 ones, but this costs fewer
-instructions per element than float32 lanes with TwoSum and tails. The float32
-derivative kernels still use float32 lanes with tails (_exp2k). A pair whose
-leading part is +-inf drops its (NaN) low part.
+Special values are decided per slice. The vector kernels take the ordinary slices and leave
+the others untouched for the general kernels (_k_rows.pxi, _k_columns.pxi,
+_k_short_rows.pxi, _k_derivatives.pxi: scalar code): a NaN -> NaN; all -inf -> NaN
+(logsumexp -inf); +inf entries or T == 0 -> the arg-max limit, where exp is the indicator
+(x == max), so the 1 is split evenly between tied maxima. -inf entries in an otherwise
+finite slice stay on the vector path (their exps are 0, computed without underflow).
 
-Special values are decided per slice by the NaN-propagating max m: m is NaN
-(some NaN) -> NaN; m == -inf (all -inf) -> NaN (logsumexp -inf); m == +inf or
-T == 0 -> the "hard" arg-max limit, where exp is replaced by the indicator
-(x == m), so the 1 is split evenly between tied maxima.
-
-Nothing here raises, allocates on the heap or touches a Python object inside
-``nogil`` code; arguments are checked in ``softmax._api``.
+Nothing here raises or touches a Python object inside ``nogil`` code; arguments are checked
+in ``softmax._api`` and ``softmax._core``. The general kernels' arrays live in scratch
+memory, one block per thread that only the drivers allocate (see _k_consts.pxi); a driver
+that cannot allocate it returns a nonzero status, which ``softmax._core`` raises as
+MemoryError. Functions declared ``cdef inline`` are inlined, the others kept out of line
+(setup.py, KERNEL_INLINING): each loop that calls the exp stays a function of its own.
 
 Map
 ===
-Which kernel serves which op and layout:
+Which kernel serves which op and layout (a special slice: the general kernel in brackets):
 
-  op                  rows (inner == 1)                     columns (inner > 1)
-                      K > SMALL_K      K <= SMALL_K
-  softmax,            _softmax_row     _small_rows          _softmax_cols
-    log_softmax
-  logsumexp           _lse_row         _small_rows          _lse_cols
-  logsumexp with b=   _lse_b_slice: one strided slice at a time, any layout
-  JVPs, VJPs float32  _vderiv_row32    _vshort_deriv32      _vderiv_cols32
-                      (K <= SMX_NF32: _vshort_deriv32)
-            float64   _vderiv_row64    _vderiv_row64        _jvp_cols, _vjp_cols
-  (vector kernels: _k_vderiv32.pxi, _k_vdcols32.pxi, _k_vexp64.pxi, _k_vderiv64.pxi; a special
-  slice falls back to the general ones: _jvp_row, _vjp_row, _jvp_cols, _vjp_cols)
+  op                rows (inner == 1)                                 columns (inner > 1)
+  softmax,          _vrow32 / _softmax_row64 (_softmax_row);          _vcols32 (_softmax_cols)
+    log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
+    logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
+  logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
+  JVPs, VJPs        _vderiv_row32 / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
+                    K <= one vector: _vshort_deriv32                 (float64: _jvp_cols, _vjp_cols)
+  statistics        _stats_row, _finish_row (_stats_general, _finish_general)
 
-One long row on several threads (softmax, log_softmax, logsumexp with few rows):
-_row_split. Rows with NaN, +-inf or T == 0 leave the short-row and split paths
-for the row kernels.
-
-Files (included below): _k_consts.pxi (sizes, Temp), _k_pair.pxi (TwoSum and
-pair arithmetic), _k_exp.pxi (the exps and their arguments), _k_rows.pxi (row
-reductions and the row kernels, _lse_b_slice), _k_columns.pxi,
-_k_short_rows.pxi, _k_derivatives.pxi (JVP/VJP rows and columns, general),
-_k_vderiv32.pxi and _k_vdcols32.pxi (float32 JVP/VJP on vectors), _k_vexp64.pxi (float64 vector
-exp and pairs), _k_vderiv64.pxi (float64 JVP/VJP rows on vectors),
-_k_drivers.pxi (_run, _run_lse_b, _row_split: work items and threads).
+Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
+_k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi;
+the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
+exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi and _k_vrows64.pxi (rows),
+_k_vlong.pxi (long rows), _k_vcols32.pxi (columns), _k_vderiv32.pxi, _k_vdcols32.pxi and
+_k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics); _k_drivers.pxi (work items,
+threads, scratch).
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
 from libc.math cimport exp as libm_exp, log, log1p, fabs, fabsf, fma, fmaf, nextafter, nextafterf, INFINITY, NAN
 from libc.string cimport memcpy
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
-cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_New
+
+from softmax._kernel_table cimport (Op, OP_SOFTMAX, OP_LOG_SOFTMAX, OP_LSE, OP_JVP,
+                                    OP_LOG_JVP, OP_VJP, OP_LOG_VJP, KernelTable,
+                                    KERNEL_TABLE_ABI, KERNEL_TABLE_CAPSULE)
 from softmax._simd cimport *
-
-cnp.import_array()
-
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #  include <omp.h>
-    #  define SMX_OPENMP 1
-    static int smx_max_threads(void) { return omp_get_max_threads(); }
-    #else
-    #  define SMX_OPENMP 0
-    static int smx_max_threads(void) { return 1; }
-    #endif
-    #if defined(__clang__)
-    #  define SMX_COMPILER "clang " __clang_version__
-    #elif defined(__GNUC__)
-    #  define SMX_COMPILER "gcc " __VERSION__
-    #elif defined(_MSC_VER)
-    #  define SMX_COMPILER "msvc"
-    #else
-    #  define SMX_COMPILER "unknown"
-    #endif
-
-    /* Run-time CPU features, including the OS's support for the wider registers. */
-    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-    static int smx_cpu_has_avx2(void) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    static int smx_cpu_has_avx512(void) {
-        __builtin_cpu_init();
-        return smx_cpu_has_avx2() && __builtin_cpu_supports("avx512f")
-            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512vl");
-    }
-    #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
-    #  include <intrin.h>
-    static int smx_cpuid_bit(int leaf, int sub, int reg, int bit) {
-        int r[4]; __cpuidex(r, leaf, sub); return (r[reg] >> bit) & 1;
-    }
-    static int smx_cpu_has_avx2(void) {
-        unsigned long long xcr0;
-        if (!smx_cpuid_bit(1, 0, 2, 27)) return 0;          /* OSXSAVE */
-        xcr0 = _xgetbv(0);
-        if ((xcr0 & 6) != 6) return 0;                       /* XMM and YMM state */
-        return smx_cpuid_bit(7, 0, 1, 5) && smx_cpuid_bit(1, 0, 2, 12);  /* AVX2, FMA */
-    }
-    static int smx_cpu_has_avx512(void) {
-        if (!smx_cpu_has_avx2()) return 0;
-        if ((_xgetbv(0) & 0xe6) != 0xe6) return 0;           /* opmask and ZMM state */
-        return smx_cpuid_bit(7, 0, 1, 16) && smx_cpuid_bit(7, 0, 1, 17)
-            && smx_cpuid_bit(7, 0, 1, 30) && smx_cpuid_bit(7, 0, 1, 31);
-    }
-    #else
-    static int smx_cpu_has_avx2(void) { return 0; }
-    static int smx_cpu_has_avx512(void) { return 0; }
-    #endif
-    """
-    const bint SMX_OPENMP
-    const char* SMX_COMPILER
-    int smx_max_threads() noexcept nogil
-    int smx_cpu_has_avx2() noexcept nogil
-    int smx_cpu_has_avx512() noexcept nogil
 
 include "_k_consts.pxi"
 include "_k_pair.pxi"
@@ -177,321 +110,27 @@ include "_k_vderiv64.pxi"
 include "_k_drivers.pxi"
 
 # --------------------------------------------------------------------------
-# Python entry points: arrays are C-contiguous, of one dtype (float32 or float64),
-# of the (outer, K, inner) size given; checked by the caller.
+# The table: what softmax._core calls (see _kernel_table.pxd)
 # --------------------------------------------------------------------------
-cdef inline bint _is_f32(cnp.ndarray a):
-    return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
-
-cdef void _dispatch(Op op, cnp.ndarray x, cnp.ndarray v, cnp.ndarray out, Py_ssize_t outer,
-                    Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads):
-    cdef Temp t = _make_temp(temperature)
-    cdef void* px = cnp.PyArray_DATA(x)
-    cdef void* pv = cnp.PyArray_DATA(v) if v is not None else NULL
-    if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE:
-        t = _limit_temp(t)
-    cdef void* po = cnp.PyArray_DATA(out)
-    if _is_f32(x):
-        with nogil:
-            _run[float](op, <float*>px, <float*>pv, <float*>po, outer, K, inner, t, nthreads)
-    else:
-        with nogil:
-            _run[double](op, <double*>px, <double*>pv, <double*>po, outer, K, inner, t, nthreads)
-
-
-def softmax(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
-            double temperature, bint log, int nthreads):
-    """out = softmax (or log_softmax) of x along K."""
-    _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, x, None, out, outer, K, inner,
-              temperature, nthreads)
+cdef KernelTable _TABLE
+_TABLE.abi = KERNEL_TABLE_ABI
+_TABLE.size = sizeof(KernelTable)
+_TABLE.name = SMX_ISA_NAME
+_TABLE.fma = SMX_HAS_FMA
+_TABLE.openmp = SMX_OPENMP
+_TABLE.run_f32 = _drive_f32
+_TABLE.run_f64 = _drive_f64
+_TABLE.lse_b_f32 = _drive_lse_b_f32
+_TABLE.lse_b_f64 = _drive_lse_b_f64
+_TABLE.stats_f32 = _drive_stats_f32
+_TABLE.stats_f64 = _drive_stats_f64
+_TABLE.finish_f32 = _drive_finish_f32
+_TABLE.finish_f64 = _drive_finish_f64
+_TABLE.exp_f32 = _exp_array_f32
+_TABLE.exp_f64 = _exp_array_f64
+_TABLE.exp_of_f32 = _exp_f32_array
 
 
-cdef bint _small_temp(object temperature, bint derivative, double* t):
-    """T of a small call: a finite Python float, or a Python int below 2**53 in magnitude;
-    nonzero for a derivative. False for anything else (the general path checks it)."""
-    cdef double v
-    if type(temperature) is float:
-        v = <double>temperature
-        if not (fabs(v) < INFINITY):
-            return False
-    elif type(temperature) is int:
-        if not (-9007199254740992 < temperature < 9007199254740992):
-            return False
-        v = <double>temperature
-    else:
-        return False
-    if derivative and v == 0:
-        return False
-    t[0] = v
-    return True
-
-cdef object _small_view(object x, object axis, Py_ssize_t max_size, Py_ssize_t* shape):
-    """x as a native float32/float64, aligned, C-contiguous ndarray of 1 to 64 dimensions
-    with fewer than max_size elements, reduced along one axis (an int in range) or all
-    (None); shape[0:4] = (outer, K, inner, axis; -1 for all). None for anything else (the
-    small-call shortcuts' one test)."""
-    cdef cnp.ndarray a
-    cdef int typ, nd, ax, i
-    cdef Py_ssize_t n, outer = 1, inner = 1
-    if type(x) is not cnp.ndarray:
-        return None
-    a = <cnp.ndarray>x
-    typ = cnp.PyArray_TYPE(a)
-    nd = cnp.PyArray_NDIM(a)
-    if ((typ != cnp.NPY_FLOAT and typ != cnp.NPY_DOUBLE) or nd == 0
-            or not cnp.PyArray_ISNOTSWAPPED(a) or not cnp.PyArray_ISALIGNED(a)
-            or not cnp.PyArray_IS_C_CONTIGUOUS(a)):
-        return None
-    n = cnp.PyArray_SIZE(a)
-    if n >= max_size:
-        return None
-    if axis is None:
-        shape[0], shape[1], shape[2], shape[3] = 1, n, 1, -1
-        return a
-    if type(axis) is not int or not (-nd <= axis < nd):   # compared as Python ints: any size
-        return None
-    ax = <int>(axis % nd)
-    for i in range(ax):
-        outer *= cnp.PyArray_DIMS(a)[i]
-    for i in range(ax + 1, nd):
-        inner *= cnp.PyArray_DIMS(a)[i]
-    shape[0], shape[1], shape[2], shape[3] = outer, cnp.PyArray_DIMS(a)[ax], inner, ax
-    return a
-
-cdef bint _same_layout(cnp.ndarray a, object b):
-    """b is an ndarray of a's dtype and shape, native, aligned and C-contiguous."""
-    cdef cnp.ndarray o
-    cdef int i
-    if type(b) is not cnp.ndarray:
-        return False
-    o = <cnp.ndarray>b
-    if (cnp.PyArray_TYPE(o) != cnp.PyArray_TYPE(a) or cnp.PyArray_NDIM(o) != cnp.PyArray_NDIM(a)
-            or not cnp.PyArray_ISNOTSWAPPED(o) or not cnp.PyArray_ISALIGNED(o)
-            or not cnp.PyArray_IS_C_CONTIGUOUS(o)):
-        return False
-    for i in range(cnp.PyArray_NDIM(a)):
-        if cnp.PyArray_DIMS(o)[i] != cnp.PyArray_DIMS(a)[i]:
-            return False
-    return True
-
-cdef bint _overlap(cnp.ndarray a, cnp.ndarray b):
-    """The (contiguous) byte ranges of a and b intersect."""
-    cdef char* pa = <char*>cnp.PyArray_DATA(a)
-    cdef char* pb = <char*>cnp.PyArray_DATA(b)
-    return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
-
-
-def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_t max_size,
-                  object out=None):
-    """softmax (or log_softmax) of a small call (see _small_view and _small_temp) on the
-    calling thread, into out when given (of x's dtype and shape, C-contiguous and writeable;
-    x itself or not overlapping it); None for any other call, which the caller sends down
-    its general path. A dispatch shortcut for small calls, where Python-level checks cost
-    more than the work: it raises nothing and validates nothing else."""
-    cdef Py_ssize_t shape[4]
-    cdef double t
-    cdef object a = _small_view(x, axis, max_size, shape)
-    cdef cnp.ndarray res
-    if a is None or not _small_temp(temperature, False, &t):
-        return None
-    if out is None:
-        res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
-                                cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
-    else:
-        if not _same_layout(<cnp.ndarray>a, out) or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out):
-            return None
-        res = <cnp.ndarray>out
-        if (cnp.PyArray_DATA(res) != cnp.PyArray_DATA(<cnp.ndarray>a)
-                and _overlap(res, <cnp.ndarray>a)):
-            return None
-    if cnp.PyArray_SIZE(res) > 0:
-        _dispatch(OP_LOG_SOFTMAX if log else OP_SOFTMAX, <cnp.ndarray>a, None, res, shape[0],
-                  shape[1], shape[2], t, 1)
-    return res
-
-
-def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_size,
-                    object b=None):
-    """logsumexp of a small call (see _small_view and _small_temp) with a non-empty axis,
-    weighted by b when given (of x's dtype and shape; a negative total gives NaN): the
-    result array (the input's shape without the reduced axis, or a NumPy scalar when that is
-    0-d); None for any other call."""
-    cdef Py_ssize_t shape[4], j
-    cdef cnp.npy_intp dims[64]
-    cdef double t
-    cdef object a = _small_view(x, axis, max_size, shape)
-    cdef cnp.ndarray res, sign
-    cdef int nd = 0, i
-    if a is None or shape[1] == 0 or not _small_temp(temperature, False, &t):
-        return None
-    if b is not None and not _same_layout(<cnp.ndarray>a, b):
-        return None
-    if shape[3] >= 0:
-        for i in range(cnp.PyArray_NDIM(<cnp.ndarray>a)):
-            if i != shape[3]:
-                dims[nd] = cnp.PyArray_DIMS(<cnp.ndarray>a)[i]
-                nd += 1
-    res = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
-    if cnp.PyArray_SIZE(<cnp.ndarray>a) > 0:
-        if b is None:
-            _dispatch(OP_LSE, <cnp.ndarray>a, None, res, shape[0], shape[1], shape[2], t, 1)
-        else:
-            sign = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
-            logsumexp_b(<cnp.ndarray>a, <cnp.ndarray>b, res, sign, shape[0], shape[1],
-                        shape[2], t, 1)
-            if cnp.PyArray_TYPE(res) == cnp.NPY_FLOAT:   # a negative total has no real log
-                for j in range(cnp.PyArray_SIZE(res)):
-                    if (<float*>cnp.PyArray_DATA(sign))[j] < 0:
-                        (<float*>cnp.PyArray_DATA(res))[j] = NAN
-            else:
-                for j in range(cnp.PyArray_SIZE(res)):
-                    if (<double*>cnp.PyArray_DATA(sign))[j] < 0:
-                        (<double*>cnp.PyArray_DATA(res))[j] = NAN
-    return res[()] if nd == 0 else res
-
-
-def small_derivative(object x, object v, object axis, object temperature, bint vjp, bint log,
-                     Py_ssize_t max_size, object out=None):
-    """The JVP (or, with vjp, the VJP) of softmax (or log_softmax) of a small call: x as in
-    _small_view, v of the same dtype and shape, T as in _small_temp and nonzero, into out
-    when given (as small_softmax's, overlapping neither x nor v); None for any other call."""
-    cdef Py_ssize_t shape[4]
-    cdef double t
-    cdef object a = _small_view(x, axis, max_size, shape)
-    cdef cnp.ndarray res
-    cdef Op op
-    if (a is None or not _same_layout(<cnp.ndarray>a, v)
-            or not _small_temp(temperature, True, &t)):
-        return None
-    if out is None:
-        res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
-                                cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
-    else:
-        if not _same_layout(<cnp.ndarray>a, out) or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out):
-            return None
-        res = <cnp.ndarray>out
-        if _overlap(res, <cnp.ndarray>a) or _overlap(res, <cnp.ndarray>v):
-            return None
-    if vjp:
-        op = OP_LOG_VJP if log else OP_VJP
-    else:
-        op = OP_LOG_JVP if log else OP_JVP
-    if cnp.PyArray_SIZE(res) > 0:
-        _dispatch(op, <cnp.ndarray>a, <cnp.ndarray>v, res, shape[0], shape[1], shape[2], t, 1)
-    return res
-
-
-def logsumexp(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
-              double temperature, int nthreads):
-    """out[outer, inner] = T * logsumexp(x / T) along K."""
-    _dispatch(OP_LSE, x, None, out, outer, K, inner, temperature, nthreads)
-
-
-def logsumexp_b(cnp.ndarray x, cnp.ndarray b, cnp.ndarray out, cnp.ndarray sign,
-                Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, double temperature,
-                int nthreads):
-    """Weighted logsumexp and the sign of the weighted sum, along K."""
-    cdef Temp t = _limit_temp(_make_temp(temperature))
-    cdef void* px = cnp.PyArray_DATA(x)
-    cdef void* pb = cnp.PyArray_DATA(b)
-    cdef void* po = cnp.PyArray_DATA(out)
-    cdef void* ps = cnp.PyArray_DATA(sign)
-    if _is_f32(x):
-        with nogil:
-            _run_lse_b[float](<float*>px, <float*>pb, <float*>po, <float*>ps, outer, K, inner,
-                              t, nthreads)
-    else:
-        with nogil:
-            _run_lse_b[double](<double*>px, <double*>pb, <double*>po, <double*>ps, outer, K,
-                               inner, t, nthreads)
-
-
-def jvp(cnp.ndarray x, cnp.ndarray v, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K,
-        Py_ssize_t inner, double temperature, bint log, int nthreads):
-    """out = J(x) v for softmax (or log_softmax) of x / T along K."""
-    _dispatch(OP_LOG_JVP if log else OP_JVP, x, v, out, outer, K, inner, temperature, nthreads)
-
-
-def vjp(cnp.ndarray y, cnp.ndarray g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K,
-        Py_ssize_t inner, double temperature, bint log, int nthreads):
-    """out = g^T J from the saved output y of softmax (or log_softmax) along K."""
-    _dispatch(OP_LOG_VJP if log else OP_VJP, y, g, out, outer, K, inner, temperature, nthreads)
-
-
-def exp(cnp.ndarray x, cnp.ndarray out, cnp.ndarray tail):
-    """out + tail = the kernels' exp(x), elementwise (for measuring its accuracy)."""
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
-    cdef void* px = cnp.PyArray_DATA(x)
-    cdef void* po = cnp.PyArray_DATA(out)
-    cdef void* pt = cnp.PyArray_DATA(tail)
-    if _is_f32(x):
-        with nogil:
-            _exp_array[float](<float*>px, <float*>po, <float*>pt, n)
-    else:
-        with nogil:
-            _exp_array[double](<double*>px, <double*>po, <double*>pt, n)
-
-
-def exp_f32(cnp.ndarray h, cnp.ndarray out):
-    """out = _exp_f32(h) elementwise, float64 in and out (for measuring its accuracy)."""
-    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(h)
-    cdef double* ph = <double*>cnp.PyArray_DATA(h)
-    cdef double* po = <double*>cnp.PyArray_DATA(out)
-    with nogil:
-        for i in range(n):
-            po[i] = _exp_f32(ph[i])
-
-
-def build_info():
-    """Facts fixed when this variant was compiled."""
-    return {
-        "isa": SMX_ISA_NAME.decode(),
-        "fma": bool(SMX_HAS_FMA),
-        "openmp": bool(SMX_OPENMP),
-        "compiler": SMX_COMPILER.decode(),
-    }
-
-
-def cpu_features():
-    """ISA levels this CPU (and OS) can run."""
-    return {"avx2": bool(smx_cpu_has_avx2()), "avx512": bool(smx_cpu_has_avx512())}
-
-
-def max_threads():
-    """OpenMP's current default team size (honours OMP_NUM_THREADS, threadpoolctl)."""
-    return smx_max_threads()
-
-
-def stats(cnp.ndarray x, cnp.ndarray m, cnp.ndarray s_hi, cnp.ndarray s_lo, Py_ssize_t outer,
-          Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads):
-    """The partial statistics of every slice of x: m, s_hi, s_lo (float64, outer * inner)."""
-    cdef Temp t = _limit_temp(_make_temp(temperature))
-    cdef void* px = cnp.PyArray_DATA(x)
-    cdef double* pm = <double*>cnp.PyArray_DATA(m)
-    cdef double* ph = <double*>cnp.PyArray_DATA(s_hi)
-    cdef double* pl = <double*>cnp.PyArray_DATA(s_lo)
-    if _is_f32(x):
-        with nogil:
-            _run_stats[float](<float*>px, outer, K, inner, t, pm, ph, pl, nthreads)
-    else:
-        with nogil:
-            _run_stats[double](<double*>px, outer, K, inner, t, pm, ph, pl, nthreads)
-
-
-def finish(cnp.ndarray x, cnp.ndarray m, cnp.ndarray s_hi, cnp.ndarray s_lo, cnp.ndarray out,
-           Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner, double temperature, bint log,
-           int nthreads):
-    """out = softmax (or log_softmax) of x given the statistics (m, s_hi, s_lo) of its slices."""
-    cdef Temp t = _limit_temp(_make_temp(temperature))
-    cdef void* px = cnp.PyArray_DATA(x)
-    cdef void* po = cnp.PyArray_DATA(out)
-    cdef double* pm = <double*>cnp.PyArray_DATA(m)
-    cdef double* ph = <double*>cnp.PyArray_DATA(s_hi)
-    cdef double* pl = <double*>cnp.PyArray_DATA(s_lo)
-    if _is_f32(x):
-        with nogil:
-            _run_finish[float](<float*>px, <float*>po, outer, K, inner, t, pm, ph, pl, log, nthreads)
-    else:
-        with nogil:
-            _run_finish[double](<double*>px, <double*>po, outer, K, inner, t, pm, ph, pl, log,
-                                nthreads)
+def table():
+    """This variant's kernel table, in a capsule for ``softmax._core._set_table``."""
+    return PyCapsule_New(<void*>&_TABLE, KERNEL_TABLE_CAPSULE, NULL)
