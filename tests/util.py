@@ -24,15 +24,17 @@ import oracle
 
 FUNCS = ["softmax", "log_softmax", "logsumexp", "softmax_jvp", "softmax_vjp", "log_softmax_jvp",
          "log_softmax_vjp", "softmax_jacobian"]
-_SOFTMAX_LIKE = {"x", "axis", "temperature", "where", "out", "dtype", "workers"}
+# (dim: the reduced dims of an xarray DataArray by name; a TypeError for any other input)
+_SOFTMAX_LIKE = {"x", "axis", "temperature", "where", "out", "dtype", "workers", "dim"}
 TAKES = {
     "softmax": _SOFTMAX_LIKE,
     "log_softmax": _SOFTMAX_LIKE,
-    "logsumexp": {"a", "axis", "b", "keepdims", "return_sign", "temperature", "where", "dtype", "workers"},
-    "softmax_jvp": {"x", "v", "axis", "temperature", "where", "out", "workers"},
-    "log_softmax_jvp": {"x", "v", "axis", "temperature", "where", "out", "workers"},
-    "softmax_vjp": {"y", "g", "axis", "temperature", "out", "workers"},
-    "log_softmax_vjp": {"y", "g", "axis", "temperature", "out", "workers"},
+    "logsumexp": {"a", "axis", "b", "keepdims", "return_sign", "temperature", "where", "dtype", "workers",
+                  "dim"},
+    "softmax_jvp": {"x", "v", "axis", "temperature", "where", "out", "workers", "dim"},
+    "log_softmax_jvp": {"x", "v", "axis", "temperature", "where", "out", "workers", "dim"},
+    "softmax_vjp": {"y", "g", "axis", "temperature", "out", "workers", "dim"},
+    "log_softmax_vjp": {"y", "g", "axis", "temperature", "out", "workers", "dim"},
     "softmax_jacobian": {"x", "axis", "temperature"},
 }
 FIRST = {name: next(a for a in ("x", "a", "y") if a in args) for name, args in TAKES.items()}
@@ -425,3 +427,34 @@ def assert_lse_close(actual, desired, a, err_msg=""):
     scale = 1 + (float(fin.max().real) if fin.size else 0.0)
     rtol = base_rtol(np.asarray(actual).dtype)
     assert_close(actual, desired, rtol, rtol * scale, err_msg)
+
+
+def max_ulps(got, exact, scale):
+    """The max error of `got` in ulps against the oracle's `exact` at `scale` (as
+    tests/test_accuracy.py measures it), asserting that the exact specials (inf, NaN, exact 0)
+    are met and that outputs of subnormal scale are off by less than the smallest normal."""
+    got = np.asarray(got)
+    units, sub, mismatch = oracle.ulp_errors(got, exact, scale)
+    assert mismatch == 0, f"{mismatch} outputs with an exact inf/nan (or 0) differ"
+    assert float(sub.max(initial=0)) <= 1.0, "error on a subnormal-range output > smallest normal"
+    return float(units.max(initial=0))
+
+
+def assert_ulps_apart(actual, desired, n=4):
+    """Same dtype and shape, the same NaN and inf positions, the finite values within `n` ulps
+    of each other (or within the smallest normal): two results each within n/2 ulp of the
+    exact one."""
+    a, d = np.asarray(actual), np.asarray(desired)
+    assert a.shape == d.shape and a.dtype == d.dtype, (a.shape, d.shape, a.dtype, d.dtype)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(d))
+    inf = np.isinf(d)
+    np.testing.assert_array_equal(a[inf], d[inf])
+    fin = np.isfinite(d)
+    if a.dtype.kind == "c":
+        fin = np.isfinite(d.real) & np.isfinite(d.imag)
+    with np.errstate(all="ignore"):
+        spacing = np.abs(np.spacing(np.abs(d[fin]))).astype(np.float64)
+        err = np.abs(a[fin].astype(np.complex128) - d[fin].astype(np.complex128))
+    ok = (err <= n * spacing) | (err <= float(np.finfo(np.finfo(a.dtype).dtype).tiny))
+    assert ok.all(), f"{int((~ok).sum())} values more than {n} ulps apart, worst " \
+                     f"{float(np.max(err / np.maximum(spacing, 1e-300))):.3g} ulps"

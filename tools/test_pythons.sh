@@ -11,7 +11,7 @@
 # on two cores (mostly compiling and installing).
 #
 # Interop: the tests of optional dependencies (torch, JAX, pandas, array-api-strict, dask,
-# xarray) need them installed. On 3.11 they are mandatory (and SOFTMAX_REQUIRE_INTEROP=1 makes
+# dask.distributed, xarray) need them installed. On 3.11 they are mandatory (and SOFTMAX_REQUIRE_INTEROP=1 makes
 # a missing one fail its tests rather than skip): torch==2.13.0 is the CPU build that lies on this
 # machine's disk (pip's find-links; installed with --no-index, so it can never fall back to
 # PyPI's multi-GB CUDA build), and any package that fails to install fails the run. On the other
@@ -28,7 +28,7 @@ START=$SECONDS
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHONS=${PYTHONS:-3.10 3.11 3.12 3.13}
 INTEROP=${INTEROP:-1}
-INTEROP_PACKAGES=${INTEROP_PACKAGES:-pandas jax array-api-strict array-api-compat dask xarray}
+INTEROP_PACKAGES=${INTEROP_PACKAGES:-pandas jax array-api-strict array-api-compat dask distributed xarray}
 TORCH_311=torch==2.13.0     # the CPU build on disk, for CPython 3.11 only
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/softmax-pythons.XXXXXX")
 if [[ "${KEEP:-}" == 1 ]]; then

@@ -229,6 +229,9 @@ def _check_out(out, shape, dtype):
     if out is None:
         return
     if not isinstance(out, np.ndarray):
+        if _interop.kind_of(out) == "dask":
+            raise TypeError("out is not supported with dask arrays, which are immutable: use the "
+                            "dask array returned (store it with .store() or to_zarr())")
         raise TypeError(f"out must be a numpy.ndarray, got out of type {type(out).__name__}")
     if out.shape != tuple(shape):
         raise ValueError(f"out has shape {out.shape}, but the result has shape {tuple(shape)}")
@@ -267,7 +270,7 @@ def _parse(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None,
     x = _as_input(x, fn.first)
     other = None
     src = x.dtype
-    if fn is _LOGSUMEXP and second is not None:
+    if fn.second == "b" and second is not None:   # logsumexp's weights (and partial_stats')
         x, other = _weights(x, second)
         src = _promoted(x, second, other)
     elif fn.second is not None and (second is not None or fn.derivative is not None):
@@ -573,16 +576,16 @@ def _slices_last(a, axes):
 
 
 def _call(fn, x, second=None, axis=None, temperature=1.0, where=None, out=None, dtype=None,
-          workers=None, keepdims=False, return_sign=False):
+          workers=None, keepdims=False, return_sign=False, dim=None):
     """A public call past its shortcut: NumPy inputs (ndarrays, lists, scalars) go straight
-    to ``_numpy_call``; any other kind (masked arrays, pandas, torch, JAX, ...) through the
-    one dispatch of ``softmax._interop``."""
+    to ``_numpy_call``; any other kind (masked arrays, pandas, xarray, dask, torch, JAX, ...),
+    and any call with ``dim=``, through the one dispatch of ``softmax._interop``."""
     plain = _interop._PLAIN
-    if type(x) in plain and type(second) in plain and type(where) in plain:
+    if type(x) in plain and type(second) in plain and type(where) in plain and dim is None:
         return _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers,
                            keepdims, return_sign)
     return _interop.dispatch(fn, x, second, axis, temperature, where, out, dtype, workers,
-                             keepdims, return_sign)
+                             keepdims, return_sign, dim)
 
 
 def _kernel_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
@@ -620,24 +623,25 @@ def _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
     return _deliver(_softmax_of(call, fn.log), call)
 
 
-def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers):
+def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers, dim):
     """A public softmax or log_softmax: the C-level shortcut of a small call, or parse, plan,
     kernel, finish."""
-    if where is None and dtype is None and (workers is None or (type(workers) is int and workers > 0)):
+    if (where is None and dtype is None and dim is None
+            and (workers is None or (type(workers) is int and workers > 0))):
         res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    return _call(fn, x, None, axis, temperature, where, out, dtype, workers)
+    return _call(fn, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
 
 
-def _derivative(fn, x, v, axis, temperature, where, out, workers):
+def _derivative(fn, x, v, axis, temperature, where, out, workers, dim):
     """A public JVP or VJP: the C-level shortcut of a small call, or parse, plan, kernel, finish."""
-    if where is None and (workers is None or (type(workers) is int and workers > 0)):
+    if where is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
         res = _dispatch.kernels.small_derivative(x, v, axis, temperature, fn.derivative == "vjp",
                                                  fn.log, _SHORTCUT_BELOW, out)
         if res is not None:   # the common small call, checked and run at C level
             return res
-    return _call(fn, x, v, axis, temperature, where, out, None, workers)
+    return _call(fn, x, v, axis, temperature, where, out, None, workers, dim=dim)
 
 
 # ---------------------------------------------------------------------------
@@ -650,7 +654,7 @@ _DOC = {
         The point at which the Jacobian is taken.
     v : array_like
         Tangent, broadcast to ``x``.
-    axis, temperature, where, out, workers
+    axis, temperature, where, out, workers, dim
         As in `softmax`; ``temperature`` must be nonzero. Masked entries give 0.
 
     Returns
@@ -671,7 +675,7 @@ _DOC = {
         `log_softmax_vjp`.
     g : array_like
         Gradient with respect to ``y``, broadcast to ``y``.
-    axis, temperature, out, workers
+    axis, temperature, out, workers, dim
         As in `softmax`; ``temperature`` must be nonzero.
 
     Returns
@@ -707,7 +711,8 @@ def _doc(func):
 # ---------------------------------------------------------------------------
 # The public functions
 # ---------------------------------------------------------------------------
-def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, workers=None):
+def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, workers=None,
+            dim=None):
     r"""Softmax of ``x / temperature`` along ``axis``; a drop-in for `scipy.special.softmax`.
 
     Parameters
@@ -731,13 +736,19 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
         Floating dtype to compute and return in.
     workers : int, optional
         Threads for large inputs (None: default; negative: counts back from
-        the CPU count, -1 = all).
+        the CPU count, -1 = all). For dask arrays: threads inside each task
+        (default 1; dask runs the tasks in parallel).
+    dim : hashable or tuple of hashables, optional
+        For an xarray DataArray only: the reduced dims by name, in place of
+        ``axis`` (not both). The result is a DataArray with the input's dims,
+        coordinates, name and attrs.
 
     Returns
     -------
     ndarray
         Same shape as ``x``; each slice is positive and sums to 1. A numpy
-        scalar for 0-d input.
+        scalar for 0-d input. A dask array (lazy) for dask input; a DataArray
+        for a DataArray.
 
     Raises
     ------
@@ -780,15 +791,16 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax(np.array([2**62, 2**62 + 1])).round(4)
     array([0.2689, 0.7311])
     """
-    return _softmax_like(_SOFTMAX, x, axis, temperature, where, out, dtype, workers)
+    return _softmax_like(_SOFTMAX, x, axis, temperature, where, out, dtype, workers, dim)
 
 
-def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, workers=None):
+def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, workers=None,
+                dim=None):
     r"""Logarithm of the softmax of ``x / temperature``; a drop-in for `scipy.special.log_softmax`.
 
     Parameters
     ----------
-    x, axis, out, dtype, workers
+    x, axis, out, dtype, workers, dim
         As in `softmax`.
     temperature : float, optional
         ``T`` in ``x/T - logsumexp(x/T)``; 0 gives 0 (or -log of the number of
@@ -830,11 +842,11 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    return _softmax_like(_LOG_SOFTMAX, x, axis, temperature, where, out, dtype, workers)
+    return _softmax_like(_LOG_SOFTMAX, x, axis, temperature, where, out, dtype, workers, dim)
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temperature=1.0,
-              where=None, dtype=None, workers=None):
+              where=None, dtype=None, workers=None, dim=None):
     r"""Logarithm of the sum of exponentials; a drop-in for `scipy.special.logsumexp`.
 
     With a temperature it is the smooth maximum ``T * logsumexp(a / T)``, whose
@@ -862,8 +874,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
         about 5.6e-309; negative values the smooth minimum.
     where : array_like of bool, optional
         Entries that take part; a fully masked slice gives -inf.
-    dtype, workers
-        As in `softmax`.
+    dtype, workers, dim
+        As in `softmax`; with ``dim`` the reduced dims are dropped from the
+        resulting DataArray (kept with length 1 under ``keepdims``).
 
     Returns
     -------
@@ -905,17 +918,17 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     3.0
     """
     if (where is None and dtype is None and keepdims is False and return_sign is False
-            and (workers is None or (type(workers) is int and workers > 0))):
+            and dim is None and (workers is None or (type(workers) is int and workers > 0))):
         res = _dispatch.kernels.small_logsumexp(a, axis, temperature,
                                                 _SHORTCUT_BELOW, b)
         if res is not None:   # the common small call, checked and run at C level
             return res
     return _call(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
-                 return_sign)
+                 return_sign, dim)
 
 
 @_doc
-def softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, workers=None):
+def softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, workers=None, dim=None):
     r"""Jacobian-vector product of softmax: ``J(x) v`` along ``axis``, fused.
 
     %(jvp_sections)s
@@ -934,11 +947,12 @@ def softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, worke
     >>> softmax_jvp([0.0, 0.0], [1.0, 0.0], temperature=0.5)
     array([ 0.5, -0.5])
     """
-    return _derivative(_SOFTMAX_JVP, x, v, axis, temperature, where, out, workers)
+    return _derivative(_SOFTMAX_JVP, x, v, axis, temperature, where, out, workers, dim)
 
 
 @_doc
-def log_softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, workers=None):
+def log_softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, workers=None,
+                    dim=None):
     r"""Jacobian-vector product of log_softmax: ``(v - sum(softmax(x) * v)) / T``.
 
     %(jvp_sections)s
@@ -953,11 +967,11 @@ def log_softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, w
     >>> log_softmax_jvp([0.0, 0.0], [1.0, 0.0])
     array([ 0.5, -0.5])
     """
-    return _derivative(_LOG_SOFTMAX_JVP, x, v, axis, temperature, where, out, workers)
+    return _derivative(_LOG_SOFTMAX_JVP, x, v, axis, temperature, where, out, workers, dim)
 
 
 @_doc
-def softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None):
+def softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None, dim=None):
     r"""Backward pass of softmax from its saved output: ``y * (g - sum(y * g)) / T``.
 
     %(vjp_sections)s
@@ -975,11 +989,11 @@ def softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None):
     >>> softmax_vjp(y, [1.0, 0.0])
     array([ 0.25, -0.25])
     """
-    return _derivative(_SOFTMAX_VJP, y, g, axis, temperature, None, out, workers)
+    return _derivative(_SOFTMAX_VJP, y, g, axis, temperature, None, out, workers, dim)
 
 
 @_doc
-def log_softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None):
+def log_softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None, dim=None):
     r"""Backward pass of log_softmax from its saved output: ``(g - exp(y) * sum(g)) / T``.
 
     %(vjp_sections)s
@@ -997,7 +1011,7 @@ def log_softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None)
     >>> log_softmax_vjp(np.log([0.5, 0.5]), [1.0, 0.0], temperature=2.0)
     array([ 0.25, -0.25])
     """
-    return _derivative(_LOG_SOFTMAX_VJP, y, g, axis, temperature, None, out, workers)
+    return _derivative(_LOG_SOFTMAX_VJP, y, g, axis, temperature, None, out, workers, dim)
 
 
 def softmax_jacobian(x, axis=-1, *, temperature=1.0):

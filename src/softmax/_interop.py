@@ -15,9 +15,10 @@ NumPy calls pay one set lookup). ``kind_of`` classifies the rest by type (cached
   type; any other (a torch tensor that requires grad, a JAX tracer, a GPU array,
   array-api-strict, ...) goes through ``softmax._array_api`` in its own namespace
   (``array_api_call``);
-- ``"xarray"`` (a NumPy-backed DataArray): the values go through the NumPy path, dims,
-  coordinates and name come back (``xarray_call``);
-- ``"dask"`` (and dask-backed DataArrays): a TypeError; they are never computed eagerly.
+- ``"xarray"`` (a DataArray backed by NumPy or dask): the data go through the NumPy path or
+  the lazy dask path, dims, coordinates, name and attrs come back (``xarray_call``; ``dim=``
+  names the reduced dims);
+- ``"dask"``: a lazy graph of kernel calls per block (``softmax._dask``), never computed here.
 
 Optional libraries are never imported here: an object of theirs exists only once its library
 is imported, so the classes are found in ``sys.modules`` after a look at the type's module.
@@ -79,12 +80,27 @@ def _typename(obj):
     return f"{t.__module__.partition('.')[0]}.{t.__qualname__}"
 
 
-def dispatch(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims, return_sign):
+def dispatch(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims, return_sign,
+             dim=None):
     """The result of a public call (arguments as ``_api._call``), by the kind of its inputs."""
     from . import _api
     kinds = (kind_of(x), kind_of(second), kind_of(where), kind_of(out))
-    if any(k in ("dask", "xarray", "unsupported") for k in kinds):
-        _refuse_lazy(fn, (x, second, where, out), kinds)
+    if "unsupported" in kinds:
+        _refuse(fn, (x, second, where, out), kinds)
+    if "xarray" in kinds:
+        return xarray_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                           return_sign, dim)
+    if dim is not None:
+        lead = x if kinds[0] or not kinds[1] else second
+        raise TypeError(f"dim={dim!r} names dims of an xarray DataArray, and "
+                        f"{fn.first if lead is x else fn.second} is a {_typename(lead)}: use axis=")
+    if "dask" in kinds:
+        other = sorted({k for k in kinds if k not in (None, "dask")})
+        if other:
+            raise TypeError(f"dask arrays and {other[0]} input in one call: pass inputs of one kind")
+        from . import _dask
+        return _dask.call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
+                          return_sign)
     kind = kinds[0] or kinds[1]
     if kinds[0] and kinds[1] and kinds[0] != kinds[1]:
         raise TypeError(f"{fn.first} is a {_typename(x)} and {fn.second} a {_typename(second)}: "
@@ -95,20 +111,10 @@ def dispatch(fn, x, second, axis, temperature, where, out, dtype, workers, keepd
     return _HANDLERS[kind](fn, x, second, *args)
 
 
-def _refuse_lazy(fn, objs, kinds):
-    """TypeError for dask arrays (never computed here), DataArrays not backed by NumPy, and
-    other xarray objects."""
+def _refuse(fn, objs, kinds):
+    """TypeError for xarray objects other than DataArrays."""
     names = (fn.first, fn.second or "second", "where", "out")
     for name, obj, kind in zip(names, objs, kinds):
-        backing = obj.data if kind == "xarray" else None
-        if kind == "dask" or (backing is not None and kind_of(backing) == "dask"):
-            what = _typename(obj) + (f" backed by {_typename(backing)}" if backing is not None else "")
-            raise TypeError(
-                f"{name} is a {what}: softmax does not compute it eagerly, and its lazy (dask) support is not built yet; "
-                f"call .compute() first for an in-memory result")
-        if backing is not None and not isinstance(backing, np.ndarray):
-            raise TypeError(f"{name} is a DataArray backed by {_typename(backing)}; only NumPy-backed "
-                            f"DataArrays are supported: pass its .data")
         if kind == "unsupported":
             raise TypeError(f"{name} of type {_typename(obj)} is not supported; pass a DataArray, "
                             f"or its .values")
@@ -282,47 +288,89 @@ def _pandas_jacobian(frame, res, axis, pd):
 # ---------------------------------------------------------------------------
 # xarray
 # ---------------------------------------------------------------------------
-def xarray_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims, return_sign):
-    """A NumPy-backed DataArray: its values through the NumPy path, its dims, coordinates and
-    name back (an elementwise result keeps the attrs too; a reduction drops them, as xarray's
-    own). axis counts dims as for arrays (a ``dim=`` argument comes with the lazy-array
-    support). A second DataArray must have the same dims and shape (no alignment)."""
+def xarray_call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims, return_sign,
+                dim=None):
+    """A DataArray backed by NumPy or dask: its data through the NumPy path or the lazy dask
+    path (``softmax._dask``), its dims, coordinates, name and attrs back (a reduction drops the
+    reduced dims and their coordinates). ``dim`` names the reduced dims (a name or a tuple of
+    names); ``axis`` counts them as integers; not both. A second DataArray (v, g, b, where) must
+    have the same dims and shape (no alignment)."""
     from . import _api
     xr = sys.modules["xarray"]
-    da = x if isinstance(x, xr.DataArray) else second
-    name = fn.first if da is x else fn.second
+    da = x if isinstance(x, xr.DataArray) else second if isinstance(second, xr.DataArray) else where
+    name = fn.first if da is x else fn.second if da is second else "where"
+    if not isinstance(da, xr.DataArray):
+        raise TypeError(f"out is a {_typename(out)}: out is not supported for DataArrays")
     if out is not None:
         raise TypeError("out is not supported for a DataArray input (the result is a new "
                         "DataArray)")
     if fn is _api._JACOBIAN:
         raise TypeError("softmax_jacobian of a DataArray would need names for two new dims; "
                         "pass .values")
-    if isinstance(axis, str) or (isinstance(axis, (tuple, list)) and any(isinstance(a, str) for a in axis)):
-        raise TypeError(f"axis={axis!r}: axes of a DataArray are given as integers for now "
-                        f"(its dims are {da.dims}); a dim= argument is planned")
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"pass dim= or axis=, not both (got dim={dim!r}, axis={axis!r})")
+        axis = _axis_of_dims(da, dim)
+    elif isinstance(axis, str) or (isinstance(axis, (tuple, list)) and any(isinstance(a, str) for a in axis)):
+        raise TypeError(f"axis={axis!r}: axis counts the dims of a DataArray as integers; name "
+                        f"them with dim= (its dims are {da.dims})")
     vals = {}
+    lazy = False
     for arg, obj in ((fn.first, x), (fn.second, second), ("where", where)):
         if isinstance(obj, xr.DataArray):
             if obj is not da and (obj.dims != da.dims or obj.shape != da.shape):
                 raise ValueError(f"{arg} has dims {obj.dims} and shape {obj.shape}, {name} "
                                  f"{da.dims} and {da.shape}: no alignment is done; pass "
                                  f"matching DataArrays or arrays")
-            vals[arg] = obj.values
-    res = _api._kernel_call(fn, vals.get(fn.first, x), vals.get(fn.second, second), axis,
-                           temperature, vals.get("where", where), None, dtype, workers, keepdims,
-                           return_sign)
+            data = obj.data
+            kind = kind_of(data)
+            if kind == "dask":
+                lazy = True
+            elif not isinstance(data, np.ndarray):
+                raise TypeError(f"{arg} is a DataArray backed by {_typename(data)}; only NumPy- "
+                                f"and dask-backed DataArrays are supported: pass its .data")
+            vals[arg] = data
+        elif kind_of(obj) == "dask":
+            lazy = True
+        elif kind_of(obj) is not None:
+            raise TypeError(f"{arg} is a {_typename(obj)} and {name} a DataArray: pass inputs of "
+                            f"one kind")
+    args = (vals.get(fn.first, x), vals.get(fn.second, second), axis, temperature,
+            vals.get("where", where), None, dtype, workers, keepdims, return_sign)
+    if lazy:
+        from . import _dask
+        res = _dask.call(fn, *args)
+    else:
+        res = _api._kernel_call(fn, *args)
     if fn.elementwise:
+        if res.shape != da.shape:   # b, v or where broadcast a smaller DataArray: no dims for it
+            raise ValueError(f"{name} has shape {da.shape}, the result {res.shape}: pass the "
+                             f"larger input as the DataArray")
         return da.copy(data=res)
     axes = _api._axes(axis, da.ndim)
     parts = tuple(_xarray_reduced(da, p, axes, keepdims, xr) for p in (res if return_sign else (res,)))
     return parts if return_sign else parts[0]
 
 
+def _axis_of_dims(da, dim):
+    """The axis numbers of the dims named by ``dim`` (a name or a tuple/list of names)."""
+    names = dim if isinstance(dim, (tuple, list)) else (dim,)
+    out = []
+    for d in names:
+        if d not in da.dims:
+            raise ValueError(f"dim={dim!r}: {d!r} is not a dim of the DataArray (its dims are "
+                             f"{da.dims})")
+        out.append(da.dims.index(d))
+    return tuple(out) if isinstance(dim, (tuple, list)) else out[0]
+
+
 def _xarray_reduced(da, value, axes, keepdims, xr):
     dims = tuple(d for i, d in enumerate(da.dims) if keepdims or i not in axes)
     gone = {d for i, d in enumerate(da.dims) if i in axes}
     coords = {k: c for k, c in da.coords.items() if not (set(c.dims) & gone)}
-    return xr.DataArray(np.asarray(value), dims=dims, coords=coords, name=da.name)
+    if kind_of(value) != "dask":
+        value = np.asarray(value)
+    return xr.DataArray(value, dims=dims, coords=coords, name=da.name, attrs=dict(da.attrs))
 
 
 # ---------------------------------------------------------------------------
