@@ -2,10 +2,16 @@
 
 import numpy as np
 import pytest
+import scipy
 import scipy.special
 
 import softmax as sm
 import util
+
+# scipy follows C99's complex exp and log at complex infinities except in 1.14 and 1.15 (1.15.3,
+# the last for CPython 3.10, gives NaN and other phases); the C99 values are asserted always.
+SCIPY_C99_INFINITIES = tuple(int(p) for p in scipy.__version__.split(".")[:2]) not in ((1, 14),
+                                                                                     (1, 15))
 
 ARRAYS = list(util.arrays())
 CASES = [pytest.param(x, id=label) for label, x in ARRAYS]
@@ -208,7 +214,8 @@ def test_complex_infinities_as_scipy(x, y):
         want = np.log(np.sum(np.exp(a)))
         got = sm.logsumexp(a)
         np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(got, scipy.special.logsumexp(a))
+        if SCIPY_C99_INFINITIES:
+            np.testing.assert_array_equal(got, scipy.special.logsumexp(a))
         for t in (2.0, 0.5) if a.dtype.kind == "c" else ():  # T * log(sum(exp(a / T))), part by part
             z = np.empty_like(a)
             z.real, z.imag = a.real / t, a.imag / t
