@@ -141,10 +141,14 @@ cdef void _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp
 
 cdef inline void _short_rows_op(Op op, const floating* x, floating* out, Py_ssize_t rows,
                                 Py_ssize_t K, Temp t) noexcept nogil:
-    """Short rows of softmax, log_softmax or logsumexp: float32 one vector a row, float64 a
-    block of rows at a time."""
+    """Rows of softmax, log_softmax or logsumexp: float32 one vector a row (K <= SMX_NF32) or
+    a block of rows (_vrows32: each row's max from the previous row's pass), float64 a block
+    of short rows at a time."""
     if floating is float:
-        _vshort32(x, out, rows, K, t, 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2))
+        if K <= SMX_NF32:
+            _vshort32(x, out, rows, K, t, 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2))
+        else:
+            _vrows32(x, out, rows, K, t, 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2))
     else:
         _small_rows(op, x, out, rows, K, t)
 
@@ -190,19 +194,20 @@ cdef void _run(Op op, const floating* x, const floating* v, floating* out, Py_ss
                              out + item * SMALL_ROWS * K,
                              min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
         return
-    if (inner == 1 and (K <= SMALL_K if floating is double else K <= SMX_NF32)
+    if (inner == 1 and (K <= SMALL_K if floating is double else K < SPLIT_MIN)
             and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE)):
-        nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
+        # blocks of rows, one thread each (float32 rows longer than a vector: ROWS_ELEMS
+        # elements a block; every row's result is the same whatever the blocks)
+        W = SMALL_ROWS if K <= SMX_NF32 or floating is double else max(1, ROWS_ELEMS // K)
+        nitems = (outer + W - 1) // W
         if nthreads > 1 and nitems > 1:
             for item in prange(nitems, num_threads=nthreads, schedule="static"):
-                _short_rows_op(op, x + item * SMALL_ROWS * K,
-                               out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
-                               min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
+                _short_rows_op(op, x + item * W * K, out + item * W * (1 if op == OP_LSE else K),
+                               min(W, outer - item * W), K, t)
         else:   # no parallel region at all: entering one costs more than a small call
             for item in range(nitems):
-                _short_rows_op(op, x + item * SMALL_ROWS * K,
-                               out + item * SMALL_ROWS * (1 if op == OP_LSE else K),
-                               min(<Py_ssize_t>SMALL_ROWS, outer - item * SMALL_ROWS), K, t)
+                _short_rows_op(op, x + item * W * K, out + item * W * (1 if op == OP_LSE else K),
+                               min(W, outer - item * W), K, t)
         return
     if nthreads > 1 and nitems > 1:
         for item in prange(nitems, num_threads=nthreads, schedule="static"):

@@ -62,14 +62,14 @@ cdef bint _has_nan32(const float* x, Py_ssize_t K) noexcept nogil:
         i += SMX_NF32
     return False
 
-cdef inline bint _row_start32(const float* x, Py_ssize_t K, Temp t, TCase k,
+cdef inline bint _row_begin32(const float* x, Py_ssize_t K, Temp t, float m, bint finite,
                               Row32* c) noexcept nogil:
-    """The max pass and the row's constants; False for a special row. A row with -inf
-    entries but no NaN, no +inf and a finite max stays here: its -inf are exps of 0."""
-    cdef float m
+    """The row's constants from its max m (finite: no NaN, no inf seen); False for a special
+    row. A row with -inf entries but no NaN, no +inf and a finite max stays here: its -inf
+    are exps of 0."""
     if t.hard:
         return False
-    if not _row_max32(x, K, k, &m):
+    if not finite:
         if not (fabsf(m) < INFINITY) or _has_nan32(x, K):
             return False
     c[0] = _row32(m, t)
@@ -232,11 +232,12 @@ cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* on
     rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
 
 # ---------------------------------------------------------------- one row, any op
-cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
-                      TCase k) noexcept nogil:
+cdef int _vrow32_body(const float* x, float* out, Py_ssize_t K, Temp t, int op, float m,
+                      bint finite, TCase k) noexcept nogil:
+    """_vrow32_case after its max pass (m, finite: _row_max32's)."""
     cdef double ones, rest, s_hi, s_lo
     cdef Row32 c
-    if not _row_start32(x, K, t, k, &c):
+    if not _row_begin32(x, K, t, m, finite, &c):
         return 1
     if op == 0:
         _scale32(out, K, 1.0 / _exp_store_sum32(x, out, K, c, k))
@@ -248,6 +249,12 @@ cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
         _combine(ones, rest, 0.0, &s_hi, &s_lo)
         out[0] = <float>_lse_value[float](c.m, s_hi, s_lo, t)
     return 0
+
+cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
+                      TCase k) noexcept nogil:
+    cdef float m
+    cdef bint finite = _row_max32(x, K, k, &m)
+    return _vrow32_body(x, out, K, t, op, m, finite, k)
 
 cdef int _vrow32(const float* x, float* out, Py_ssize_t K, Temp t, int op) noexcept nogil:
     """softmax (op 0), log_softmax (1) or logsumexp (2, into out[0]) of one float32 row:
@@ -360,3 +367,161 @@ cdef void _exp_scale_out32(const float* x, float* out, Py_ssize_t K, Row32 c, do
     if i < K:
         smx_store_till_f32(out + i, K - i, _times32(_vexp32(_ld_till32(x + i, K - i, -INFINITY, neg),
                                                             nm, c, scaled), vh, vl, vi))
+
+# ---------------------------------------------------------------- blocks of rows, the fast path
+DEF ROWS_ELEMS = 65536      # elements of a block of rows (a work item of _vrows32)
+
+ctypedef struct Stats32:    # what the exp pass of a row learns of the next one
+    float m                 # max of y, NaN ignored
+    float mn                # min of y, NaN ignored
+    bint finite             # no NaN, no +-inf seen (x * 0 summed)
+
+cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexcept nogil:
+    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32(), v
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 c0 = z, c1 = z
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        v = _ld32(x + i, neg)
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        c0 = smx_muladd_f32(v, z, c0)
+        v = _ld32(x + i + SMX_NF32, neg)
+        a1 = smx_max_f32(v, a1)
+        b1 = smx_min_f32(v, b1)
+        c1 = smx_muladd_f32(v, z, c1)
+        i += 2 * SMX_NF32
+    while i < K:    # the padding repeats y[0]: no effect on any result
+        v = _ld_till32(x + i, K - i, -x[0] if neg else x[0], neg)
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        c0 = smx_muladd_f32(v, z, c0)
+        i += SMX_NF32
+    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
+    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
+    c0 = smx_add_f32(c0, c1)
+    st.finite = not smx_any_mf32(smx_cmpneq_f32(c0, c0))
+
+cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c,
+                              const float* nx, Stats32* st, TCase k) noexcept nogil:
+    """The fast path's exp pass: out = exp((y - mt)/|T|) (_vexp32f), returns their sum
+    (anchored Fast2Sum: one lane pair, every exp <= 1), and on the way st = the stats of the
+    next row nx (K elements; x itself when there is none), whose loads the exps hide."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
+    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1, v
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 q0 = z, q1 = z
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        e0 = _vexp32f(_ld32(x + i, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        smx_store_f32(out + i, e0)
+        smx_store_f32(out + i + SMX_NF32, e1)
+        _fast_acc32(&s, &cc, e0)
+        _fast_acc32(&s, &cc, e1)
+        v = _ld32(nx + i, neg)
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        q0 = smx_muladd_f32(v, z, q0)
+        v = _ld32(nx + i + SMX_NF32, neg)
+        a1 = smx_max_f32(v, a1)
+        b1 = smx_min_f32(v, b1)
+        q1 = smx_muladd_f32(v, z, q1)
+        i += 2 * SMX_NF32
+    while i < K:
+        e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        _st_till32(out + i, K - i, e0)
+        _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
+        v = _ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg)   # padding: y[0]
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        q0 = smx_muladd_f32(v, z, q0)
+        i += SMX_NF32
+    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
+    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
+    q0 = smx_add_f32(q0, q1)
+    st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+    return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
+             - <double>SMX_NF32) + <double>smx_reduce_add_f32(cc))
+
+cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept nogil:
+    """out *= inv, each product rounded once. direct (every out * inv far above the least
+    normal): fma(e, ih, e * il), the inverse pair (ih, il) with il dropped (set to 0) below
+    2**-40 ih, so that no e * il underflows; else _scale32's scaled pair."""
+    cdef smx_vf32 vh, vl
+    cdef float ih, il
+    cdef Py_ssize_t i = 0
+    if not direct:
+        _scale32(out, K, inv)
+        return
+    ih = <float>inv
+    il = <float>(inv - <double>ih)
+    if fabsf(il) < ih * 9.094947017729282e-13:    # 2**-40
+        il = 0.0
+    vh = smx_setall_f32(ih)
+    vl = smx_setall_f32(il)
+    while i + 2 * SMX_NF32 <= K:
+        smx_store_f32(out + i, smx_muladd_f32(smx_load_f32(out + i), vh,
+                                              smx_mul_f32(smx_load_f32(out + i), vl)))
+        smx_store_f32(out + i + SMX_NF32,
+                      smx_muladd_f32(smx_load_f32(out + i + SMX_NF32), vh,
+                                     smx_mul_f32(smx_load_f32(out + i + SMX_NF32), vl)))
+        i += 2 * SMX_NF32
+    while i < K:
+        smx_store_till_f32(out + i, K - i,
+                           smx_muladd_f32(smx_load_till_f32(out + i, K - i, 0.0), vh,
+                                          smx_mul_f32(smx_load_till_f32(out + i, K - i, 0.0), vl)))
+        i += SMX_NF32
+
+cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
+                        TCase k) noexcept nogil:
+    """R rows (SMX_NF32 < K < SPLIT_MIN) of softmax (op 0), log_softmax (1), logsumexp (2: out[r]
+    per row). A row's max and min come from the previous row's exp pass; softmax rows of finite
+    y with (max - min)/|T| <= FAST_SPAN take the fast path (_fast32), the others _vrow32_body,
+    special rows the general kernels."""
+    cdef Stats32 cur, nxt
+    cdef Fast32 c
+    cdef const float* xr
+    cdef const float* nx
+    cdef Py_ssize_t r
+    cdef double S
+    # the direct scaling holds when exp(-span) / S >= 2**-85 (S <= K)
+    cdef double direct_span = 85.0 * 0.6931471805599453 - log(<double>K + 1.0)
+    if R <= 0:
+        return
+    _row_stats32(x, K, k, &cur)
+    for r in range(R):
+        xr = x + r * K
+        nx = xr + K if r + 1 < R else xr
+        if op == 0 and cur.finite and _fast32(cur.m, cur.mn, t, &c):
+            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &nxt, k)
+            _fscale32(out + r * K, K, 1.0 / S, c.span <= direct_span)
+        else:
+            if _vrow32_body(xr, out + (r if op == 2 else r * K), K, t, op, cur.m, cur.finite, k) != 0:
+                if op == 2:
+                    _lse_row(xr, out + r, K, t)
+                else:
+                    _softmax_row(xr, out + r * K, K, t, op == 1)
+            if r + 1 < R:
+                _row_stats32(nx, K, k, &nxt)
+        cur = nxt
+
+cdef void _vrows32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                   int op) noexcept nogil:
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vrows32_case(x, out, R, K, t, op, p1)
+    elif case == 1:
+        _vrows32_case(x, out, R, K, t, op, pt)
+    elif case == 2:
+        _vrows32_case(x, out, R, K, t, op, n1)
+    else:
+        _vrows32_case(x, out, R, K, t, op, nt)
