@@ -370,6 +370,8 @@ cdef void _exp_scale_out32(const float* x, float* out, Py_ssize_t K, Row32 c, do
 
 # ---------------------------------------------------------------- blocks of rows, the fast path
 DEF ROWS_ELEMS = 65536      # elements of a block of rows (a work item of _vrows32)
+DEF FUSE_MAX_K = 512        # rows up to this long take their output pass in the next row's exp
+                            # pass (longer: the four rows it touches crowd L1; 2000: 1.35x slower)
 
 ctypedef struct Stats32:    # what the exp pass of a row learns of the next one
     float m                 # max of y, NaN ignored
@@ -404,18 +406,38 @@ cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexc
     c0 = smx_add_f32(c0, c1)
     st.finite = not smx_any_mf32(smx_cmpneq_f32(c0, c0))
 
+cdef inline smx_vf32 _times32d(smx_vf32 e, smx_vf32 vh, smx_vf32 vl) noexcept nogil:
+    """e * inv rounded once, (vh, vl) the direct pair of _inv_direct32."""
+    return smx_muladd_f32(e, vh, smx_mul_f32(e, vl))
+
+cdef inline void _inv_direct32(double inv, smx_vf32* vh, smx_vf32* vl) noexcept nogil:
+    """The float32 pair ih + il of inv, il set to 0 below 2**-40 ih (a relative 2**-40):
+    then no e * il underflows where e * inv is far above the least normal (_fscale32)."""
+    cdef float ih = <float>inv
+    cdef float il = <float>(inv - <double>ih)
+    if fabsf(il) < ih * 9.094947017729282e-13:    # 2**-40
+        il = 0.0
+    vh[0] = smx_setall_f32(ih)
+    vl[0] = smx_setall_f32(il)
+
 cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c,
-                              const float* nx, Stats32* st, TCase k) noexcept nogil:
+                              const float* nx, Stats32* st, float* prev, double pinv,
+                              TCase k) noexcept nogil:
     """The fast path's exp pass: out = exp((y - mt)/|T|) (_vexp32f), returns their sum
-    (anchored Fast2Sum: one lane pair, every exp <= 1), and on the way st = the stats of the
-    next row nx (K elements; x itself when there is none), whose loads the exps hide."""
+    (anchored Fast2Sum: one lane pair, every exp <= 1); on the way st = the stats of the next
+    row nx (K elements; x itself when there is none), whose loads the exps hide, and, when
+    prev is not NULL, prev *= pinv (the previous row's output pass, direct: _fscale32), whose
+    multiplies fill the exps' gaps."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef bint fuse = prev != NULL
     cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
-    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1, v
+    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1, v, vh = z, vl = z
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
     cdef smx_vf32 q0 = z, q1 = z
     cdef Py_ssize_t i = 0
+    if fuse:
+        _inv_direct32(pinv, &vh, &vl)
     while i + 2 * SMX_NF32 <= K:
         e0 = _vexp32f(_ld32(x + i, neg), nmt, c.inv_hi, c.inv_lo, scaled)
         e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, c.inv_hi, c.inv_lo, scaled)
@@ -431,6 +453,9 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
         a1 = smx_max_f32(v, a1)
         b1 = smx_min_f32(v, b1)
         q1 = smx_muladd_f32(v, z, q1)
+        if fuse:
+            smx_store_f32(prev + i, _times32d(smx_load_f32(prev + i), vh, vl))
+            smx_store_f32(prev + i + SMX_NF32, _times32d(smx_load_f32(prev + i + SMX_NF32), vh, vl))
         i += 2 * SMX_NF32
     while i < K:
         e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
@@ -440,6 +465,8 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
         a0 = smx_max_f32(v, a0)
         b0 = smx_min_f32(v, b0)
         q0 = smx_muladd_f32(v, z, q0)
+        if fuse:
+            _st_till32(prev + i, K - i, _times32d(smx_load_till_f32(prev + i, K - i, 0.0), vh, vl))
         i += SMX_NF32
     st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
     st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
@@ -450,31 +477,19 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
 
 cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept nogil:
     """out *= inv, each product rounded once. direct (every out * inv far above the least
-    normal): fma(e, ih, e * il), the inverse pair (ih, il) with il dropped (set to 0) below
-    2**-40 ih, so that no e * il underflows; else _scale32's scaled pair."""
+    normal): fma(e, ih, e * il) (_inv_direct32); else _scale32's scaled pair."""
     cdef smx_vf32 vh, vl
-    cdef float ih, il
     cdef Py_ssize_t i = 0
     if not direct:
         _scale32(out, K, inv)
         return
-    ih = <float>inv
-    il = <float>(inv - <double>ih)
-    if fabsf(il) < ih * 9.094947017729282e-13:    # 2**-40
-        il = 0.0
-    vh = smx_setall_f32(ih)
-    vl = smx_setall_f32(il)
+    _inv_direct32(inv, &vh, &vl)
     while i + 2 * SMX_NF32 <= K:
-        smx_store_f32(out + i, smx_muladd_f32(smx_load_f32(out + i), vh,
-                                              smx_mul_f32(smx_load_f32(out + i), vl)))
-        smx_store_f32(out + i + SMX_NF32,
-                      smx_muladd_f32(smx_load_f32(out + i + SMX_NF32), vh,
-                                     smx_mul_f32(smx_load_f32(out + i + SMX_NF32), vl)))
+        smx_store_f32(out + i, _times32d(smx_load_f32(out + i), vh, vl))
+        smx_store_f32(out + i + SMX_NF32, _times32d(smx_load_f32(out + i + SMX_NF32), vh, vl))
         i += 2 * SMX_NF32
     while i < K:
-        smx_store_till_f32(out + i, K - i,
-                           smx_muladd_f32(smx_load_till_f32(out + i, K - i, 0.0), vh,
-                                          smx_mul_f32(smx_load_till_f32(out + i, K - i, 0.0), vl)))
+        smx_store_till_f32(out + i, K - i, _times32d(smx_load_till_f32(out + i, K - i, 0.0), vh, vl))
         i += SMX_NF32
 
 cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
@@ -487,8 +502,9 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef Fast32 c
     cdef const float* xr
     cdef const float* nx
+    cdef float* prev = NULL     # a fast row whose output pass (direct, times pinv) is pending
     cdef Py_ssize_t r
-    cdef double S
+    cdef double S, pinv = 0
     # the direct scaling holds when exp(-span) / S >= 2**-85 (S <= K)
     cdef double direct_span = 85.0 * 0.6931471805599453 - log(<double>K + 1.0)
     if R <= 0:
@@ -498,9 +514,17 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
         xr = x + r * K
         nx = xr + K if r + 1 < R else xr
         if op == 0 and cur.finite and _fast32(cur.m, cur.mn, t, &c):
-            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &nxt, k)
-            _fscale32(out + r * K, K, 1.0 / S, c.span <= direct_span)
+            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &nxt, prev, pinv, k)
+            prev = NULL
+            if c.span <= direct_span and K <= FUSE_MAX_K:
+                prev = out + r * K
+                pinv = 1.0 / S
+            else:
+                _fscale32(out + r * K, K, 1.0 / S, c.span <= direct_span)
         else:
+            if prev != NULL:
+                _fscale32(prev, K, pinv, True)
+                prev = NULL
             if _vrow32_body(xr, out + (r if op == 2 else r * K), K, t, op, cur.m, cur.finite, k) != 0:
                 if op == 2:
                     _lse_row(xr, out + r, K, t)
@@ -509,6 +533,8 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             if r + 1 < R:
                 _row_stats32(nx, K, k, &nxt)
         cur = nxt
+    if prev != NULL:
+        _fscale32(prev, K, pinv, True)
 
 cdef void _vrows32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                    int op) noexcept nogil:
