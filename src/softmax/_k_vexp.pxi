@@ -200,9 +200,13 @@ cdef inline smx_vf32 _vexp32f(smx_vf32 y, smx_vf32 nmt, float inv_hi, float inv_
     _vexp32m's algorithm without its guards. y - mt exact by Fast2Sum (no TwoSum), every
     argument in [-FAST_SPAN, 0] (no -inf lanes to blend away, no clamp), 2**n with n >= -125
     straight into the exponent bits (every result normal: no times 2**-64). FMA only."""
-    cdef smx_vf32 d, lo, h, ih, t, n, r, p
-    d = smx_add_f32(y, nmt)
-    lo = smx_sub_f32(y, _sub_m32(d, nmt))
+    cdef smx_vf32 d = smx_add_f32(y, nmt)
+    return _vexp32d(d, smx_sub_f32(y, _sub_m32(d, nmt)), inv_hi, inv_lo, scaled)
+
+cdef inline smx_vf32 _vexp32d(smx_vf32 d, smx_vf32 lo, float inv_hi, float inv_lo,
+                              bint scaled) noexcept nogil:
+    """_vexp32f from the exact difference d + lo = y - mt (d rounded)."""
+    cdef smx_vf32 h, ih, t, n, r, p
     if scaled:
         ih = smx_setall_f32(inv_hi)
         h = smx_mul_f32(d, ih)
