@@ -297,29 +297,33 @@ cdef inline int _vshort32_fast(const float* x, float* out, Py_ssize_t K, Temp t,
 
 DEF SHORT_N = 16            # rows a step of _vshort32_fastn, phase by phase (benchmarks/README.md)
 
-cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t,
+cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t, int op,
                                 TCase k) noexcept nogil:
-    """_vshort32_fast of SHORT_N rows at once (independent chains): 1 (nothing written) when
-    any is not for it."""
+    """_vshort32_fast of SHORT_N rows at once, phase by phase (independent chains), softmax
+    (op 0) or log_softmax (1: the maxima's exps of 1 counted apart, the rest summed in
+    double, log1p of the two): 1 (nothing written) when any row is not for it."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf32 z = smx_zero_f32(), vih, lim
+    cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), vih, lim, y
     cdef smx_vf32 v[SHORT_N]
     cdef smx_vf32 nm[SHORT_N]
     cdef smx_vf32 d[SHORT_N]
-    cdef smx_mf32 till = smx_till_f32(K), bad
-    cdef double inv = t.inv + t.inv_lo
+    cdef smx_mf32 till = smx_till_f32(K), bad, k1
+    cdef smx_vf64 md, Ld, vinv
+    cdef double inv = t.inv + t.inv_lo, C
     cdef double iv[SHORT_N]
+    cdef float mm[SHORT_N]
     cdef float ih = <float>inv, il = <float>(inv - <double>ih), h, l
-    cdef int j
+    cdef Py_ssize_t j
     if t.hard or not (ih < INFINITY):
         return 1
     vih = smx_setall_f32(ih)
-    lim = smx_setall_f32(-SHORT_SPAN)
+    lim = smx_setall_f32(-SHORT_SPAN if op == 0 else -FAST_SPAN)
     for j in range(SHORT_N):
         v[j] = _ld_till32(x + j * K, K, -3.4028234663852886e38, neg)
     for j in range(SHORT_N):
-        nm[j] = smx_setall_f32(-smx_reduce_max_f32(v[j]))
+        mm[j] = smx_reduce_max_f32(v[j])
+        nm[j] = smx_setall_f32(-mm[j])
     bad = smx_cmplt_f32(z, z)
     for j in range(SHORT_N):
         v[j] = smx_select_f32(till, v[j], smx_neg_f32(nm[j]))
@@ -330,14 +334,38 @@ cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t
         return 1
     for j in range(SHORT_N):
         v[j] = _vexp32d(d[j], _two_sum_lo32(v[j], nm[j], d[j]), ih, il, scaled)
+    if op == 0:
+        for j in range(SHORT_N):
+            iv[j] = 1.0 / (_sum64_of32(v[j]) - <double>(SMX_NF32 - K))
+        for j in range(SHORT_N):
+            h = <float>iv[j]
+            l = <float>(iv[j] - <double>h)
+            if fabsf(l) < h * 9.094947017729282e-13:
+                l = 0.0
+            smx_store_till_f32(out + j * K, K, _times32d(v[j], smx_setall_f32(h),
+                                                         smx_setall_f32(l)))
+        return 0
+    for j in range(SHORT_N):     # S - 1 = (ones - 1) + rest, the padding's exps of 1 taken out
+        k1 = smx_cmplt_f32(v[j], one)
+        iv[j] = ((<double>smx_reduce_add_f32(smx_select_f32(k1, z, one))
+                  - <double>(SMX_NF32 - K + 1)) + _sum64_of32(smx_select_f32(k1, v[j], z)))
     for j in range(SHORT_N):
-        iv[j] = 1.0 / (_sum64_of32(v[j]) - <double>(SMX_NF32 - K))
-    for j in range(SHORT_N):
-        h = <float>iv[j]
-        l = <float>(iv[j] - <double>h)
-        if fabsf(l) < h * 9.094947017729282e-13:
-            l = 0.0
-        smx_store_till_f32(out + j * K, K, _times32d(v[j], smx_setall_f32(h), smx_setall_f32(l)))
+        iv[j] = log1p(iv[j])
+    vinv = smx_setall_f64(inv)
+    for j in range(SHORT_N):     # out = (y - m)/|T| - L (_log_out32)
+        y = _ld_till32(x + j * K, K, 0.0, neg)
+        if scaled:
+            md = smx_setall_f64(<double>mm[j])
+            Ld = smx_setall_f64(iv[j])
+            y = smx_cvt_f64x2_f32(
+                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), md), vinv), Ld),
+                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y), md), vinv), Ld))
+        else:
+            C = <double>mm[j] + iv[j]
+            h = <float>C
+            y = smx_sub_f32(smx_sub_f32(y, smx_setall_f32(h)),
+                            smx_setall_f32(<float>((<double>mm[j] - <double>h) + iv[j])))
+        smx_store_till_f32(out + j * K, K, y)
     return 0
 
 cdef void _vshort32_row(const float* x, float* out, Py_ssize_t K, Temp t, int op,
@@ -380,14 +408,14 @@ cdef void _vshort32_row(const float* x, float* out, Py_ssize_t K, Temp t, int op
 
 cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                          int op, TCase k, char_r ws) noexcept nogil:
-    """Rows of K <= SMX_NF32 elements, one vector each: softmax on the fast path where it
-    can (_vshort32_fast), the rest _vshort32_row."""
+    """Rows of K <= SMX_NF32 elements, one vector each: softmax and log_softmax on the fast
+    path where they can (_vshort32_fastn, _vshort32_fast), the rest _vshort32_row."""
     cdef Py_ssize_t r = 0, j
-    if op == 0 and SMX_HAS_FMA:
+    if op != 2 and SMX_HAS_FMA:
         while r + SHORT_N <= R:
-            if _vshort32_fastn(x + r * K, out + r * K, K, t, k) != 0:
+            if _vshort32_fastn(x + r * K, out + r * K, K, t, op, k) != 0:
                 for j in range(SHORT_N):
-                    if _vshort32_fast(x + (r + j) * K, out + (r + j) * K, K, t, k) != 0:
+                    if op != 0 or _vshort32_fast(x + (r + j) * K, out + (r + j) * K, K, t, k) != 0:
                         _vshort32_row(x + (r + j) * K, out + (r + j) * K, K, t, op, k, ws)
             r += SHORT_N
     while r < R:
