@@ -30,7 +30,11 @@ Passes, per slice:
 Columns: two passes (a running max with rescaled sums, then the output). Rows of 2**18 and
 more: blocks of partial statistics (max, sum relative to it) merged in block order, then the
 output: the bits do not depend on the thread count. Rows of one vector or less: one vector a
-row.
+row. float32 rows in between go in blocks of rows, each row's max and min found during the
+previous row's exp pass; an FMA build takes a row of finite values whose span (max - min)/|T|
+keeps every exp normal on a fast path (_k_vfast32.pxi: no guards in the exp; softmax's
+y - max by Fast2Sum on a max rounded up to a grid; a short row's output pass inside the next
+row's exp pass).
 
 Accuracy: ``x - max`` is carried exactly into the exponential (float32 lanes: TwoSum, its low
 part added to the reduced argument; float64: the same, and the exp's own rounding kept as a
