@@ -19,6 +19,7 @@ DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones kee
 DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
 DEF SMALL_K = 64        # rows this short go through _small_rows
 DEF SMALL_ROWS = 4096   # rows per thread work item there
+DEF ROWS_ELEMS = 65536  # elements of a work item of float32 rows longer than a vector (_vrows32)
 DEF CW = 256       # at most this many columns per chunk (column layout)
 DEF CHUNK_BYTES = 1048576  # a column chunk (K x W) stays within L2
 DEF MAX_PARTS = 64      # at most this many threads share one long row (_row_split)

@@ -35,10 +35,8 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
     cdef int vop = 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2)
     if inner == 1:
         if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE:
-            if floating is float:
-                if (_vlong32(x + base, out + (o if op == OP_LSE else base), K, t, vop, 1)
-                        if K >= SPLIT_MIN else
-                        _vrow32(x + base, out + (o if op == OP_LSE else base), K, t, vop)) == 0:
+            if floating is float:   # (K >= SPLIT_MIN: shorter float32 rows take PATH_SHORT)
+                if _vlong32(x + base, out + (o if op == OP_LSE else base), K, t, vop, 1) == 0:
                     return
             elif K < SPLIT_MIN:       # (longer float64 rows: _row_split's bits, any threads)
                 if _softmax_row64(x + base, out + (o if op == OP_LSE else base), K, t, vop) == 0:
@@ -145,16 +143,21 @@ cdef int _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp 
 
 ctypedef enum Path:
     PATH_ITEMS,         # _run_item: a row or a chunk of columns
-    PATH_SHORT,         # _short_rows: a block of SMALL_ROWS short rows
-    PATH_SHORT_DERIV    # _small_deriv: the same for the derivatives
+    PATH_SHORT,         # _short_rows: a block of rows (short ones; float32: any < SPLIT_MIN)
+    PATH_SHORT_DERIV    # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
 
 cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
                              Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """Short rows of softmax, log_softmax or logsumexp: float32 one vector a row
-    (_vshort32), float64 a block of rows at a time (_small_rows). Scratch: WS_SHORT."""
+    """A block of rows of softmax, log_softmax or logsumexp: float32 one vector a row
+    (_vshort32, K <= SMX_NF32) or row after row, each row's max from the previous row's pass
+    (_vrows32, K < SPLIT_MIN); float64 a block of short rows at a time (_small_rows).
+    Scratch: WS_SHORT (float32: WS_ROW, a special row's general kernel)."""
+    cdef int vop = 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2)
     if floating is float:
-        _vshort32(x, out, rows, K, t, 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2),
-                  ws)
+        if K <= SMX_NF32:
+            _vshort32(x, out, rows, K, t, vop, ws)
+        else:
+            _vrows32(x, out, rows, K, t, vop, ws)
     else:
         _small_rows(op, x, out, rows, K, t, ws)
 
@@ -163,7 +166,7 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     """op over the (outer, K, inner) buffer on nthreads threads, each with one scratch
     block for all its work items; 0, or nonzero when a scratch block could not be
     allocated (the output is then incomplete)."""
-    cdef Py_ssize_t W = 1, nchunks = 1, item, nitems, r0, failed = 0
+    cdef Py_ssize_t W = 1, nchunks = 1, B = SMALL_ROWS, item, nitems, r0, failed = 0
     cdef Path path = PATH_ITEMS
     cdef size_t need = WS_ROW if inner == 1 else WS_COL
     cdef char* ws = NULL
@@ -196,24 +199,26 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     if inner == 1 and not reduce_op and (K <= SMX_NF32 if floating is float else (
             K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP))):
         path = PATH_SHORT_DERIV
-    elif inner == 1 and reduce_op and (K <= SMX_NF32 if floating is float else K <= SMALL_K):
+    elif inner == 1 and reduce_op and (K < SPLIT_MIN if floating is float else K <= SMALL_K):
         path = PATH_SHORT
+        if floating is float and K > SMX_NF32:
+            B = max(<Py_ssize_t>1, ROWS_ELEMS // K)   # (a row's bits: the same in any block)
     if path != PATH_ITEMS:
-        nitems = (outer + SMALL_ROWS - 1) // SMALL_ROWS   # blocks of rows, one thread each
-        need = WS_SHORT
+        nitems = (outer + B - 1) // B   # blocks of B rows, one thread each
+        need = WS_ROW if floating is float and path == PATH_SHORT else WS_SHORT
     if nthreads > 1 and nitems > 1:
         with parallel(num_threads=nthreads):
             ws = smx_ws_alloc(need)            # one scratch block per worker
             for item in prange(nitems, schedule="static"):
-                r0 = item * SMALL_ROWS
+                r0 = item * B
                 if ws == NULL:
                     failed += 1
                 elif path == PATH_SHORT:
                     _short_rows(op, x + r0 * K, out + r0 * (1 if op == OP_LSE else K),
-                                min(<Py_ssize_t>SMALL_ROWS, outer - r0), K, t, ws)
+                                min(B, outer - r0), K, t, ws)
                 elif path == PATH_SHORT_DERIV:
                     _small_deriv(op, x + r0 * K, v + r0 * K, out + r0 * K,
-                                 min(<Py_ssize_t>SMALL_ROWS, outer - r0), K, t, ws)
+                                 min(B, outer - r0), K, t, ws)
                 else:
                     _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
             smx_ws_free(ws)
@@ -224,13 +229,13 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     if ws == NULL:
         return 1
     for item in range(nitems):
-        r0 = item * SMALL_ROWS
+        r0 = item * B
         if path == PATH_SHORT:
             _short_rows(op, x + r0 * K, out + r0 * (1 if op == OP_LSE else K),
-                        min(<Py_ssize_t>SMALL_ROWS, outer - r0), K, t, ws)
+                        min(B, outer - r0), K, t, ws)
         elif path == PATH_SHORT_DERIV:
             _small_deriv(op, x + r0 * K, v + r0 * K, out + r0 * K,
-                         min(<Py_ssize_t>SMALL_ROWS, outer - r0), K, t, ws)
+                         min(B, outer - r0), K, t, ws)
         else:
             _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
     return 0

@@ -62,14 +62,14 @@ cdef bint _has_nan32(const float* x, Py_ssize_t K) noexcept nogil:
         i += SMX_NF32
     return False
 
-cdef inline bint _row_start32(const float* x, Py_ssize_t K, Temp t, TCase k,
+cdef inline bint _row_begin32(const float* x, Py_ssize_t K, Temp t, float m, bint finite,
                               Row32* c) noexcept nogil:
-    """The max pass and the row's constants; False for a special row. A row with -inf
-    entries but no NaN, no +inf and a finite max stays here: its -inf are exps of 0."""
-    cdef float m
+    """The row's constants from its max m (finite: no NaN, no inf seen); False for a special
+    row. A row with -inf entries but no NaN, no +inf and a finite max stays here: its -inf
+    are exps of 0."""
     if t.hard:
         return False
-    if not _row_max32(x, K, k, &m):
+    if not finite:
         if not (fabsf(m) < INFINITY) or _has_nan32(x, K):
             return False
     c[0] = _row32(m, t)
@@ -232,11 +232,12 @@ cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* on
     rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
 
 # ---------------------------------------------------------------- one row, any op
-cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
-                      TCase k) noexcept nogil:
+cdef int _vrow32_body(const float* x, float* out, Py_ssize_t K, Temp t, int op, float m,
+                      bint finite, TCase k) noexcept nogil:
+    """_vrow32_case after its max pass (m, finite: _row_max32's)."""
     cdef double ones, rest, s_hi, s_lo
     cdef Row32 c
-    if not _row_start32(x, K, t, k, &c):
+    if not _row_begin32(x, K, t, m, finite, &c):
         return 1
     if op == 0:
         _scale32(out, K, 1.0 / _exp_store_sum32(x, out, K, c, k))
@@ -249,26 +250,127 @@ cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
         out[0] = <float>_lse_value[float](c.m, s_hi, s_lo, t)
     return 0
 
-cdef int _vrow32(const float* x, float* out, Py_ssize_t K, Temp t, int op) noexcept nogil:
+cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
+                      TCase k) noexcept nogil:
     """softmax (op 0), log_softmax (1) or logsumexp (2, into out[0]) of one float32 row:
     0 when done, 1 for a special row (untouched: the general kernel's)."""
-    cdef Pos1 p1
-    cdef PosT pt
-    cdef Neg1 n1
-    cdef NegT nt
-    cdef int case = _tcase(t)
-    if case == 0:
-        return _vrow32_case(x, out, K, t, op, p1)
-    if case == 1:
-        return _vrow32_case(x, out, K, t, op, pt)
-    if case == 2:
-        return _vrow32_case(x, out, K, t, op, n1)
-    return _vrow32_case(x, out, K, t, op, nt)
+    cdef float m
+    cdef bint finite = _row_max32(x, K, k, &m)
+    return _vrow32_body(x, out, K, t, op, m, finite, k)
 
 # ---------------------------------------------------------------- short rows
-cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                         int op, TCase k, char_r ws) noexcept nogil:
-    """Rows of K <= SMX_NF32 elements, one vector each: no loops over a row, no partial
+DEF SHORT_SPAN = 56.0       # _vshort32_fast: exp(-56) / 16 * 2**-40 is far above 2**-126
+cdef inline int _vshort32_fast(const float* x, float* out, Py_ssize_t K, Temp t,
+                               TCase k) noexcept nogil:
+    """softmax of a row of K <= SMX_NF32 elements, one vector, on the fast path's exp: 0 when
+    done; 1 (nothing written) for a row it does not take: a NaN or +-inf, T == 0, 1/|T|
+    overflowing, or (y - max)/|T| below -SHORT_SPAN somewhere. y - max by TwoSum (the exact
+    max: no second reduction for a grid), the padding lanes y = max (exp 1, taken back from
+    the sum exactly), the sum in double."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32(), v, vm, nm, d, e
+    cdef double inv = t.inv + t.inv_lo, S
+    cdef float ih = <float>inv, il = <float>(inv - <double>ih)
+    cdef float m
+    # the padding is finite (not flagged) and below everything else, never the max
+    v = _ld_till32(x, K, -3.4028234663852886e38, neg)
+    m = smx_reduce_max_f32(v)
+    vm = smx_setall_f32(m)
+    v = smx_select_f32(smx_till_f32(K), v, vm)
+    nm = smx_neg_f32(vm)
+    d = smx_add_f32(v, nm)
+    if (t.hard or not (ih < INFINITY)
+            or smx_any_mf32(smx_or_mf32(smx_cmpneq_f32(smx_mul_f32(v, z), z),   # NaN or +-inf
+                                        smx_cmplt_f32(smx_mul_f32(d, smx_setall_f32(ih)),
+                                                      smx_setall_f32(-SHORT_SPAN))))):
+        return 1
+    e = _vexp32d(d, _two_sum_lo32(v, nm, d), ih, il, scaled)
+    S = _sum64_of32(e) - <double>(SMX_NF32 - K)
+    inv = 1.0 / S
+    ih = <float>inv
+    il = <float>(inv - <double>ih)
+    if fabsf(il) < ih * 9.094947017729282e-13:    # 2**-40: no e * il underflows (_inv_direct32)
+        il = 0.0
+    smx_store_till_f32(out, K, _times32d(e, smx_setall_f32(ih), smx_setall_f32(il)))
+    return 0
+
+DEF SHORT_N = 16            # rows a step of _vshort32_fastn, phase by phase (benchmarks/README.md)
+
+cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t, int op,
+                                TCase k) noexcept nogil:
+    """_vshort32_fast of SHORT_N rows at once, phase by phase (independent chains), softmax
+    (op 0) or log_softmax (1: the maxima's exps of 1 counted apart, the rest summed in
+    double, log1p of the two): 1 (nothing written) when any row is not for it."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), vih, lim, y
+    cdef smx_vf32 v[SHORT_N]
+    cdef smx_vf32 nm[SHORT_N]
+    cdef smx_vf32 d[SHORT_N]
+    cdef smx_mf32 till = smx_till_f32(K), bad, k1
+    cdef smx_vf64 md, Ld, vinv
+    cdef double inv = t.inv + t.inv_lo, C
+    cdef double iv[SHORT_N]
+    cdef float mm[SHORT_N]
+    cdef float ih = <float>inv, il = <float>(inv - <double>ih), h, l
+    cdef Py_ssize_t j
+    if t.hard or not (ih < INFINITY):
+        return 1
+    vih = smx_setall_f32(ih)
+    lim = smx_setall_f32(-SHORT_SPAN if op == 0 else -FAST_SPAN)
+    for j in range(SHORT_N):
+        v[j] = _ld_till32(x + j * K, K, -3.4028234663852886e38, neg)
+    for j in range(SHORT_N):
+        mm[j] = smx_reduce_max_f32(v[j])
+        nm[j] = smx_setall_f32(-mm[j])
+    bad = smx_cmplt_f32(z, z)
+    for j in range(SHORT_N):
+        v[j] = smx_select_f32(till, v[j], smx_neg_f32(nm[j]))
+        d[j] = smx_add_f32(v[j], nm[j])
+        bad = smx_or_mf32(bad, smx_or_mf32(smx_cmpneq_f32(smx_mul_f32(v[j], z), z),
+                                           smx_cmplt_f32(smx_mul_f32(d[j], vih), lim)))
+    if smx_any_mf32(bad):
+        return 1
+    for j in range(SHORT_N):
+        v[j] = _vexp32d(d[j], _two_sum_lo32(v[j], nm[j], d[j]), ih, il, scaled)
+    if op == 0:
+        for j in range(SHORT_N):
+            iv[j] = 1.0 / (_sum64_of32(v[j]) - <double>(SMX_NF32 - K))
+        for j in range(SHORT_N):
+            h = <float>iv[j]
+            l = <float>(iv[j] - <double>h)
+            if fabsf(l) < h * 9.094947017729282e-13:
+                l = 0.0
+            smx_store_till_f32(out + j * K, K, _times32d(v[j], smx_setall_f32(h),
+                                                         smx_setall_f32(l)))
+        return 0
+    for j in range(SHORT_N):     # S - 1 = (ones - 1) + rest, the padding's exps of 1 taken out
+        k1 = smx_cmplt_f32(v[j], one)
+        iv[j] = ((<double>smx_reduce_add_f32(smx_select_f32(k1, z, one))
+                  - <double>(SMX_NF32 - K + 1)) + _sum64_of32(smx_select_f32(k1, v[j], z)))
+    for j in range(SHORT_N):
+        iv[j] = log1p(iv[j])
+    vinv = smx_setall_f64(inv)
+    for j in range(SHORT_N):     # out = (y - m)/|T| - L (_log_out32)
+        y = _ld_till32(x + j * K, K, 0.0, neg)
+        if scaled:
+            md = smx_setall_f64(<double>mm[j])
+            Ld = smx_setall_f64(iv[j])
+            y = smx_cvt_f64x2_f32(
+                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), md), vinv), Ld),
+                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y), md), vinv), Ld))
+        else:
+            C = <double>mm[j] + iv[j]
+            h = <float>C
+            y = smx_sub_f32(smx_sub_f32(y, smx_setall_f32(h)),
+                            smx_setall_f32(<float>((<double>mm[j] - <double>h) + iv[j])))
+        smx_store_till_f32(out + j * K, K, y)
+    return 0
+
+cdef void _vshort32_row(const float* x, float* out, Py_ssize_t K, Temp t, int op,
+                        TCase k, char_r ws) noexcept nogil:
+    """One row of K <= SMX_NF32 elements, one vector: no loops over a row, no partial
     accumulators, no epilogues. A special row goes to the general kernel."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
@@ -278,33 +380,51 @@ cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef float m
     cdef double ones, rest, s_hi, s_lo
     cdef Row32 c
-    cdef Py_ssize_t r
-    for r in range(R):
-        # the padding is finite (not flagged) and below ylo (exp 0), never the max
-        v = _ld_till32(x + r * K, K, -3.4028234663852886e38, neg)
-        m = smx_reduce_max_f32(v)
-        c = _row32(m, t)
-        if (t.hard or smx_any_mf32(smx_cmpneq_f32(smx_mul_f32(v, z), z))   # NaN or +-inf
-                or not _row32_ok(c)):
-            if op == 2:
-                _lse_row(x + r * K, out + r, K, t, ws)
-            elif _vrow32_case(x + r * K, out + r * K, K, t, op, k) != 0:
-                _softmax_row(x + r * K, out + r * K, K, t, op == 1, ws)
-            continue
+    # the padding is finite (not flagged) and below ylo (exp 0), never the max
+    v = _ld_till32(x, K, -3.4028234663852886e38, neg)
+    m = smx_reduce_max_f32(v)
+    c = _row32(m, t)
+    if (t.hard or smx_any_mf32(smx_cmpneq_f32(smx_mul_f32(v, z), z))   # NaN or +-inf
+            or not _row32_ok(c)):
         if op == 2:
-            _lse_sums32(x + r * K, K, c, k, &ones, &rest)
-            _combine(ones, rest, 0.0, &s_hi, &s_lo)
-            out[r] = <float>_lse_value[float](m, s_hi, s_lo, t)
-            continue
-        e = _vexp32(v, smx_setall_f32(-m), c, scaled)
-        if op == 0:
-            _inv_pair32(1.0 / _sum64_of32(e), &vh, &vl, &vi)
-            smx_store_till_f32(out + r * K, K, _times32(e, vh, vl, vi))
-            continue
-        k1 = smx_cmplt_f32(e, one)
-        ones = smx_reduce_add_f32(smx_select_f32(k1, z, one))
-        rest = _sum64_of32(smx_select_f32(k1, e, z))
-        _log_out32(x + r * K, out + r * K, K, c, log1p((ones - 1.0) + rest), k)
+            _lse_row(x, out, K, t, ws)
+        elif _vrow32_case(x, out, K, t, op, k) != 0:
+            _softmax_row(x, out, K, t, op == 1, ws)
+        return
+    if op == 2:
+        _lse_sums32(x, K, c, k, &ones, &rest)
+        _combine(ones, rest, 0.0, &s_hi, &s_lo)
+        out[0] = <float>_lse_value[float](m, s_hi, s_lo, t)
+        return
+    e = _vexp32(v, smx_setall_f32(-m), c, scaled)
+    if op == 0:
+        _inv_pair32(1.0 / _sum64_of32(e), &vh, &vl, &vi)
+        smx_store_till_f32(out, K, _times32(e, vh, vl, vi))
+        return
+    k1 = smx_cmplt_f32(e, one)
+    ones = smx_reduce_add_f32(smx_select_f32(k1, z, one))
+    rest = _sum64_of32(smx_select_f32(k1, e, z))
+    _log_out32(x, out, K, c, log1p((ones - 1.0) + rest), k)
+
+cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                         int op, TCase k, char_r ws) noexcept nogil:
+    """Rows of K <= SMX_NF32 elements, one vector each: softmax and log_softmax on the fast
+    path where they can (_vshort32_fastn, _vshort32_fast), the rest _vshort32_row."""
+    cdef Py_ssize_t r = 0, j
+    if op != 2 and SMX_HAS_FMA:
+        while r + SHORT_N <= R:
+            if _vshort32_fastn(x + r * K, out + r * K, K, t, op, k) != 0:
+                for j in range(SHORT_N):
+                    if op != 0 or _vshort32_fast(x + (r + j) * K, out + (r + j) * K, K, t, k) != 0:
+                        _vshort32_row(x + (r + j) * K, out + (r + j) * K, K, t, op, k, ws)
+            r += SHORT_N
+    while r < R:
+        if op == 0 and SMX_HAS_FMA:
+            if _vshort32_fast(x + r * K, out + r * K, K, t, k) == 0:
+                r += 1
+                continue
+        _vshort32_row(x + r * K, out + (r if op == 2 else r * K), K, t, op, k, ws)
+        r += 1
 
 cdef void _vshort32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                     int op, char_r ws) noexcept nogil:

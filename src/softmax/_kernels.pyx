@@ -30,7 +30,11 @@ Passes, per slice:
 Columns: two passes (a running max with rescaled sums, then the output). Rows of 2**18 and
 more: blocks of partial statistics (max, sum relative to it) merged in block order, then the
 output: the bits do not depend on the thread count. Rows of one vector or less: one vector a
-row.
+row. float32 rows in between go in blocks of rows, each row's max and min found during the
+previous row's exp pass; an FMA build takes a row of finite values whose span (max - min)/|T|
+keeps every exp normal on a fast path (_k_vfast32.pxi: no guards in the exp; softmax's
+y - max by Fast2Sum on a max rounded up to a grid; a short row's output pass inside the next
+row's exp pass).
 
 Accuracy: ``x - max`` is carried exactly into the exponential (float32 lanes: TwoSum, its low
 part added to the reduced argument; float64: the same, and the exp's own rounding kept as a
@@ -60,7 +64,7 @@ Map
 Which kernel serves which op and layout (a special slice: the general kernel in brackets):
 
   op                rows (inner == 1)                                 columns (inner > 1)
-  softmax,          _vrow32 / _softmax_row64 (_softmax_row);          _vcols32 (_softmax_cols)
+  softmax,          _vrows32 / _softmax_row64 (_softmax_row);         _vcols32 (_softmax_cols)
     log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
   logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
@@ -71,7 +75,8 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
 Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
 _k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi;
 the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
-exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi and _k_vrows64.pxi (rows),
+exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of
+float32 rows, the fast path) and _k_vrows64.pxi (rows),
 _k_vlong.pxi (long rows), _k_vcols32.pxi (columns), _k_vderiv32.pxi, _k_vdcols32.pxi and
 _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics); _k_drivers.pxi (work items,
 threads, scratch).
@@ -96,6 +101,7 @@ include "_k_rows.pxi"
 include "_k_vpair.pxi"
 include "_k_vexp.pxi"
 include "_k_vrows32.pxi"
+include "_k_vfast32.pxi"
 include "_k_vexp64.pxi"
 include "_k_vrows64.pxi"
 include "_k_vlong.pxi"

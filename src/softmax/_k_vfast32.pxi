@@ -1,0 +1,317 @@
+# The float32 fast path over blocks of rows (SMX_NF32 < K < SPLIT_MIN, a work item of
+# ROWS_ELEMS elements): each row's max and min taken during the previous row's exp pass, rows
+# of a small enough span on the fast exp (_vexp32f, _vexp32d: _k_vexp.pxi) with the output
+# pass of short rows inside the next row's exp pass; the other rows _vrow32_body
+# (_k_vrows32.pxi), special ones the general kernels. Part of the per-ISA kernel source.
+
+DEF FUSE_MAX_K = 512        # rows up to this long take their output pass in the next row's exp
+                            # pass (longer: the four rows it touches crowd L1)
+
+ctypedef struct Stats32:    # what the exp pass of a row learns of the next one
+    float m                 # max of y, NaN ignored
+    float mn                # min of y, NaN ignored
+    bint finite             # no NaN, no +-inf seen (x * 0 summed)
+
+cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexcept nogil:
+    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32(), v
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 c0 = z, c1 = z
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        v = _ld32(x + i, neg)
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        c0 = smx_muladd_f32(v, z, c0)
+        v = _ld32(x + i + SMX_NF32, neg)
+        a1 = smx_max_f32(v, a1)
+        b1 = smx_min_f32(v, b1)
+        c1 = smx_muladd_f32(v, z, c1)
+        i += 2 * SMX_NF32
+    while i < K:    # the padding repeats y[0]: no effect on any result
+        v = _ld_till32(x + i, K - i, -x[0] if neg else x[0], neg)
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        c0 = smx_muladd_f32(v, z, c0)
+        i += SMX_NF32
+    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
+    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
+    c0 = smx_add_f32(c0, c1)
+    st.finite = not smx_any_mf32(smx_cmpneq_f32(c0, c0))
+
+cdef inline smx_vf32 _times32d(smx_vf32 e, smx_vf32 vh, smx_vf32 vl) noexcept nogil:
+    """e * inv rounded once, (vh, vl) the direct pair of _inv_direct32."""
+    return smx_muladd_f32(e, vh, smx_mul_f32(e, vl))
+
+cdef inline void _inv_direct32(double inv, smx_vf32* vh, smx_vf32* vl) noexcept nogil:
+    """The float32 pair ih + il of inv, il set to 0 below 2**-40 ih (a relative 2**-40):
+    then no e * il underflows where e * inv is far above the least normal (_fscale32)."""
+    cdef float ih = <float>inv
+    cdef float il = <float>(inv - <double>ih)
+    if fabsf(il) < ih * 9.094947017729282e-13:    # 2**-40
+        il = 0.0
+    vh[0] = smx_setall_f32(ih)
+    vl[0] = smx_setall_f32(il)
+
+cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c,
+                              const float* nx, Stats32* st, float* prev, double pinv,
+                              TCase k) noexcept nogil:
+    """The fast path's exp pass: out = exp((y - mt)/|T|) (_vexp32f), returns their sum
+    (anchored Fast2Sum: one lane pair, every exp <= 1); on the way st = the stats of the next
+    row nx (K elements; x itself when there is none), whose loads the exps hide, and, when
+    prev is not NULL, prev *= pinv (the previous row's output pass, direct: _fscale32), whose
+    multiplies fill the exps' gaps."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef bint fuse = prev != NULL
+    cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
+    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1, v, vh = z, vl = z
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 q0 = z, q1 = z
+    cdef Py_ssize_t i = 0
+    if fuse:
+        _inv_direct32(pinv, &vh, &vl)
+    while i + 2 * SMX_NF32 <= K:
+        e0 = _vexp32f(_ld32(x + i, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        smx_store_f32(out + i, e0)
+        smx_store_f32(out + i + SMX_NF32, e1)
+        _fast_acc32(&s, &cc, e0)
+        _fast_acc32(&s, &cc, e1)
+        v = _ld32(nx + i, neg)
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        q0 = smx_muladd_f32(v, z, q0)
+        v = _ld32(nx + i + SMX_NF32, neg)
+        a1 = smx_max_f32(v, a1)
+        b1 = smx_min_f32(v, b1)
+        q1 = smx_muladd_f32(v, z, q1)
+        if fuse:
+            smx_store_f32(prev + i, _times32d(smx_load_f32(prev + i), vh, vl))
+            smx_store_f32(prev + i + SMX_NF32, _times32d(smx_load_f32(prev + i + SMX_NF32), vh, vl))
+        i += 2 * SMX_NF32
+    while i < K:
+        e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        _st_till32(out + i, K - i, e0)
+        _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
+        v = _ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg)   # padding: y[0]
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        q0 = smx_muladd_f32(v, z, q0)
+        if fuse:
+            _st_till32(prev + i, K - i, _times32d(smx_load_till_f32(prev + i, K - i, 0.0), vh, vl))
+        i += SMX_NF32
+    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
+    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
+    q0 = smx_add_f32(q0, q1)
+    st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+    return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
+             - <double>SMX_NF32) + <double>smx_reduce_add_f32(cc))
+
+cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept nogil:
+    """out *= inv, each product rounded once. direct (every out * inv far above the least
+    normal): fma(e, ih, e * il) (_inv_direct32); else _scale32's scaled pair."""
+    cdef smx_vf32 vh, vl
+    cdef Py_ssize_t i = 0
+    if not direct:
+        _scale32(out, K, inv)
+        return
+    _inv_direct32(inv, &vh, &vl)
+    while i + 2 * SMX_NF32 <= K:
+        smx_store_f32(out + i, _times32d(smx_load_f32(out + i), vh, vl))
+        smx_store_f32(out + i + SMX_NF32, _times32d(smx_load_f32(out + i + SMX_NF32), vh, vl))
+        i += 2 * SMX_NF32
+    while i < K:
+        smx_store_till_f32(out + i, K - i, _times32d(smx_load_till_f32(out + i, K - i, 0.0), vh, vl))
+        i += SMX_NF32
+
+DEF LOG_FLUSH = 16          # _fexp_sum_log32: terms a lane between flushes of c into double
+
+cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
+                            Stats32* st, const float* px, float* pout, float chi, float clo,
+                            TCase k) noexcept nogil:
+    """log_softmax's exp pass on the fast path (_fastlog32: mt = m, the exact max): returns
+    S - 1, S the sum of the exps as _fexp_store_sum32 sums them (nothing stored; y - m by
+    TwoSum); on the way st = the stats of the next row nx, and when pout is not NULL (T == 1)
+    pout = (py - chi) - clo (the previous row's output pass, _log_out32's)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef bint fuse = pout != NULL
+    cdef smx_vf32 nm = smx_setall_f32(-c.mt), z = smx_zero_f32()
+    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, y, d, e0, e1, v
+    cdef smx_vf32 vh = smx_setall_f32(chi), vl = smx_setall_f32(clo)
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 q0 = z, q1 = z
+    cdef smx_vf64 cd = smx_zero_f64()
+    cdef Py_ssize_t i = 0, j = 0
+    while i + 2 * SMX_NF32 <= K:
+        j += 1
+        if j == LOG_FLUSH // 2:   # the compensation into double every LOG_FLUSH terms a lane
+            cd = smx_add_f64(cd, smx_add_f64(smx_cvt_lo_f32_f64(cc), smx_cvt_hi_f32_f64(cc)))
+            cc = z
+            j = 0
+        y = _ld32(x + i, neg)
+        d = smx_add_f32(y, nm)
+        e0 = _vexp32d(d, _two_sum_lo32(y, nm, d), c.inv_hi, c.inv_lo, scaled)
+        y = _ld32(x + i + SMX_NF32, neg)
+        d = smx_add_f32(y, nm)
+        e1 = _vexp32d(d, _two_sum_lo32(y, nm, d), c.inv_hi, c.inv_lo, scaled)
+        _fast_acc32(&s, &cc, e0)
+        _fast_acc32(&s, &cc, e1)
+        v = _ld32(nx + i, neg)
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        q0 = smx_muladd_f32(v, z, q0)
+        v = _ld32(nx + i + SMX_NF32, neg)
+        a1 = smx_max_f32(v, a1)
+        b1 = smx_min_f32(v, b1)
+        q1 = smx_muladd_f32(v, z, q1)
+        if fuse:
+            smx_store_f32(pout + i, smx_sub_f32(smx_sub_f32(_ld32(px + i, neg), vh), vl))
+            smx_store_f32(pout + i + SMX_NF32,
+                          smx_sub_f32(smx_sub_f32(_ld32(px + i + SMX_NF32, neg), vh), vl))
+        i += 2 * SMX_NF32
+    while i < K:
+        y = _ld_till32(x + i, K - i, c.mt, neg)
+        d = smx_add_f32(y, nm)
+        e0 = _vexp32d(d, _two_sum_lo32(y, nm, d), c.inv_hi, c.inv_lo, scaled)
+        _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
+        v = _ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg)   # padding: y[0]
+        a0 = smx_max_f32(v, a0)
+        b0 = smx_min_f32(v, b0)
+        q0 = smx_muladd_f32(v, z, q0)
+        if fuse:
+            _st_till32(pout + i, K - i,
+                       smx_sub_f32(smx_sub_f32(_ld_till32(px + i, K - i, 0.0, neg), vh), vl))
+        i += SMX_NF32
+    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
+    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
+    q0 = smx_add_f32(q0, q1)
+    st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+    cd = smx_add_f64(cd, smx_add_f64(smx_cvt_lo_f32_f64(cc), smx_cvt_hi_f32_f64(cc)))
+    return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
+             - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(cd))
+
+cdef inline bint _fastlog32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
+    """_fast32 for log_softmax: mt = m (its exps of exactly 1 are the maxima; y - m by
+    TwoSum)."""
+    cdef double inv = t.inv + t.inv_lo
+    if not SMX_HAS_FMA or t.hard:
+        return False
+    c.mt = m
+    c.span = (<double>m - <double>mn) * inv
+    c.inv_hi = <float>inv
+    c.inv_lo = <float>(inv - <double>c.inv_hi)
+    return c.span <= FAST_SPAN and c.inv_hi < INFINITY
+
+cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
+                        TCase k, char_r ws) noexcept nogil:
+    """R rows (SMX_NF32 < K < SPLIT_MIN) of softmax (op 0), log_softmax (1), logsumexp (2: out[r]
+    per row). A row's max and min come from the previous row's exp pass; softmax rows of finite
+    y with (max - min)/|T| <= FAST_SPAN take the fast path (_fast32), the others _vrow32_body,
+    special rows the general kernels."""
+    cdef Stats32 cur, nxt
+    cdef Fast32 c
+    cdef const float* xr
+    cdef const float* nx
+    cdef float* prev = NULL     # a fast row whose output pass (direct, times pinv) is pending
+    cdef const float* px = NULL   # log_softmax: a fast row whose output pass is pending ...
+    cdef float* pout = NULL
+    cdef float chi = 0, clo = 0     # ... out = (y - chi) - clo
+    cdef Py_ssize_t r
+    cdef double S, pinv = 0, C
+    # the direct scaling holds when exp(-span) / S >= 2**-85 (S <= K)
+    cdef double direct_span = 85.0 * 0.6931471805599453 - log(<double>K + 1.0)
+    # log_softmax's S - 1 summed in float32 lanes (_fexp_sum_log32) is good to a relative 2**-28
+    # from this on: n**2 * 2**-18, n = ceil(K / SMX_NF32) terms a lane (see _log_rest_min)
+    cdef double rest_min = _log_rest_min(K)
+    if R <= 0:
+        return
+    _row_stats32(x, K, k, &cur)
+    for r in range(R):
+        xr = x + r * K
+        nx = xr + K if r + 1 < R else xr
+        if op == 1 and cur.finite and _fastlog32(cur.m, cur.mn, t, &c):
+            S = _fexp_sum_log32(xr, K, c, nx, &nxt, px, pout, chi, clo, k)
+            pout = NULL
+            if S >= rest_min:
+                C = <double>c.mt + log1p(S)
+                chi = <float>C
+                clo = <float>((<double>c.mt - <double>chi) + log1p(S))
+                if not t.scaled and K <= FUSE_MAX_K:
+                    px = xr
+                    pout = out + r * K
+                else:
+                    _log_out32(xr, out + r * K, K, _row32(c.mt, t), log1p(S), k)
+            elif _vrow32_body(xr, out + r * K, K, t, op, cur.m, cur.finite, k) != 0:
+                _softmax_row(xr, out + r * K, K, t, True, ws)
+        elif op == 0 and cur.finite and _fast32(cur.m, cur.mn, t, &c):
+            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &nxt, prev, pinv, k)
+            prev = NULL
+            if c.span <= direct_span and K <= FUSE_MAX_K:
+                prev = out + r * K
+                pinv = 1.0 / S
+            else:
+                _fscale32(out + r * K, K, 1.0 / S, c.span <= direct_span)
+        else:
+            if prev != NULL:
+                _fscale32(prev, K, pinv, True)
+                prev = NULL
+            if pout != NULL:
+                _log_pending32(px, pout, K, chi, clo, k)
+                pout = NULL
+            if _vrow32_body(xr, out + (r if op == 2 else r * K), K, t, op, cur.m, cur.finite, k) != 0:
+                if op == 2:
+                    _lse_row(xr, out + r, K, t, ws)
+                else:
+                    _softmax_row(xr, out + r * K, K, t, op == 1, ws)
+            if r + 1 < R:
+                _row_stats32(nx, K, k, &nxt)
+        cur = nxt
+    if prev != NULL:
+        _fscale32(prev, K, pinv, True)
+    if pout != NULL:
+        _log_pending32(px, pout, K, chi, clo, k)
+
+cdef void _log_pending32(const float* x, float* out, Py_ssize_t K, float chi, float clo,
+                         TCase k) noexcept nogil:
+    """out = (y - chi) - clo: a pending output pass of _vrows32_case (T == 1)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf32 vh = smx_setall_f32(chi), vl = smx_setall_f32(clo)
+    cdef Py_ssize_t i = 0
+    while i < K:
+        _st_till32(out + i, K - i, smx_sub_f32(smx_sub_f32(_ld_till32(x + i, K - i, 0.0, neg),
+                                                           vh), vl))
+        i += SMX_NF32
+
+cdef inline double _log_rest_min(Py_ssize_t K) noexcept nogil:
+    """The least S - 1 that _fexp_sum_log32's float32 lanes give to a relative 2**-28.
+
+    With S - 1 below 2, each lane sum s stays below 3 (ulp 2**-22), so each of the n exact
+    Fast2Sum errors in the compensation c is at most 2**-23; c is summed in float32 over
+    b = min(n, LOG_FLUSH) terms, then in double: each float32 part errs by at most
+    b 2**-24 * b 2**-23, all of them by n b 2**-47 = 2**-28 (n b 2**-19), below 2**-28 (S - 1)
+    when S - 1 >= n b 2**-19. From S - 1 >= 2 on, relative to S the same bound is smaller
+    still. Rows below it (a confident maximum: the rest tiny) take _vrow32_body, which sums
+    the rest in double."""
+    cdef double n = <double>((K + SMX_NF32 - 1) // SMX_NF32)
+    return n * (n if n < LOG_FLUSH else LOG_FLUSH) * 1.9073486328125e-06    # 2**-19
+
+cdef void _vrows32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                   int op, char_r ws) noexcept nogil:
+    """R rows of SMX_NF32 < K < SPLIT_MIN elements, one after the other (_vrows32_case).
+    Scratch: WS_ROW, for a special row's general kernel."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vrows32_case(x, out, R, K, t, op, p1, ws)
+    elif case == 1:
+        _vrows32_case(x, out, R, K, t, op, pt, ws)
+    elif case == 2:
+        _vrows32_case(x, out, R, K, t, op, n1, ws)
+    else:
+        _vrows32_case(x, out, R, K, t, op, nt, ws)
