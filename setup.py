@@ -1,10 +1,13 @@
-"""Build the kernels: one Cython source compiled once per x86-64 ISA level.
+"""Build the extensions: ``softmax._core`` once, the kernels once per ISA.
 
-``softmax._kernels`` is the portable baseline (x86-64 SSE2 / arm64 NEON);
-``_kernels_avx2`` and ``_kernels_avx512`` are the same source (they only
-``include`` it) compiled with wider vector ISAs. ``softmax._dispatch`` picks one
-at import time from the CPU's features. Never tuned for the build host's own
-CPU: wheels run on CPUs we never see.
+``softmax._core`` (entry points, small-call shortcuts, CPU detection) is compiled
+with the baseline flags. The kernels, ``_kernels.pyx``, are compiled once per entry
+of the ISA table ``src/softmax/_isa.py`` that this machine's architecture builds,
+as ``softmax._kernels_<isa>`` (a stub that includes ``_kernels.pyx``) with the
+entry's flags and its ``-D`` macro: on x86-64 avx512, avx2, sse2 and scalar; on
+arm64 neon and scalar; elsewhere scalar. ``softmax._dispatch`` picks one at import
+from the CPU's features. Never tuned for the build host's own CPU: wheels run on
+CPUs we never see.
 
 Environment switches (for development and CI):
 
@@ -13,11 +16,15 @@ Environment switches (for development and CI):
 """
 import os
 import platform
+import runpy
 import sys
+import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError
 
 # Cython directives: set here, in one place, for every variant.
 DIRECTIVES = {
@@ -33,9 +40,12 @@ DIRECTIVES = {
     "freethreading_compatible": True,
 }
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The ISA table (plain data: the package itself is not importable while it is built).
+ISA = runpy.run_path(os.path.join(HERE, "src", "softmax", "_isa.py"))
 IS_MSVC = sys.platform == "win32"
-MACHINE = platform.machine().lower()
-IS_X86_64 = MACHINE in ("x86_64", "amd64", "x64")
+FAMILY = "msvc" if IS_MSVC else "gcc"   # the ISA table's compiler families (gcc: also clang)
+MACHINE = platform.machine()
 SANITIZE = os.environ.get("SOFTMAX_SANITIZE", "") not in ("", "0")
 OPENMP = os.environ.get("SOFTMAX_NO_OPENMP", "") in ("", "0")
 
@@ -44,18 +54,12 @@ if SANITIZE:
 
 if IS_MSVC:
     BASE_FLAGS = ["/O2", "/fp:precise"]
-    VARIANT_FLAGS = {"avx2": ["/arch:AVX2"], "avx512": ["/arch:AVX512"]}
     OMP_COMPILE, OMP_LINK = (["/openmp"], []) if OPENMP else ([], [])
 else:
     # -ffp-contract=off: no silent FMA contraction, so every variant rounds the
     # error-free transformations (TwoSum, Cody-Waite) exactly as written; FMAs
     # are requested explicitly in the kernels where they help.
     BASE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]
-    VARIANT_FLAGS = {
-        "avx2": ["-mavx2", "-mfma", "-mbmi", "-mbmi2"],
-        "avx512": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma",
-                   "-mbmi", "-mbmi2", "-mprefer-vector-width=512"],
-    }
     OMP_COMPILE, OMP_LINK = (["-fopenmp"], ["-fopenmp"]) if OPENMP else ([], [])
     if sys.platform == "darwin":
         # Apple clang has no -fopenmp; the wheel build supplies libomp (see docs/building.md).
@@ -64,8 +68,22 @@ else:
 
 SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
 
+# The kernels' inlining, for every variant: the compiler inlines what the source marks
+# `cdef inline` (the per-element helpers, the exp) and keeps every other function (a loop
+# of its own: "exp in a loop body of its own", see _kernels.pyx) out of line. gcc left to
+# its heuristics inlines whole kernels into the drivers, and its budget for a unit's
+# growth by inlining (inline-unit-growth, 40% of a module that now holds only kernels) then
+# runs out before the exp and the row max are inlined into their loops: the float64
+# log_softmax VJP ran 3x slower so. Each group is used if the compiler accepts it (clang:
+# the first only; MSVC /Ob1: only functions marked inline).
+KERNEL_INLINING = {
+    "gcc": [["-fno-inline-functions"], ["-fno-inline-functions-called-once"],
+            ["--param", "inline-unit-growth=100"]],
+    "msvc": [["/Ob1"]],
+}
 
-def extension(name, source, extra):
+
+def extension(name, source, extra, macros=()):
     compile_args = BASE_FLAGS + extra + OMP_COMPILE
     link_args = list(OMP_LINK)
     if SANITIZE and not IS_MSVC:
@@ -74,17 +92,46 @@ def extension(name, source, extra):
     return Extension(
         name,
         [source],
-        include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
+        include_dirs=[np.get_include(), "src/softmax"],   # (simd/*.h)
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"), *macros],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     )
 
 
-extensions = [extension("softmax._kernels", "src/softmax/_kernels.pyx", [])]
-if IS_X86_64:
-    for isa, flags in VARIANT_FLAGS.items():
-        extensions.append(extension(f"softmax._kernels_{isa}", f"src/softmax/_kernels_{isa}.pyx", flags))
+def _accepts(compiler, flags):
+    """The compiler compiles a trivial file with flags and no warning."""
+    if compiler.compiler_type == "msvc":
+        return True
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("int softmax_probe(void) { return 0; }\n")
+        try:
+            compiler.compile([src], output_dir=tmp, extra_postargs=[*flags, "-Werror"])
+        except CompileError:
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """Adds KERNEL_INLINING (the groups this compiler accepts) to the kernel variants."""
+
+    def build_extensions(self):
+        flags = [flag for group in KERNEL_INLINING[FAMILY] if _accepts(self.compiler, group)
+                 for flag in group]
+        for ext in self.extensions:
+            if ext.name.startswith("softmax._kernels_"):
+                ext.extra_compile_args = ext.extra_compile_args + flags
+        super().build_extensions()
+
+
+extensions = [extension("softmax._core", "src/softmax/_core.pyx", [])]
+for entry in ISA["isas_for"](MACHINE):
+    extensions.append(extension(f"softmax._kernels_{entry['name']}",
+                                f"src/softmax/_kernels_{entry['name']}.pyx",
+                                entry["flags"][FAMILY], [(entry["macro"], "1")]))
 
 setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES,
-                            compile_time_env={"SOFTMAX_OPENMP": OPENMP}))
+                            compile_time_env={"SOFTMAX_OPENMP": OPENMP}),
+      cmdclass={"build_ext": BuildExt})

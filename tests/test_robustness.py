@@ -35,7 +35,7 @@ NUMPY2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 # ---------------------------------------------------------------- the kernel spy
 
 def _check_kernel_arrays(name, arrays, outer, K, inner, written, may_alias):
-    """The contract of the kernel entry points (see _kernels.pyx: 'Python entry points')."""
+    """The contract of the kernel entry points (see _core.pyx: "Python entry points")."""
     dt = arrays[0].dtype
     assert dt in (np.float32, np.float64) and dt.isnative, f"{name}: kernel got dtype {dt}"
     for i, a in enumerate(arrays):
@@ -93,7 +93,7 @@ class KernelSpy:
         _check_kernel_arrays(name, arrays, outer, K, inner, written, may_alias)
 
     # The small-call shortcuts take any objects and answer None for a call they do not take;
-    # a call they answer must be of their kind (see _kernels.pyx: _small_view, _small_temp).
+    # a call they answer must be of their kind (see _core.pyx: _small_view, _small_temp).
     def small_softmax(self, x, axis, t, log, max_size, out=None):
         res = self.real.small_softmax(x, axis, t, log, max_size, out)
         if res is not None:

@@ -124,7 +124,7 @@ def test_the_switch_reaches_the_shortcuts(monkeypatch):
 # ---------------------------------------------------------------- the edge, case by case
 
 def _shortcut_inputs():
-    """Arrays at the edge of the small-call shortcut (softmax._kernels.small_softmax): the ones
+    """Arrays at the edge of the small-call shortcut (softmax._core.small_softmax): the ones
     it takes and the ones it must leave to the general path, with the axis and temperature."""
     base = util.make(np.float64, (6, 7), seed=11)
     yield "C f64", base, -1, 1.0

@@ -8,8 +8,9 @@
 #      compiler flags (no debug information); twine check
 #   3. auditwheel repair the wheel to a manylinux tag (libgomp vendored); auditwheel show;
 #      each extension module smaller than 1 MB and without debug sections
-#   4. portability: the baseline extension has no AVX (no ymm/zmm register, no VEX-encoded
-#      instruction), the avx2 variant no zmm; readelf -n notes
+#   4. portability of the extensions: softmax._core (compiled once) and the sse2 and scalar
+#      kernel variants have no AVX (no ymm/zmm register, no VEX-encoded instruction), the
+#      avx2 variant no AVX-512 (no zmm); readelf -n notes
 #   5. a fresh venv: the repaired wheel only (--no-index), its dependencies and test extra
 #      from PyPI, the test suite run from a copy of tests/ (softmax imported from site-packages)
 #   6. the same from the sdist, in another fresh venv
@@ -102,8 +103,15 @@ ls -l "$WORK/dist"
 echo "sdist contents:"
 tar -tzf "$SDIST" | grep -v '/$' | sed 's|^[^/]*/|  |' | sort
 unzip -Z1 "$WHEEL" > "$WORK/wheel-files.txt"   # (a file: grep -q in a pipe trips pipefail)
-for f in softmax/__init__.pyi softmax/py.typed softmax/_kernels.pyx; do
+for f in softmax/__init__.pyi softmax/py.typed softmax/_isa.py softmax/_core.pyx \
+         softmax/_kernels.pyx softmax/_kernel_table.pxd softmax/_k_exp.pxi; do
     grep -qx "$f" "$WORK/wheel-files.txt" || die "the wheel lacks $f"
+done
+# the sdist builds the kernels from _kernels.pyx and the .pxi/.pxd files it includes
+tar -tzf "$SDIST" > "$WORK/sdist-files.txt"
+for f in src/softmax/_isa.py src/softmax/_core.pyx src/softmax/_kernels.pyx \
+         src/softmax/_kernels_sse2.pyx src/softmax/_kernel_table.pxd src/softmax/_k_drivers.pxi; do
+    grep -q "/$f\$" "$WORK/sdist-files.txt" || die "the sdist lacks $f"
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -130,9 +138,10 @@ step "portability of the ISA variants (objdump -d, readelf -n)"
 mkdir -p "$WORK/unpacked"
 unzip -q "$REPAIRED" -d "$WORK/unpacked"
 variant() { ls "$WORK"/unpacked/softmax/"$1".cpython-*.so; }
-BASE=$(variant _kernels) AVX2=$(variant _kernels_avx2) AVX512=$(variant _kernels_avx512)
+CORE=$(variant _core) SSE2=$(variant _kernels_sse2) SCALAR=$(variant _kernels_scalar)
+AVX2=$(variant _kernels_avx2) AVX512=$(variant _kernels_avx512)
 count() { grep -cE "$1" "$2" || true; }
-for so in "$BASE" "$AVX2" "$AVX512"; do
+for so in "$CORE" "$SCALAR" "$SSE2" "$AVX2" "$AVX512"; do
     readelf -S "$so" > "$so.sections"   # (a file: grep -q in a pipe trips pipefail)
     if grep -q '\.debug_' "$so.sections"; then die "$(basename "$so") has debug sections"; fi
     objdump -d --no-show-raw-insn "$so" > "$so.s"
@@ -147,13 +156,16 @@ forbid() {  # pattern file what: die, showing the first matches, if the disassem
         die "$3 (first matches above)"
     fi
 }
-forbid '%ymm|%zmm|vfmadd|vbroadcast' "$BASE.s" "the baseline extension contains AVX instructions"
-forbid '^ +[0-9a-f]+:\s+v[a-z0-9]+' "$BASE.s" "the baseline extension contains VEX-encoded (AVX) instructions"
+for so in "$CORE" "$SCALAR" "$SSE2"; do
+    name=$(basename "$so" | cut -d. -f1)
+    forbid '%ymm|%zmm|vfmadd|vbroadcast' "$so.s" "$name contains AVX instructions"
+    forbid '^ +[0-9a-f]+:\s+v[a-z0-9]+' "$so.s" "$name contains VEX-encoded (AVX) instructions"
+done
 forbid '%zmm' "$AVX2.s" "the avx2 variant contains AVX-512 (zmm) instructions"
 [[ "$(count '%ymm' "$AVX2.s")" -gt 0 ]] || die "the avx2 variant has no ymm code: were its flags applied?"
 [[ "$(count '%zmm' "$AVX512.s")" -gt 0 ]] || die "the avx512 variant has no zmm code: were its flags applied?"
-echo "  baseline: no AVX; avx2: no AVX-512"
-for so in "$BASE" "$AVX2" "$AVX512"; do
+echo "  _core, scalar, sse2: no AVX; avx2: no AVX-512"
+for so in "$CORE" "$SCALAR" "$SSE2" "$AVX2" "$AVX512"; do
     echo "  readelf -n $(basename "$so"):"
     readelf -n "$so" | sed -n '/Owner/,$p' | sed 's/^/    /'
 done

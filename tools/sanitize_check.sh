@@ -14,7 +14,7 @@
 #   6. fails on any sanitizer report in the output, even one that did not stop the run
 #
 # Linux with gcc (or clang: CC=clang) only. Needs PyPI (or the configured index) for the venv.
-# Environment: PYTHON (default python3), KEEP=1 keeps the work directory, ISAS="avx2 baseline"
+# Environment: PYTHON (default python3), KEEP=1 keeps the work directory, ISAS="avx2 sse2"
 # picks the variants (default: every one this CPU runs), PYTEST_ARGS adds pytest arguments.
 set -euo pipefail
 
@@ -93,11 +93,13 @@ from softmax import _dispatch
 print("softmax:", softmax.__file__)
 assert softmax.__file__.startswith(sys.argv[1]), "softmax is not imported from the sanitized venv"
 import subprocess
-for level in _dispatch.available_isas():
-    path = _dispatch._load(level).__file__
-    print(f"  {level}: {path}")
+from softmax import _core
+modules = [("_core", _core)] + [(level, _dispatch._load(level)) for level in _dispatch.available_isas()]
+for name, module in modules:
+    path = module.__file__
+    print(f"  {name}: {path}")
     deps = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
-    assert "libasan" in deps, f"{level} is not linked with libasan:\n{deps}"
+    assert "libasan" in deps, f"{name} is not linked with libasan:\n{deps}"
 print("ISA variants:", ", ".join(_dispatch.available_isas()))
 EOF
 ISAS=${ISAS:-$("$PY" -c 'from softmax import _dispatch; print(" ".join(_dispatch.available_isas()))')}

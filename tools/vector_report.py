@@ -9,7 +9,10 @@ vectors (ps/pd on xmm/ymm/zmm) and how many on scalars (ss/sd), and with
 ``--compare OLD.json`` flags the functions whose packed count fell by more than
 a third since a saved report (``--save NEW.json``): a hint to time them, not a
 verdict (merging inlined copies of a loop also lowers the count). Linux/gcc
-builds; needs objdump. Run it before and after editing ``_kernels.pyx``::
+builds; needs objdump. The variants are the ``softmax._kernels_<isa>`` modules
+(``softmax/_isa.py``); a report saved from a build before they were renamed has
+the baseline as ``_kernels``, compared with ``_kernels_sse2``. Run it before and
+after editing the kernel sources (``_kernels.pyx`` and the ``_k_*.pxi`` files)::
 
     python tools/vector_report.py --save /tmp/before.json     # on the old build
     pip install -e . --no-build-isolation
@@ -27,6 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FUNC = re.compile(r"^[0-9a-f]+ <(.+)>:$")
 PACKED = re.compile(r"\bv?\w+p[sd]\b|\bvp\w+\b|\bvcvt\w+\b.*%[xyz]mm")
 SCALAR = re.compile(r"\bv?\w+s[sd]\b")
+#: Variants saved under another name by older builds.
+OLD_NAMES = {"_kernels_sse2": "_kernels", "_kernels_neon": "_kernels"}
 KERNEL = re.compile(r"^(__pyx_fuse_([01]))?__pyx_f_\d+softmax_\d+_kernels\w*?__(\w+?)(\.|$)")
 
 
@@ -77,11 +82,12 @@ def main():
     worse = 0
     for var, counts in reports.items():
         print(f"{var}: packed / scalar instructions per function")
+        was = old.get(var) or old.get(OLD_NAMES.get(var), {})
         for fn, (p, s) in sorted(counts.items()):
             note = ""
-            if var in old and fn in old[var]:
-                p0 = old[var][fn][0]
-                note = f"   was {p0} / {old[var][fn][1]}"
+            if fn in was:
+                p0 = was[fn][0]
+                note = f"   was {p0} / {was[fn][1]}"
                 if p < p0 * 2 / 3:
                     note += "   <-- fewer packed instructions: time it"
                     worse += 1

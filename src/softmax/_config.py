@@ -20,8 +20,9 @@ def show_config(print_out=True):
     -------
     dict
         ``version``, ``python``, ``numpy``, ``machine``, ``compiler``,
-        ``openmp``, ``isa_built`` (variants this CPU can run), ``isa_chosen``,
-        ``fma``, ``threads_default``.
+        ``openmp``, ``isa_compiled`` (the kernel variants this installation holds),
+        ``isa_built`` (those this CPU can run), ``isa_chosen``, ``fma`` (of the
+        chosen variant), ``threads_default``.
 
     Examples
     --------
@@ -38,6 +39,7 @@ def show_config(print_out=True):
         "machine": platform.machine(),
         "compiler": build["compiler"],
         "openmp": build["openmp"],
+        "isa_compiled": _dispatch.compiled_isas(),
         "isa_built": _dispatch.available_isas(),
         "isa_chosen": _dispatch.current_isa(),
         "fma": build["fma"],

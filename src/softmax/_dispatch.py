@@ -1,10 +1,13 @@
 """Run-time choices, each made in one place: the ISA variant and the thread count.
 
-ISA: ``softmax._kernels`` (baseline), ``_kernels_avx2`` and ``_kernels_avx512``
-are one Cython source compiled for three x86-64 levels. The best level this CPU
-and OS support is chosen once, at import. ``SOFTMAX_ISA=baseline|avx2|avx512``
-forces a level (an unsupported or unbuilt one raises ImportError rather than
-crash later with an illegal instruction).
+ISA: the kernels are one Cython source compiled once per entry of the ISA table
+(``softmax/_isa.py``) into ``softmax._kernels_<isa>``; ``softmax._core`` (compiled
+once) holds the entry points and calls every kernel through the table of the
+installed variant. At import, the best variant that is built and that this CPU and
+OS run is chosen, and only its module is imported. ``SOFTMAX_ISA=<name>`` (a name
+of the table, or ``baseline``: sse2 on x86-64, neon on arm64) forces one; an
+unknown, unbuilt or unsupported one raises ImportError rather than crash later with
+an illegal instruction.
 
 Threads: ``resolve_workers`` turns the public ``workers=`` argument into a
 thread count, following scipy.fft: None is the default, a negative count counts
@@ -15,54 +18,90 @@ its parent used threads runs single-threaded (the libgomp fork pitfall).
 """
 import contextlib
 import importlib
+import importlib.util
 import os
+import platform
 
-from . import _kernels as _baseline
+from . import _core, _isa
 
-#: Variants, best first.
-LEVELS = ("avx512", "avx2", "baseline")
+#: The machine, as the ISA table names architectures.
+ARCH = _isa.arch_of(platform.machine())
+
+#: The variants this architecture builds, best first.
+LEVELS = tuple(entry["name"] for entry in _isa.isas_for(ARCH))
 
 #: Below this many elements a call runs on the calling thread only.
 PARALLEL_MIN_ELEMENTS = 1 << 17
 
 
-def _load(level):
-    if level == "baseline":
-        return _baseline
-    return importlib.import_module(f"softmax._kernels_{level}")
+def _module_name(level):
+    return f"softmax._kernels_{level}"
+
+
+def _built(level):
+    """The variant's module is present (found, not imported)."""
+    try:
+        return importlib.util.find_spec(_module_name(level)) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def compiled_isas():
+    """The kernel variants this installation holds, best first (whether or not this CPU
+    runs them)."""
+    return [level for level in LEVELS if _built(level)]
 
 
 def available_isas():
     """The kernel variants that are built and that this CPU can run, best first."""
-    features = _baseline.cpu_features()
-    found = []
-    for level in LEVELS:
-        if level != "baseline" and not features.get(level, False):
-            continue
-        try:
-            _load(level)
-        except ImportError:
-            continue
-        found.append(level)
-    return found
+    features = _core.cpu_features()
+    return [entry["name"] for entry in _isa.isas_for(ARCH)
+            if all(features.get(f, False) for f in entry["cpu"]) and _built(entry["name"])]
+
+
+def _load(level):
+    """The variant's module (imported on first use)."""
+    return importlib.import_module(_module_name(level))
+
+
+def _install(level):
+    """Route every kernel call of softmax._core through this variant's table."""
+    name = _core._set_table(_load(level).table())
+    if name != level:
+        raise ImportError(f"{_module_name(level)} holds the kernels of {name!r}, not {level!r}: "
+                          f"a build that mixed up its ISA flags")
+
+
+def _resolve(level, usable):
+    """A variant name or alias as the name of a usable variant; None if it is not one."""
+    name = _isa.resolve(level, ARCH) if isinstance(level, str) else None
+    return name if name in usable else None
 
 
 def _choose():
     forced = os.environ.get("SOFTMAX_ISA", "").strip().lower()
     usable = available_isas()
     if forced:
-        if forced not in LEVELS:
-            raise ImportError(f"SOFTMAX_ISA must be one of {', '.join(LEVELS)}; got SOFTMAX_ISA={forced!r}")
-        if forced not in usable:
+        names = [entry["name"] for entry in _isa.ISAS] + list(_isa.ALIASES)
+        if _isa.resolve(forced, ARCH) is None:
+            raise ImportError(f"SOFTMAX_ISA must be one of {', '.join(names)}; "
+                              f"got SOFTMAX_ISA={forced!r}")
+        level = _resolve(forced, usable)
+        if level is None:
             raise ImportError(f"SOFTMAX_ISA={forced!r} is not built or not supported by this CPU "
                               f"(usable: {', '.join(usable)})")
-        return forced
+        return level
+    if not usable:
+        raise ImportError(f"no kernel variant of softmax is built for this machine ({ARCH}; "
+                          f"looked for {', '.join(map(_module_name, LEVELS))})")
     return usable[0]
 
 
 _current = _choose()
-#: The kernel module every public function calls.
-kernels = _load(_current)
+_install(_current)
+#: The module every public function calls: the entry points, whose kernels are the
+#: installed variant's.
+kernels = _core
 
 
 def current_isa():
@@ -72,16 +111,22 @@ def current_isa():
 
 @contextlib.contextmanager
 def using_isa(level):
-    """Temporarily route every public function to another kernel variant (for tests)."""
-    global kernels, _current
-    if level not in available_isas():
-        raise ValueError(f"level must be one of {available_isas()}, got level={level!r}")
-    saved = (kernels, _current)
-    kernels, _current = _load(level), level
+    """Temporarily route every public function to another kernel variant (for tests):
+    imports it if need be, installs its table, and restores the previous one after.
+    ``level`` is a name of ``available_isas()`` or ``"baseline"``."""
+    global _current
+    usable = available_isas()
+    name = _resolve(level, usable)
+    if name is None:
+        raise ValueError(f"level must be one of {usable} (or 'baseline'), got level={level!r}")
+    saved = _current
+    _install(name)
+    _current = name
     try:
         yield kernels
     finally:
-        kernels, _current = saved
+        _install(saved)
+        _current = saved
 
 
 def cpu_count():
@@ -94,7 +139,7 @@ def cpu_count():
 
 def default_workers():
     """The thread count used when workers=None."""
-    return max(1, int(_baseline.max_threads()))
+    return max(1, int(_core.max_threads()))
 
 
 def resolve_workers(workers, n_elements):

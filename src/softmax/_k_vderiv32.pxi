@@ -1,0 +1,413 @@
+# float32 Jacobian products on vectors: softmax_jvp, log_softmax_jvp (from x and v),
+# softmax_vjp, log_softmax_vjp (from the saved y and g); rows, columns and short rows. Part of
+# the per-ISA kernel source (included by _kernels.pyx).
+#
+# Numerics (those of the general float32 kernels in _k_derivatives.pxi): the exps of the JVP and
+# of the log-softmax VJP run in double lanes (_vexp_z64: x - m exact in double, the exp good to
+# 1e-10), summed in double, so the sums are good to far below float32's precision; the softmax
+# JVP saves its exps rounded to float32 (times 2**64: a subnormal exp keeps its bits) for the
+# output pass, which is evaluated in double and rounded once. Sums of float32 terms (exact
+# products in double) run plainly in double: K * 2**-53 is far below 2**-24.
+# The JVP's mean mu = sum(s v) is carried relative to an anchor c, the v of an element at the
+# row's max (its exp exactly 1): mu - c = sum(e (v - c)) / sum(e), in which that element adds
+# exactly 0, so v - mu = (v - c) - (mu - c) keeps its relative precision where it cancels (the
+# max of a confident row, s ~ 1): the output is accurate componentwise, not only on the scale
+# of its terms.
+# A special slice (NaN, +-inf in x or a log-softmax y, y > 0, all -inf, T == 0, 1/|T| not
+# finite) goes to the general kernel, untouched. Every function with a loop is specialised on
+# the case of T (TCase).
+
+cdef extern from *:
+    """
+    static const double V64_SHIFT64 = 6755399441055808.0;  /* 1.5 * 2**52 + 64: 2**(n + 64) */
+    """
+    const double V64_SHIFT64
+
+cdef inline smx_vf64 _vexp_z64(smx_vf64 h, double shift) noexcept nogil:
+    """exp(h) * 2**k for h <= 0 in double lanes (_vexp_low's polynomial, 1.1e-10 relative),
+    k = 64 with shift V64_SHIFT64, 0 with V64_SHIFT; exactly 0 below -700 (exp(-inf) times an
+    infinite v must stay NaN, as in the general kernels). h must not be NaN."""
+    cdef smx_vf64 c = smx_max_f64(h, smx_setall_f64(EXPF_LO))
+    cdef smx_vf64 t = smx_muladd_f64(c, smx_setall_f64(LOG2E_D), smx_setall_f64(shift))
+    cdef smx_vf64 n = smx_sub_f64(t, smx_setall_f64(shift))
+    cdef smx_vf64 r = smx_nmuladd_f64(n, smx_setall_f64(LN2_D), c)
+    cdef smx_vf64 q = smx_muladd_f64(smx_setall_f64(QE6), r, smx_setall_f64(QE5))
+    q = smx_muladd_f64(q, r, smx_setall_f64(QE4))
+    q = smx_muladd_f64(q, r, smx_setall_f64(QE3))
+    q = smx_muladd_f64(q, r, smx_setall_f64(QE2))
+    q = smx_muladd_f64(q, r, smx_setall_f64(QE1))
+    q = smx_muladd_f64(smx_muladd_f64(q, r, smx_setall_f64(1.0)), r, smx_setall_f64(1.0))
+    q = smx_as_f64_i64(smx_add_i64(smx_as_i64_f64(q), smx_shli_i64(smx_as_i64_f64(t), 52)))
+    return smx_select_f64(smx_cmplt_f64(h, smx_setall_f64(EXPF_LO)), smx_zero_f64(), q)
+
+cdef inline smx_vf64 _lo64(smx_vf32 a) noexcept nogil:
+    return smx_cvt_lo_f32_f64(a)
+
+cdef inline smx_vf64 _hi64(smx_vf32 a) noexcept nogil:
+    return smx_cvt_hi_f32_f64(a)
+
+cdef inline smx_vf32 _times_f32(smx_vf64 a, smx_vf64 b, smx_vf64 f, bint neg,
+                                bint scaled) noexcept nogil:
+    """The double halves a, b times the chain-rule factor f = 1/T (skipped for T == 1,
+    a negation for T == -1), rounded once to float32."""
+    if scaled:
+        a = smx_mul_f64(a, f)
+        b = smx_mul_f64(b, f)
+    elif neg:
+        a = smx_neg_f64(a)
+        b = smx_neg_f64(b)
+    return smx_cvt_f64x2_f32(a, b)
+
+# ---------------------------------------------------------------- JVP rows
+cdef bint _jvp_max32(const float* x, const float* v, Py_ssize_t K, TCase k, float* m,
+                     float* c) noexcept nogil:
+    """m[0] = the max of y = sgn * x (NaN ignored), c[0] = the v of an element at it (the
+    anchor); True when every x is finite (x * 0 summed: NaN for a NaN or an inf)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32(), lo = smx_setall_f32(-INFINITY), y, w
+    cdef smx_vf32 a0 = lo, a1 = lo, b0 = z, b1 = z, f0 = z, f1 = z
+    cdef smx_mf32 g
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        y = _ld32(x + i, neg)
+        g = smx_cmpgt_f32(y, a0)
+        a0 = smx_select_f32(g, y, a0)
+        b0 = smx_select_f32(g, smx_load_f32(v + i), b0)
+        f0 = smx_muladd_f32(y, z, f0)
+        y = _ld32(x + i + SMX_NF32, neg)
+        g = smx_cmpgt_f32(y, a1)
+        a1 = smx_select_f32(g, y, a1)
+        b1 = smx_select_f32(g, smx_load_f32(v + i + SMX_NF32), b1)
+        f1 = smx_muladd_f32(y, z, f1)
+        i += 2 * SMX_NF32
+    while i < K:
+        y = _ld_till32(x + i, K - i, -INFINITY, neg)
+        g = smx_cmpgt_f32(y, a0)
+        a0 = smx_select_f32(g, y, a0)
+        b0 = smx_select_f32(g, smx_load_till_f32(v + i, K - i, 0.0), b0)
+        f0 = smx_muladd_f32(smx_load_till_f32(x + i, K - i, 0.0), z, f0)
+        i += SMX_NF32
+    g = smx_cmpgt_f32(a1, a0)
+    a0 = smx_select_f32(g, a1, a0)
+    b0 = smx_select_f32(g, b1, b0)
+    m[0] = smx_reduce_max_f32(a0)
+    c[0] = smx_reduce_max_f32(smx_select_f32(smx_cmpeq_f32(a0, smx_setall_f32(m[0])), b0, lo))
+    f0 = smx_add_f32(f0, f1)
+    return not smx_any_mf32(smx_cmpneq_f32(f0, f0))
+
+cdef inline bint _jvp_ok(float m, Temp t) noexcept nogil:
+    return (not t.hard) and fabsf(m) < INFINITY and t.inv + t.inv_lo < INFINITY
+
+cdef void _jvp_exp32(const float* x, const float* v, float* out, Py_ssize_t K, float m,
+                     float c, double inv, bint store, TCase k, double* res) noexcept nogil:
+    """The JVP's exp pass: e = exp((y - m)/|T|) * 2**64 in double lanes; res[0] = sum(e),
+    res[1] = sum(e (v - c)); with store out = e rounded to float32."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf64 md = smx_setall_f64(<double>m), cd = smx_setall_f64(<double>c)
+    cdef smx_vf64 iv = smx_setall_f64(inv), z = smx_zero_f64()
+    cdef smx_vf64 s0 = z, s1 = z, d0 = z, d1 = z, h0, h1
+    cdef smx_vf32 y, w
+    cdef Py_ssize_t i = 0, n
+    while i < K:
+        n = K - i
+        if n >= SMX_NF32:
+            y = _ld32(x + i, neg)
+            w = smx_load_f32(v + i)
+        else:
+            y = _ld_till32(x + i, n, -INFINITY, neg)
+            w = smx_load_till_f32(v + i, n, 0.0)
+        h0 = smx_sub_f64(_lo64(y), md)
+        h1 = smx_sub_f64(_hi64(y), md)
+        if scaled:
+            h0 = smx_mul_f64(h0, iv)
+            h1 = smx_mul_f64(h1, iv)
+        h0 = _vexp_z64(h0, V64_SHIFT64)
+        h1 = _vexp_z64(h1, V64_SHIFT64)
+        s0 = smx_add_f64(s0, h0)
+        s1 = smx_add_f64(s1, h1)
+        d0 = smx_muladd_f64(h0, smx_sub_f64(_lo64(w), cd), d0)
+        d1 = smx_muladd_f64(h1, smx_sub_f64(_hi64(w), cd), d1)
+        if store:
+            _st_till32(out + i, n, smx_cvt_f64x2_f32(h0, h1))
+        i += SMX_NF32
+    res[0] = smx_reduce_add_f64(smx_add_f64(s0, s1))
+    res[1] = smx_reduce_add_f64(smx_add_f64(d0, d1))
+
+cdef void _jvp_out32(const float* v, float* out, Py_ssize_t K, float c, double mu,
+                     double qf, double f, bint log_out, TCase k) noexcept nogil:
+    """The JVP's output pass: a = (v - c) - mu in double; softmax out = (e * qf) * a with e
+    the saved exp and qf = f / sum(e); log_softmax out = a * f."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf64 cd = smx_setall_f64(<double>c), vmu = smx_setall_f64(mu)
+    cdef smx_vf64 vq = smx_setall_f64(qf), vf = smx_setall_f64(f), a0, a1
+    cdef smx_vf32 w, e
+    cdef Py_ssize_t i = 0, n
+    while i < K:
+        n = K - i
+        if n >= SMX_NF32:
+            w = smx_load_f32(v + i)
+        else:
+            w = smx_load_till_f32(v + i, n, 0.0)
+        a0 = smx_sub_f64(smx_sub_f64(_lo64(w), cd), vmu)
+        a1 = smx_sub_f64(smx_sub_f64(_hi64(w), cd), vmu)
+        if log_out:
+            _st_till32(out + i, n, _times_f32(a0, a1, vf, neg, scaled))
+        else:
+            e = smx_load_till_f32(out + i, n, 0.0) if n < SMX_NF32 else smx_load_f32(out + i)
+            _st_till32(out + i, n, smx_cvt_f64x2_f32(smx_mul_f64(smx_mul_f64(_lo64(e), vq), a0),
+                                                     smx_mul_f64(smx_mul_f64(_hi64(e), vq), a1)))
+        i += SMX_NF32
+
+cdef int _vjvp_row32_case(const float* x, const float* v, float* out, Py_ssize_t K, Temp t,
+                          bint log_out, TCase k) noexcept nogil:
+    cdef double res[2]
+    cdef float m, c
+    cdef double q
+    if not _jvp_max32(x, v, K, k, &m, &c):
+        if not (fabsf(m) < INFINITY) or _has_nan32(x, K):
+            return 1
+    if not _jvp_ok(m, t):
+        return 1
+    c = c if fabsf(c) < INFINITY else 0.0    # an infinite v: no anchor (NaN as in general)
+    _jvp_exp32(x, v, out, K, m, c, t.inv + t.inv_lo, not log_out, k, res)
+    q = 1.0 / res[0]
+    _jvp_out32(v, out, K, c, res[1] * q, q * t.inv_signed, t.inv_signed, log_out, k)
+    return 0
+
+# ---------------------------------------------------------------- VJP rows
+# The softmax VJP on ISAs with FMA runs in float32 lanes (float <-> double conversions are
+# the costly instructions of these short loops: two a vector on Zen 4): sum(y g) as a
+# compensated dot (TwoSum, the products' exact errors), y (g - c) from the float32 pair of c
+# with g - c as a pair (TwoSum) and the product rounded once. Elsewhere, and for the
+# log-softmax VJP (exp(y) in double), in double lanes.
+
+cdef inline void _dot_acc32(smx_vf32* s, smx_vf32* c, smx_vf32 a, smx_vf32 b) noexcept nogil:
+    """(s, c) += a * b, compensated: TwoSum, and the product's exact error into c."""
+    cdef smx_vf32 p = smx_mul_f32(a, b)
+    cdef smx_vf32 t = smx_add_f32(s[0], p)
+    c[0] = smx_add_f32(c[0], smx_add_f32(_two_sum_lo32(s[0], p, t), _two_prod_lo32(a, b, p)))
+    s[0] = t
+
+cdef inline smx_vf32 _vjp_elem32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 c2, smx_vf32 f1,
+                                 smx_vf32 f2, bint neg, bint scaled, bint* low) noexcept nogil:
+    """y (g - c) f with c = c1 + c2 and f = f1 + f2 (1/T) float32 pairs: g - c as a pair
+    a + al (TwoSum), y (a + al) and its product with f rounded once (FMA; the low parts'
+    roundings are far below). low[0] = True when a nonzero y (g - c) or result is below
+    2**-100: the low parts are then subnormal, too coarse (the caller redoes it in double)."""
+    cdef smx_vf32 a = smx_sub_f32(g, c1)
+    cdef smx_vf32 al = smx_sub_f32(_two_sum_lo32(g, smx_neg_f32(c1), a), c2)
+    cdef smx_vf32 p = smx_mul_f32(y, a), pl, r, lim = smx_setall_f32(7.888609052210118e-31)
+    cdef smx_vf32 z = smx_zero_f32()
+    if not scaled:
+        r = smx_muladd_f32(y, a, smx_mul_f32(y, al))
+        r = smx_neg_f32(r) if neg else r
+    else:
+        pl = smx_muladd_f32(y, al, _two_prod_lo32(y, a, p))
+        r = smx_muladd_f32(p, f1, smx_muladd_f32(p, f2, smx_mul_f32(pl, f1)))
+        p = smx_min_f32(smx_abs_f32(p), smx_abs_f32(r))
+    low[0] = smx_any_mf32(smx_and_mf32(smx_cmplt_f32(smx_abs_f32(p), lim), smx_cmpneq_f32(r, z)))
+    return r
+
+cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out, TCase k,
+                     double* res) noexcept nogil:
+    """res[0] = sum(y g) (softmax) or sum(g) (log_softmax); False when that is not finite
+    (an inf or NaN in y or g) or a log-softmax y is above 0 or NaN (the general kernel)."""
+    cdef smx_vf64 z = smx_zero_f64(), s0 = z, s1 = z, s2 = z, s3 = z
+    cdef smx_vf32 a, b, a2, b2, zf = smx_zero_f32(), t0 = zf, t1 = zf, u0 = zf, u1 = zf
+    cdef smx_mf32 bad = smx_cmpneq_f32(zf, zf)
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        a = smx_load_f32(y + i)
+        b = smx_load_f32(g + i)
+        a2 = smx_load_f32(y + i + SMX_NF32)
+        b2 = smx_load_f32(g + i + SMX_NF32)
+        if log_out:
+            bad = smx_or_mf32(bad, smx_not_mf32(smx_cmple_f32(a, zf)))
+            bad = smx_or_mf32(bad, smx_not_mf32(smx_cmple_f32(a2, zf)))
+            s0 = smx_add_f64(s0, _lo64(b))
+            s1 = smx_add_f64(s1, _hi64(b))
+            s2 = smx_add_f64(s2, _lo64(b2))
+            s3 = smx_add_f64(s3, _hi64(b2))
+        elif SMX_HAS_FMA:
+            _dot_acc32(&t0, &u0, a, b)
+            _dot_acc32(&t1, &u1, a2, b2)
+        else:
+            s0 = smx_muladd_f64(_lo64(a), _lo64(b), s0)
+            s1 = smx_muladd_f64(_hi64(a), _hi64(b), s1)
+            s2 = smx_muladd_f64(_lo64(a2), _lo64(b2), s2)
+            s3 = smx_muladd_f64(_hi64(a2), _hi64(b2), s3)
+        i += 2 * SMX_NF32
+    while i < K:
+        a = smx_load_till_f32(y + i, K - i, 0.0)
+        b = smx_load_till_f32(g + i, K - i, 0.0)
+        if log_out:
+            bad = smx_or_mf32(bad, smx_not_mf32(smx_cmple_f32(a, zf)))
+            s0 = smx_add_f64(s0, _lo64(b))
+            s1 = smx_add_f64(s1, _hi64(b))
+        elif SMX_HAS_FMA:
+            _dot_acc32(&t0, &u0, a, b)
+        else:
+            s0 = smx_muladd_f64(_lo64(a), _lo64(b), s0)
+            s1 = smx_muladd_f64(_hi64(a), _hi64(b), s1)
+        i += SMX_NF32
+    res[0] = smx_reduce_add_f64(smx_add_f64(smx_add_f64(s0, s1), smx_add_f64(s2, s3)))
+    if SMX_HAS_FMA and not log_out:   # the float32 lanes' total in double: s exactly, then c
+        res[0] = (_sum64_of32(t0) + _sum64_of32(t1)) + _sum64_of32(smx_add_f32(u0, u1))
+    return fabs(res[0]) < INFINITY and not smx_any_mf32(bad)
+
+cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
+                     Temp t, bint log_out, TCase k) noexcept nogil:
+    """softmax: out = y (g - c) f (_vjp_elem32; without FMA in double); log_softmax:
+    out = (g - exp(y) c) f in double; each rounded once (c = cs)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef float c1 = <float>cs, f1 = <float>t.inv_signed
+    cdef smx_vf32 vc1 = smx_setall_f32(c1), vc2 = smx_setall_f32(<float>(cs - <double>c1))
+    cdef smx_vf32 vf1 = smx_setall_f32(f1)
+    cdef smx_vf32 vf2 = smx_setall_f32(<float>((t.inv_signed - <double>f1) + t.inv_signed_lo))
+    cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed), a0, a1
+    cdef smx_vf32 a, b, r
+    cdef bint low
+    cdef Py_ssize_t i = 0, n
+    while i < K:
+        n = K - i
+        if n >= SMX_NF32:
+            a = smx_load_f32(y + i)
+            b = smx_load_f32(g + i)
+        else:
+            a = smx_load_till_f32(y + i, n, 0.0)
+            b = smx_load_till_f32(g + i, n, 0.0)
+        if SMX_HAS_FMA and not log_out:
+            r = _vjp_elem32(a, b, vc1, vc2, vf1, vf2, neg, scaled, &low)
+            if not low:
+                _st_till32(out + i, n, r)
+                i += SMX_NF32
+                continue
+        if log_out:
+            a0 = smx_nmuladd_f64(_vexp_z64(_lo64(a), V64_SHIFT), vc, _lo64(b))
+            a1 = smx_nmuladd_f64(_vexp_z64(_hi64(a), V64_SHIFT), vc, _hi64(b))
+        else:
+            a0 = smx_mul_f64(_lo64(a), smx_sub_f64(_lo64(b), vc))
+            a1 = smx_mul_f64(_hi64(a), smx_sub_f64(_hi64(b), vc))
+        _st_till32(out + i, n, _times_f32(a0, a1, vf, neg, scaled))
+        i += SMX_NF32
+
+cdef int _vvjp_row32_case(const float* y, const float* g, float* out, Py_ssize_t K, Temp t,
+                          bint log_out, TCase k) noexcept nogil:
+    cdef double res[1]
+    if not (1e-30 < t.abs_t < 1e30):   # 1/T as a float32 pair: normal, far from overflow
+        return 1
+    if not _vjp_sum32(y, g, K, log_out, k, res):
+        return 1
+    _vjp_out32(y, g, out, K, res[0], t, log_out, k)
+    return 0
+
+cdef int _vderiv_row32(Op op, const float* x, const float* v, float* out, Py_ssize_t K,
+                       Temp t) noexcept nogil:
+    """One float32 row of a JVP or VJP: 0 when done, 1 for a special row (untouched: the
+    general kernel's)."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    cdef bint log_out = op == OP_LOG_JVP or op == OP_LOG_VJP
+    if op == OP_JVP or op == OP_LOG_JVP:
+        if case == 0:
+            return _vjvp_row32_case(x, v, out, K, t, log_out, p1)
+        if case == 1:
+            return _vjvp_row32_case(x, v, out, K, t, log_out, pt)
+        if case == 2:
+            return _vjvp_row32_case(x, v, out, K, t, log_out, n1)
+        return _vjvp_row32_case(x, v, out, K, t, log_out, nt)
+    if case == 0:
+        return _vvjp_row32_case(x, v, out, K, t, log_out, p1)
+    if case == 1:
+        return _vvjp_row32_case(x, v, out, K, t, log_out, pt)
+    if case == 2:
+        return _vvjp_row32_case(x, v, out, K, t, log_out, n1)
+    return _vvjp_row32_case(x, v, out, K, t, log_out, nt)
+
+# ---------------------------------------------------------------- short rows
+cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out,
+                               Py_ssize_t R, Py_ssize_t K, Temp t, TCase k,
+                               char_r ws) noexcept nogil:
+    """Rows of K <= SMX_NF32 elements, one vector each (x, v: y, g for the VJPs). A special
+    row goes to the general kernel."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef bint log_out = op == OP_LOG_JVP or op == OP_LOG_VJP
+    cdef bint jvp = op == OP_JVP or op == OP_LOG_JVP
+    cdef smx_vf32 zf = smx_zero_f32(), y, w
+    cdef smx_vf64 iv = smx_setall_f64(t.inv + t.inv_lo), vf = smx_setall_f64(t.inv_signed)
+    cdef smx_vf64 h0, h1, a0, a1, md, cd
+    cdef float m, c
+    cdef double S, q, mu
+    cdef bint tok = (not t.hard) and t.inv + t.inv_lo < INFINITY
+    cdef Py_ssize_t r
+    for r in range(R):
+        w = smx_load_till_f32(v + r * K, K, 0.0)
+        if jvp:
+            # the padding is finite (not flagged) and far below the max: exp 0
+            y = _ld_till32(x + r * K, K, -3.4028234663852886e38, neg)
+            m = smx_reduce_max_f32(y)
+            if not tok or smx_any_mf32(smx_cmpneq_f32(smx_mul_f32(y, zf), zf)):   # NaN, +-inf
+                _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out, ws)
+                continue
+            c = smx_reduce_max_f32(smx_select_f32(smx_cmpeq_f32(y, smx_setall_f32(m)), w,
+                                                  smx_setall_f32(-INFINITY)))
+            c = c if fabsf(c) < INFINITY else 0.0
+            md = smx_setall_f64(<double>m)
+            cd = smx_setall_f64(<double>c)
+            h0 = smx_sub_f64(_lo64(y), md)
+            h1 = smx_sub_f64(_hi64(y), md)
+            if scaled:
+                h0 = smx_mul_f64(h0, iv)
+                h1 = smx_mul_f64(h1, iv)
+            h0 = _vexp_z64(h0, V64_SHIFT)
+            h1 = _vexp_z64(h1, V64_SHIFT)
+            S = smx_reduce_add_f64(smx_add_f64(h0, h1))
+            q = 1.0 / S
+            a0 = smx_sub_f64(_lo64(w), cd)
+            a1 = smx_sub_f64(_hi64(w), cd)
+            mu = smx_reduce_add_f64(smx_add_f64(smx_mul_f64(h0, a0), smx_mul_f64(h1, a1))) * q
+            a0 = smx_sub_f64(a0, smx_setall_f64(mu))
+            a1 = smx_sub_f64(a1, smx_setall_f64(mu))
+            if not log_out:   # s = e / S in double: unlike the row kernel's, not rounded
+                a0 = smx_mul_f64(a0, smx_mul_f64(h0, smx_setall_f64(q)))
+                a1 = smx_mul_f64(a1, smx_mul_f64(h1, smx_setall_f64(q)))
+        else:
+            y = smx_load_till_f32(x + r * K, K, 0.0)
+            if log_out:
+                if smx_any_mf32(smx_not_mf32(smx_cmple_f32(y, zf))):   # y > 0 or NaN
+                    _vjp_row(x + r * K, v + r * K, out + r * K, K, t, True, ws)
+                    continue
+                cd = smx_setall_f64(smx_reduce_add_f64(smx_add_f64(_lo64(w), _hi64(w))))
+                a0 = smx_nmuladd_f64(_vexp_z64(_lo64(y), V64_SHIFT), cd, _lo64(w))
+                a1 = smx_nmuladd_f64(_vexp_z64(_hi64(y), V64_SHIFT), cd, _hi64(w))
+            else:
+                cd = smx_setall_f64(smx_reduce_add_f64(
+                    smx_muladd_f64(_lo64(y), _lo64(w), smx_mul_f64(_hi64(y), _hi64(w)))))
+                a0 = smx_mul_f64(_lo64(y), smx_sub_f64(_lo64(w), cd))
+                a1 = smx_mul_f64(_hi64(y), smx_sub_f64(_hi64(w), cd))
+        smx_store_till_f32(out + r * K, K, _times_f32(a0, a1, vf, neg, scaled))
+
+cdef void _vshort_deriv32(Op op, const float* x, const float* v, float* out, Py_ssize_t R,
+                          Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """R rows of K <= SMX_NF32 elements. Scratch: WS_ROW, for a special row's general
+    kernel."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vshort_deriv32_case(op, x, v, out, R, K, t, p1, ws)
+    elif case == 1:
+        _vshort_deriv32_case(op, x, v, out, R, K, t, pt, ws)
+    elif case == 2:
+        _vshort_deriv32_case(op, x, v, out, R, K, t, n1, ws)
+    else:
+        _vshort_deriv32_case(op, x, v, out, R, K, t, nt, ws)

@@ -1,0 +1,362 @@
+# float32 rows (inner == 1) of softmax, log_softmax and logsumexp on vectors. Part of the
+# per-ISA kernel source (included by _kernels.pyx).
+#
+# A row's kernels return 0 when done, 1 when the row is special (a NaN, +inf, all -inf,
+# T == 0, a |T| so small that the row is its arg-max limit): the general kernel
+# (_softmax_row, _lse_row) then does it, having been handed the row untouched.
+# Every function with a loop is specialised on the case of T (TCase, _k_vexp.pxi).
+
+cdef inline smx_vf32 _ld32(const float* p, bint neg) noexcept nogil:
+    """y = sgn * x of a full vector."""
+    cdef smx_vf32 v = smx_load_f32(p)
+    return smx_neg_f32(v) if neg else v
+
+cdef inline smx_vf32 _ld_till32(const float* p, Py_ssize_t n, float fill, bint neg) noexcept nogil:
+    """Lanes i < n of y = sgn * p[i], the others fill."""
+    cdef smx_vf32 v = smx_load_till_f32(p, n, -fill if neg else fill)
+    return smx_neg_f32(v) if neg else v
+
+cdef inline void _st_till32(float* p, Py_ssize_t n, smx_vf32 v) noexcept nogil:
+    if n >= SMX_NF32:
+        smx_store_f32(p, v)
+    else:
+        smx_store_till_f32(p, n, v)
+
+cdef bint _row_max32(const float* x, Py_ssize_t K, TCase k, float* m) noexcept nogil:
+    """m[0] = the max of y = sgn * x with NaNs ignored; True when every x is finite
+    (x * 0 summed: NaN for a NaN or an inf)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32(), lo = smx_setall_f32(-INFINITY), v
+    cdef smx_vf32 a0 = lo, a1 = lo, a2 = lo, a3 = lo, c0 = z, c1 = z, c2 = z, c3 = z
+    cdef Py_ssize_t i = 0
+    while i + 4 * SMX_NF32 <= K:
+        v = _ld32(x + i, neg)
+        a0 = smx_max_f32(v, a0)
+        c0 = smx_muladd_f32(v, z, c0)
+        v = _ld32(x + i + SMX_NF32, neg)
+        a1 = smx_max_f32(v, a1)
+        c1 = smx_muladd_f32(v, z, c1)
+        v = _ld32(x + i + 2 * SMX_NF32, neg)
+        a2 = smx_max_f32(v, a2)
+        c2 = smx_muladd_f32(v, z, c2)
+        v = _ld32(x + i + 3 * SMX_NF32, neg)
+        a3 = smx_max_f32(v, a3)
+        c3 = smx_muladd_f32(v, z, c3)
+        i += 4 * SMX_NF32
+    while i < K:
+        v = _ld_till32(x + i, K - i, -INFINITY, neg)
+        a0 = smx_max_f32(v, a0)
+        c0 = smx_muladd_f32(smx_load_till_f32(x + i, K - i, 0.0), z, c0)
+        i += SMX_NF32
+    m[0] = smx_reduce_max_f32(smx_max_f32(smx_max_f32(a0, a1), smx_max_f32(a2, a3)))
+    c0 = smx_add_f32(smx_add_f32(c0, c1), smx_add_f32(c2, c3))
+    return not smx_any_mf32(smx_cmpneq_f32(c0, c0))
+
+cdef bint _has_nan32(const float* x, Py_ssize_t K) noexcept nogil:
+    cdef smx_vf32 v
+    cdef Py_ssize_t i = 0
+    while i < K:
+        v = smx_load_till_f32(x + i, K - i, 0.0)
+        if smx_any_mf32(smx_cmpneq_f32(v, v)):
+            return True
+        i += SMX_NF32
+    return False
+
+cdef inline bint _row_start32(const float* x, Py_ssize_t K, Temp t, TCase k,
+                              Row32* c) noexcept nogil:
+    """The max pass and the row's constants; False for a special row. A row with -inf
+    entries but no NaN, no +inf and a finite max stays here: its -inf are exps of 0."""
+    cdef float m
+    if t.hard:
+        return False
+    if not _row_max32(x, K, k, &m):
+        if not (fabsf(m) < INFINITY) or _has_nan32(x, K):
+            return False
+    c[0] = _row32(m, t)
+    return _row32_ok(c[0])
+
+# ---------------------------------------------------------------- softmax
+cdef double _exp_store_sum32(const float* x, float* out, Py_ssize_t K, Row32 c,
+                             TCase k) noexcept nogil:
+    """out = exp((y - m)/|T|); returns the sum of the stored (rounded) exps, compensated."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nm = smx_setall_f32(-c.m), one = smx_setall_f32(1.0), z = smx_zero_f32()
+    cdef smx_vf32 s0 = one, s1 = one, s2 = one, s3 = one, c0 = z, c1 = z, c2 = z, c3 = z
+    cdef smx_vf32 e0, e1, e2, e3
+    cdef Py_ssize_t i = 0
+    while i + 4 * SMX_NF32 <= K:
+        e0 = _vexp32(_ld32(x + i, neg), nm, c, scaled)
+        e1 = _vexp32(_ld32(x + i + SMX_NF32, neg), nm, c, scaled)
+        e2 = _vexp32(_ld32(x + i + 2 * SMX_NF32, neg), nm, c, scaled)
+        e3 = _vexp32(_ld32(x + i + 3 * SMX_NF32, neg), nm, c, scaled)
+        smx_store_f32(out + i, e0)
+        smx_store_f32(out + i + SMX_NF32, e1)
+        smx_store_f32(out + i + 2 * SMX_NF32, e2)
+        smx_store_f32(out + i + 3 * SMX_NF32, e3)
+        _fast_acc32(&s0, &c0, e0)
+        _fast_acc32(&s1, &c1, e1)
+        _fast_acc32(&s2, &c2, e2)
+        _fast_acc32(&s3, &c3, e3)
+        i += 4 * SMX_NF32
+    while i < K:
+        e0 = _vexp32(_ld_till32(x + i, K - i, -INFINITY, neg), nm, c, scaled)
+        _st_till32(out + i, K - i, e0)
+        _fast_acc32(&s0, &c0, e0)
+        i += SMX_NF32
+    c0 = smx_add_f32(smx_add_f32(c0, c1), smx_add_f32(c2, c3))
+    return (_anchored_total32(s0, s1, c0, <int>(2 * SMX_NF32))
+            + _anchored_total32(s2, s3, z, <int>(2 * SMX_NF32)))
+
+cdef inline smx_vf32 _times32(smx_vf32 e, smx_vf32 vh, smx_vf32 vl, smx_vf64 vi) noexcept nogil:
+    """e * inv rounded once: with FMA fma(e, ih, e * il) * 2**-24, (ih, il) the float32 pair of
+    inv * 2**24 (scaled so that e * il stays normal while the result is); else in double."""
+    if SMX_HAS_FMA:
+        return smx_mul_f32(smx_muladd_f32(e, vh, smx_mul_f32(e, vl)),
+                           smx_setall_f32(5.9604644775390625e-08))
+    return smx_cvt_f64x2_f32(smx_mul_f64(smx_cvt_lo_f32_f64(e), vi),
+                             smx_mul_f64(smx_cvt_hi_f32_f64(e), vi))
+
+cdef inline void _inv_pair32(double inv, smx_vf32* vh, smx_vf32* vl, smx_vf64* vi) noexcept nogil:
+    cdef double inv_s = inv * 16777216.0
+    cdef float ih = <float>inv_s
+    vh[0] = smx_setall_f32(ih)
+    vl[0] = smx_setall_f32(<float>(inv_s - <double>ih))
+    vi[0] = smx_setall_f64(inv)
+
+cdef void _scale32(float* out, Py_ssize_t K, double inv) noexcept nogil:
+    """out *= inv, each product rounded once."""
+    cdef smx_vf32 vh, vl
+    cdef smx_vf64 vi
+    cdef Py_ssize_t i = 0
+    _inv_pair32(inv, &vh, &vl, &vi)
+    while i + SMX_NF32 <= K:
+        smx_store_f32(out + i, _times32(smx_load_f32(out + i), vh, vl, vi))
+        i += SMX_NF32
+    if i < K:
+        smx_store_till_f32(out + i, K - i, _times32(smx_load_till_f32(out + i, K - i, 0.0),
+                                                    vh, vl, vi))
+
+# ---------------------------------------------------------------- log_softmax, logsumexp
+cdef void _exp_count_sum32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* ones,
+                           double* rest) noexcept nogil:
+    """The sum of exp((y - m)/|T|) as ones (the exps rounded to exactly 1: the maxima) and
+    rest (the others, summed in double), so that log1p((ones - 1) + rest) keeps the relative
+    precision of a small rest (the log-softmax of a confident row's maximum)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nm = smx_setall_f32(-c.m), one = smx_setall_f32(1.0), z = smx_zero_f32()
+    cdef smx_vf32 on0 = z, on1 = z, e0, e1
+    cdef smx_vf64 r0 = smx_zero_f64(), r1 = r0, r2 = r0, r3 = r0
+    cdef smx_mf32 k0, k1
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        e0 = _vexp32(_ld32(x + i, neg), nm, c, scaled)
+        e1 = _vexp32(_ld32(x + i + SMX_NF32, neg), nm, c, scaled)
+        k0 = smx_cmplt_f32(e0, one)
+        k1 = smx_cmplt_f32(e1, one)
+        on0 = smx_add_f32(on0, smx_select_f32(k0, z, one))
+        on1 = smx_add_f32(on1, smx_select_f32(k1, z, one))
+        e0 = smx_select_f32(k0, e0, z)
+        e1 = smx_select_f32(k1, e1, z)
+        r0 = smx_add_f64(r0, smx_cvt_lo_f32_f64(e0))
+        r1 = smx_add_f64(r1, smx_cvt_hi_f32_f64(e0))
+        r2 = smx_add_f64(r2, smx_cvt_lo_f32_f64(e1))
+        r3 = smx_add_f64(r3, smx_cvt_hi_f32_f64(e1))
+        i += 2 * SMX_NF32
+    while i < K:
+        e0 = _vexp32(_ld_till32(x + i, K - i, -INFINITY, neg), nm, c, scaled)
+        k0 = smx_cmplt_f32(e0, one)
+        on0 = smx_add_f32(on0, smx_select_f32(k0, z, one))
+        e0 = smx_select_f32(k0, e0, z)
+        r0 = smx_add_f64(r0, smx_cvt_lo_f32_f64(e0))
+        r1 = smx_add_f64(r1, smx_cvt_hi_f32_f64(e0))
+        i += SMX_NF32
+    ones[0] = smx_reduce_add_f32(smx_add_f32(on0, on1))
+    rest[0] = smx_reduce_add_f64(smx_add_f64(smx_add_f64(r0, r1), smx_add_f64(r2, r3)))
+
+cdef void _log_out32(const float* x, float* out, Py_ssize_t K, Row32 c, double L,
+                     TCase k) noexcept nogil:
+    """out = (y - m)/|T| - L. T == 1: (y - c_hi) - c_lo, with c_hi + c_lo the float32 pair of
+    m + L (y - c_hi is exact near the max, so a small -L keeps its precision); else in double."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef double C = <double>c.m + L
+    cdef float c_hi = <float>C
+    cdef smx_vf32 vh = smx_setall_f32(c_hi), y
+    cdef smx_vf32 vl = smx_setall_f32(<float>((<double>c.m - <double>c_hi) + L))
+    cdef smx_vf64 md = smx_setall_f64(<double>c.m), Ld = smx_setall_f64(L)
+    cdef smx_vf64 inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    cdef Py_ssize_t i = 0
+    while i < K:
+        y = _ld_till32(x + i, K - i, 0.0, neg)
+        if scaled:
+            y = smx_cvt_f64x2_f32(
+                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), md), inv), Ld),
+                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y), md), inv), Ld))
+        else:
+            y = smx_sub_f32(smx_sub_f32(y, vh), vl)
+        _st_till32(out + i, K - i, y)
+        i += SMX_NF32
+
+cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* ones,
+                      double* rest) noexcept nogil:
+    """As _exp_count_sum32 with the exps in double (_vexp_low: 1e-10; the difference exact):
+    logsumexp's m + |T| log(sum) may cancel, so its sum must be good to far below float32."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf64 md = smx_setall_f64(<double>c.m)
+    cdef smx_vf64 inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    cdef smx_vf64 one = smx_setall_f64(1.0), z = smx_zero_f64()
+    cdef smx_vf64 r0 = z, r1 = z, o0 = z, o1 = z, e0, e1
+    cdef smx_mf64 k0, k1
+    cdef smx_vf32 y
+    cdef Py_ssize_t i = 0
+    while i < K:
+        y = _ld_till32(x + i, K - i, -INFINITY, neg)
+        e0 = smx_sub_f64(smx_cvt_lo_f32_f64(y), md)
+        e1 = smx_sub_f64(smx_cvt_hi_f32_f64(y), md)
+        if scaled:
+            e0 = smx_mul_f64(e0, inv)
+            e1 = smx_mul_f64(e1, inv)
+        e0 = _vexp_low(e0)
+        e1 = _vexp_low(e1)
+        k0 = smx_cmpeq_f64(e0, one)
+        k1 = smx_cmpeq_f64(e1, one)
+        o0 = smx_add_f64(o0, smx_select_f64(k0, one, z))
+        o1 = smx_add_f64(o1, smx_select_f64(k1, one, z))
+        r0 = smx_add_f64(r0, smx_select_f64(k0, z, e0))
+        r1 = smx_add_f64(r1, smx_select_f64(k1, z, e1))
+        i += SMX_NF32
+    ones[0] = smx_reduce_add_f64(smx_add_f64(o0, o1))
+    rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
+
+# ---------------------------------------------------------------- one row, any op
+cdef int _vrow32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
+                      TCase k) noexcept nogil:
+    cdef double ones, rest, s_hi, s_lo
+    cdef Row32 c
+    if not _row_start32(x, K, t, k, &c):
+        return 1
+    if op == 0:
+        _scale32(out, K, 1.0 / _exp_store_sum32(x, out, K, c, k))
+    elif op == 1:
+        _exp_count_sum32(x, K, c, k, &ones, &rest)
+        _log_out32(x, out, K, c, log1p((ones - 1.0) + rest), k)
+    else:
+        _lse_sums32(x, K, c, k, &ones, &rest)
+        _combine(ones, rest, 0.0, &s_hi, &s_lo)
+        out[0] = <float>_lse_value[float](c.m, s_hi, s_lo, t)
+    return 0
+
+cdef int _vrow32(const float* x, float* out, Py_ssize_t K, Temp t, int op) noexcept nogil:
+    """softmax (op 0), log_softmax (1) or logsumexp (2, into out[0]) of one float32 row:
+    0 when done, 1 for a special row (untouched: the general kernel's)."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        return _vrow32_case(x, out, K, t, op, p1)
+    if case == 1:
+        return _vrow32_case(x, out, K, t, op, pt)
+    if case == 2:
+        return _vrow32_case(x, out, K, t, op, n1)
+    return _vrow32_case(x, out, K, t, op, nt)
+
+# ---------------------------------------------------------------- short rows
+cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                         int op, TCase k, char_r ws) noexcept nogil:
+    """Rows of K <= SMX_NF32 elements, one vector each: no loops over a row, no partial
+    accumulators, no epilogues. A special row goes to the general kernel."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), v, e, vh, vl
+    cdef smx_vf64 vi
+    cdef smx_mf32 k1
+    cdef float m
+    cdef double ones, rest, s_hi, s_lo
+    cdef Row32 c
+    cdef Py_ssize_t r
+    for r in range(R):
+        # the padding is finite (not flagged) and below ylo (exp 0), never the max
+        v = _ld_till32(x + r * K, K, -3.4028234663852886e38, neg)
+        m = smx_reduce_max_f32(v)
+        c = _row32(m, t)
+        if (t.hard or smx_any_mf32(smx_cmpneq_f32(smx_mul_f32(v, z), z))   # NaN or +-inf
+                or not _row32_ok(c)):
+            if op == 2:
+                _lse_row(x + r * K, out + r, K, t, ws)
+            elif _vrow32_case(x + r * K, out + r * K, K, t, op, k) != 0:
+                _softmax_row(x + r * K, out + r * K, K, t, op == 1, ws)
+            continue
+        if op == 2:
+            _lse_sums32(x + r * K, K, c, k, &ones, &rest)
+            _combine(ones, rest, 0.0, &s_hi, &s_lo)
+            out[r] = <float>_lse_value[float](m, s_hi, s_lo, t)
+            continue
+        e = _vexp32(v, smx_setall_f32(-m), c, scaled)
+        if op == 0:
+            _inv_pair32(1.0 / _sum64_of32(e), &vh, &vl, &vi)
+            smx_store_till_f32(out + r * K, K, _times32(e, vh, vl, vi))
+            continue
+        k1 = smx_cmplt_f32(e, one)
+        ones = smx_reduce_add_f32(smx_select_f32(k1, z, one))
+        rest = _sum64_of32(smx_select_f32(k1, e, z))
+        _log_out32(x + r * K, out + r * K, K, c, log1p((ones - 1.0) + rest), k)
+
+cdef void _vshort32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                    int op, char_r ws) noexcept nogil:
+    """R rows of K <= SMX_NF32 elements: softmax (op 0), log_softmax (1), logsumexp (2:
+    out[r] per row). Scratch: WS_ROW, for a special row's general kernel."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vshort32_case(x, out, R, K, t, op, p1, ws)
+    elif case == 1:
+        _vshort32_case(x, out, R, K, t, op, pt, ws)
+    elif case == 2:
+        _vshort32_case(x, out, R, K, t, op, n1, ws)
+    else:
+        _vshort32_case(x, out, R, K, t, op, nt, ws)
+
+# ---------------------------------------------------------------- long rows (_k_vlong.pxi)
+cdef double _exp_sum32(const float* x, Py_ssize_t K, Row32 c, TCase k) noexcept nogil:
+    """The sum of exp((y - m)/|T|), each exp rounded to float32 as _exp_store_sum32 stores it,
+    compensated (nothing stored)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nm = smx_setall_f32(-c.m), one = smx_setall_f32(1.0), z = smx_zero_f32()
+    cdef smx_vf32 s0 = one, s1 = one, c0 = z, c1 = z, e0, e1
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        e0 = _vexp32(_ld32(x + i, neg), nm, c, scaled)
+        e1 = _vexp32(_ld32(x + i + SMX_NF32, neg), nm, c, scaled)
+        _fast_acc32(&s0, &c0, e0)
+        _fast_acc32(&s1, &c1, e1)
+        i += 2 * SMX_NF32
+    while i < K:
+        e0 = _vexp32(_ld_till32(x + i, K - i, -INFINITY, neg), nm, c, scaled)
+        _fast_acc32(&s0, &c0, e0)
+        i += SMX_NF32
+    return _anchored_total32(s0, s1, smx_add_f32(c0, c1), <int>(2 * SMX_NF32))
+
+cdef void _exp_scale_out32(const float* x, float* out, Py_ssize_t K, Row32 c, double inv,
+                           TCase k) noexcept nogil:
+    """out = exp((y - m)/|T|) * inv, the exps taken again (the output pass of a long row)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nm = smx_setall_f32(-c.m), vh, vl
+    cdef smx_vf64 vi
+    cdef Py_ssize_t i = 0
+    _inv_pair32(inv, &vh, &vl, &vi)
+    while i + SMX_NF32 <= K:
+        smx_store_f32(out + i, _times32(_vexp32(_ld32(x + i, neg), nm, c, scaled), vh, vl, vi))
+        i += SMX_NF32
+    if i < K:
+        smx_store_till_f32(out + i, K - i, _times32(_vexp32(_ld_till32(x + i, K - i, -INFINITY, neg),
+                                                            nm, c, scaled), vh, vl, vi))

@@ -1,0 +1,340 @@
+# float64 rows (inner == 1) of softmax, log_softmax and logsumexp on vectors. Part of the
+# per-ISA kernel source (included by _kernels.pyx). As the float32 rows (_k_vrows32.pxi): a
+# row's kernel returns 0 when done, 1 for a special row, which the general kernel then does
+# (out may have been written: a NaN is found through the sums).
+
+cdef inline smx_vf64 _ld64(const double* p, bint neg) noexcept nogil:
+    """y = sgn * x of a full vector."""
+    cdef smx_vf64 v = smx_load_f64(p)
+    return smx_neg_f64(v) if neg else v
+
+cdef inline smx_vf64 _ld_till64(const double* p, Py_ssize_t n, double fill, bint neg) noexcept nogil:
+    """Lanes i < n of y = sgn * p[i], the others fill."""
+    cdef smx_vf64 v = smx_load_till_f64(p, n, -fill if neg else fill)
+    return smx_neg_f64(v) if neg else v
+
+cdef double _row_max64(const double* x, Py_ssize_t K, TCase k, double* mn) noexcept nogil:
+    """The max of y = sgn * x (NaN ignored: the exp pass propagates it) and mn[0] its min."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf64 lo = smx_setall_f64(-INFINITY), hi = smx_setall_f64(INFINITY)
+    cdef smx_vf64 a0 = lo, a1 = lo, a2 = lo, a3 = lo, b0 = hi, b1 = hi, v
+    cdef Py_ssize_t i = 0
+    while i + 4 * SMX_NF64 <= K:
+        v = _ld64(x + i, neg)
+        a0 = smx_max_f64(v, a0)
+        b0 = smx_min_f64(v, b0)
+        v = _ld64(x + i + SMX_NF64, neg)
+        a1 = smx_max_f64(v, a1)
+        b1 = smx_min_f64(v, b1)
+        v = _ld64(x + i + 2 * SMX_NF64, neg)
+        a2 = smx_max_f64(v, a2)
+        b0 = smx_min_f64(v, b0)
+        v = _ld64(x + i + 3 * SMX_NF64, neg)
+        a3 = smx_max_f64(v, a3)
+        b1 = smx_min_f64(v, b1)
+        i += 4 * SMX_NF64
+    while i < K:
+        a0 = smx_max_f64(_ld_till64(x + i, K - i, -INFINITY, neg), a0)
+        b0 = smx_min_f64(_ld_till64(x + i, K - i, INFINITY, neg), b0)
+        i += SMX_NF64
+    mn[0] = smx_reduce_min_f64(smx_min_f64(b0, b1))
+    return smx_reduce_max_f64(smx_max_f64(smx_max_f64(a0, a1), smx_max_f64(a2, a3)))
+
+cdef inline void _fold_lanes64(smx_vf64 s, smx_vf64 c, double* hi, double* lo) noexcept nogil:
+    """hi + lo = the sum of the lanes of s and c: s halved pairwise with TwoSum (_half), c
+    plainly (compensations)."""
+    cdef double a[8]
+    cdef double l[8]
+    cdef double v, t, bb
+    cdef Py_ssize_t h = SMX_NF64 // 2, j
+    smx_store_f64(a, s)
+    for j in range(SMX_NF64):
+        l[j] = 0
+    while h >= 1:
+        for j in range(h):
+            v = a[j + h]
+            t = a[j] + v
+            bb = t - a[j]
+            l[j] = (l[j] + l[j + h]) + ((a[j] - (t - bb)) + (v - bb))
+            a[j] = t
+        h = h // 2
+    hi[0] = a[0]
+    lo[0] = l[0] + smx_reduce_add_f64(c)
+
+# ---------------------------------------------------------------- the exp pass
+cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
+                      bint count, const double* nx, double* res, Ahead64* ahead) noexcept nogil:
+    """The exps of a row, e = exp((sgn*x - m)/|T|), and their sum; on the way the max of
+    the next row nx (K elements; the caller passes x itself when there is none) into
+    ahead.m, and with count its min into ahead.mn. The loop works with E = e * 2**64
+    (_vexp64x2); the sums are scaled back at the end.
+
+    count False (softmax): out = E; res[0] + res[1] = the sum of the e plus their tails:
+    anchored Fast2Sum, the lanes start at 2**64 (every E is <= 2**64).
+    count True (log_softmax, logsumexp; nothing stored): res[0] = the number of exps equal
+    to 1 (the maxima), res[1] + res[2] = the others (TwoSum per lane) plus the tails, so
+    that log1p((ones - 1) + rest) keeps the full relative precision of a small rest. Here
+    the E are scaled back (rounded) first: the clamped entries must add exactly 0 (their E
+    is exp(-745.2) * 2**64, rounded to 0 only by that scaling), a rest below the smallest
+    normal being the result's own precision.
+    Returns False when the sum is NaN (a NaN in x: the clamp max(ylo, y) keeps it; -inf
+    entries are clamped to ylo, exp 0, as they should be).
+
+    One loop, two vectors a step (the row's end by masked loads and stores). Where the exp
+    is inlined is gcc's choice: copies in too many places exhaust its inline-unit-growth and
+    the exp is left out of line (a call per vector, every accumulator spilled around it).
+    So the specialisations are by the case of T only (TCase), each called from three places
+    (never absorbed into the row kernel), `count` a run-time flag tested in the loop
+    (predictable; one inlined exp per specialisation)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf64 nm = smx_setall_f64(-c.m), ylo = smx_setall_f64(c.ylo)
+    cdef smx_vf64 one = smx_setall_f64(1.0), top = smx_setall_f64(V64_TWO64), z = smx_zero_f64()
+    cdef smx_vf64 down = smx_setall_f64(V64_TWOM64)
+    cdef smx_vf64 lo = smx_setall_f64(-INFINITY), hi = smx_setall_f64(INFINITY)
+    cdef smx_vf64 s0, s1, c0 = z, c1 = z, o0 = z, o1 = z, t = z, y0, y1, v0, v1, w0, w1
+    cdef smx_vf64 a0 = lo, a1 = lo, b0 = hi, b1 = hi
+    cdef smx_vf64 e[2]
+    cdef smx_vf64 tl[2]
+    cdef smx_mf64 k0, k1
+    cdef Py_ssize_t i = 0, n
+    if count:
+        s0 = z
+        s1 = z
+    else:
+        s0 = top
+        s1 = top
+    while i < K:
+        n = K - i
+        if n >= 2 * SMX_NF64:
+            y0 = _ld64(x + i, neg)
+            y1 = _ld64(x + i + SMX_NF64, neg)
+            v0 = _ld64(nx + i, neg)
+            v1 = _ld64(nx + i + SMX_NF64, neg)
+            w0 = v0
+            w1 = v1
+        else:          # the fill -inf (+inf when neg) is clamped to ylo: exp 0
+            y0 = _ld_till64(x + i, n, -INFINITY, neg)
+            y1 = _ld_till64(x + i + SMX_NF64, n - SMX_NF64, -INFINITY, neg)
+            v0 = _ld_till64(nx + i, n, -INFINITY, neg)
+            v1 = _ld_till64(nx + i + SMX_NF64, n - SMX_NF64, -INFINITY, neg)
+            w0 = _ld_till64(nx + i, n, INFINITY, neg)
+            w1 = _ld_till64(nx + i + SMX_NF64, n - SMX_NF64, INFINITY, neg)
+        a0 = smx_max_f64(v0, a0)
+        a1 = smx_max_f64(v1, a1)
+        _vexp64x2(smx_max_f64(ylo, y0), smx_max_f64(ylo, y1), nm, c, scaled, e, tl)
+        t = smx_add_f64(t, smx_add_f64(tl[0], tl[1]))
+        if count:      # (== 1 is false for NaN: it goes to the rest)
+            b0 = smx_min_f64(w0, b0)
+            b1 = smx_min_f64(w1, b1)
+            e[0] = smx_mul_f64(e[0], down)
+            e[1] = smx_mul_f64(e[1], down)
+            k0 = smx_cmpeq_f64(e[0], one)
+            k1 = smx_cmpeq_f64(e[1], one)
+            o0 = smx_add_f64(o0, smx_select_f64(k0, one, z))
+            o1 = smx_add_f64(o1, smx_select_f64(k1, one, z))
+            _two_acc64(&s0, &c0, smx_select_f64(k0, z, e[0]))
+            _two_acc64(&s1, &c1, smx_select_f64(k1, z, e[1]))
+        else:
+            if n >= 2 * SMX_NF64:
+                smx_store_f64(out + i, e[0])
+                smx_store_f64(out + i + SMX_NF64, e[1])
+            else:
+                smx_store_till_f64(out + i, n, e[0])
+                smx_store_till_f64(out + i + SMX_NF64, n - SMX_NF64, e[1])
+            _fast_acc64(&s0, &c0, e[0])
+            _fast_acc64(&s1, &c1, e[1])
+        i += 2 * SMX_NF64
+    ahead.m = smx_reduce_max_f64(smx_max_f64(a0, a1))
+    if count:
+        c0 = smx_muladd_f64(t, down, smx_add_f64(c0, c1))
+        ahead.mn = smx_reduce_min_f64(smx_min_f64(b0, b1))
+        res[0] = smx_reduce_add_f64(smx_add_f64(o0, o1))
+        _two_acc64(&s0, &c0, s1)
+        _fold_lanes64(s0, c0, &res[1], &res[2])
+        return res[1] == res[1] and res[2] == res[2]
+    c0 = smx_add_f64(t, smx_add_f64(c0, c1))
+    _two_acc64(&s0, &c0, smx_sub_f64(s1, top))   # s - 2**64 is exact (s >= 2**64): the
+    _fold_lanes64(smx_sub_f64(s0, top), c0, &res[0], &res[1])   # lanes started there
+    _norm_pair(&res[0], &res[1])
+    res[0] *= V64_TWOM64
+    res[1] *= V64_TWOM64
+    return res[0] == res[0] and res[1] == res[1]
+
+# ---------------------------------------------------------------- softmax
+cdef inline void _div_row64(double* out, Py_ssize_t K, double s_hi, double s_lo) noexcept nogil:
+    """out = (out * 2**-64) / (s_hi + s_lo) for the E = e * 2**64 of _exp_pass64, each
+    rounded once: with FMA fma(E, ih, E * il) * 2**-64, ih + il the inverse of the sum as a
+    pair (good to 2**-104; _scale32's form), E * il normal wherever the result needs it;
+    without FMA _div_elem's Newton step, the residual by Dekker's product."""
+    cdef double ih = 1.0 / s_hi, il
+    cdef smx_vf64 vh = smx_setall_f64(ih), down = smx_setall_f64(V64_TWOM64), vl, sh, sl
+    cdef smx_vf64 e, e1, q, r
+    cdef Py_ssize_t i = 0
+    if SMX_HAS_FMA:
+        il = (fma(-ih, s_hi, 1.0) - ih * s_lo) * ih
+        vl = smx_setall_f64(il)
+        while i + 2 * SMX_NF64 <= K:
+            e = smx_load_f64(out + i)
+            e1 = smx_load_f64(out + i + SMX_NF64)
+            smx_store_f64(out + i, smx_mul_f64(smx_muladd_f64(e, vh, smx_mul_f64(e, vl)), down))
+            smx_store_f64(out + i + SMX_NF64,
+                          smx_mul_f64(smx_muladd_f64(e1, vh, smx_mul_f64(e1, vl)), down))
+            i += 2 * SMX_NF64
+        while i < K:
+            e = smx_load_till_f64(out + i, K - i, 0.0)
+            smx_store_till_f64(out + i, K - i,
+                               smx_mul_f64(smx_muladd_f64(e, vh, smx_mul_f64(e, vl)), down))
+            i += SMX_NF64
+        return
+    sh = smx_setall_f64(s_hi)
+    sl = smx_setall_f64(s_lo)
+    while i < K:
+        e = smx_load_till_f64(out + i, K - i, 0.0)
+        q = smx_mul_f64(e, vh)
+        r = smx_nmuladd_f64(q, sl, _resid64(q, sh, e))
+        smx_store_till_f64(out + i, K - i, smx_mul_f64(smx_muladd_f64(r, vh, q), down))
+        i += SMX_NF64
+
+# ---------------------------------------------------------------- log_softmax, logsumexp
+cdef inline double _log_sum64(double s_hi, double s_lo, double* lo) noexcept nogil:
+    """log(s_hi + s_lo) = result + lo[0], for a sum of exps (>= 1): log1p keeps sum - 1
+    exact; one Newton step, L + (S - exp(L)) / S, with the exp pair (whose tail holds its
+    rounding) recovers the rounding of the log (_log_sum)."""
+    cdef double L = log1p((s_hi - 1.0) + s_lo), e, tail
+    cdef smx_vf64 u
+    cdef Row64 c
+    c.m = 0.0
+    c.ylo = -750.0
+    c.inv = 1.0
+    c.inv_lo = 0.0
+    e = smx_get_f64(_vexp64(smx_setall_f64(L), smx_zero_f64(), c, False, &u), 0) * V64_TWOM64
+    tail = smx_get_f64(u, 0) * V64_TWOM64
+    lo[0] = ((s_hi - e) + (s_lo - tail)) / s_hi
+    return L
+
+cdef inline double _lse_value64(double m, double s_hi, double s_lo, Temp t) noexcept nogil:
+    """T * logsumexp(x / T) from the shifted sum: sgn * (m + |T| log(sum)) (_lse_value;
+    m finite here)."""
+    cdef double L, L_lo, p, p_lo, r, bb
+    L = _log_sum64(s_hi, s_lo, &L_lo)
+    p, p_lo = L, L_lo
+    if t.abs_t != 1.0:
+        p = t.abs_t * L
+        p_lo = _prod_err(t.abs_t, L, p) + t.abs_t * L_lo
+    r = m + p                            # m + p with its rounding error (TwoSum)
+    bb = r - m
+    return t.sgn * (r + (((m - (r - bb)) + (p - bb)) + p_lo))
+
+cdef inline smx_vf64 _log_elem64(smx_vf64 y, smx_vf64 nm, Row64 c, bint scaled, smx_vf64 L,
+                                 smx_vf64 L_lo) noexcept nogil:
+    """(y - m)/|T| - (L + L_lo): the difference as a TwoSum pair, scaled as a pair when
+    scaled (_log_elem; no overflow here: the caller checked (m - min) / |T|)."""
+    cdef smx_vf64 d = smx_add_f64(y, nm)
+    cdef smx_vf64 lo = _two_sum_lo64m(y, nm, d)
+    if scaled:
+        d = _pair_times64(d, lo, smx_setall_f64(c.inv), smx_setall_f64(c.inv_lo), &lo)
+    return smx_add_f64(_sub_m64(d, L), _sub_m64(lo, L_lo))
+
+cdef void _log_out64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k, double L,
+                     double L_lo) noexcept nogil:
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf64 nm = smx_setall_f64(-c.m), vL = smx_setall_f64(L), vLl = smx_setall_f64(L_lo)
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF64 <= K:
+        smx_store_f64(out + i, _log_elem64(_ld64(x + i, neg), nm, c, scaled, vL, vLl))
+        smx_store_f64(out + i + SMX_NF64,
+                      _log_elem64(_ld64(x + i + SMX_NF64, neg), nm, c, scaled, vL, vLl))
+        i += 2 * SMX_NF64
+    while i < K:
+        smx_store_till_f64(out + i, K - i, _log_elem64(_ld_till64(x + i, K - i, 0.0, neg), nm, c,
+                                                       scaled, vL, vLl))
+        i += SMX_NF64
+
+cdef inline int _log_softmax64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
+                               const double* nx, Ahead64* ahead) noexcept nogil:
+    cdef double r[3]
+    cdef double s_hi, s_lo, L, L_lo
+    if not _exp_pass64(x, out, K, c, k, True, nx, r, ahead):
+        return 1
+    _combine(r[0], r[1], r[2], &s_hi, &s_lo)
+    L = _log_sum64(s_hi, s_lo, &L_lo)
+    _log_out64(x, out, K, c, k, L, L_lo)
+    return 0
+
+cdef inline int _lse64(const double* x, double* out, Py_ssize_t K, Row64 c, Temp t, TCase k,
+                       const double* nx, Ahead64* ahead) noexcept nogil:
+    cdef double r[3]
+    cdef double s_hi, s_lo
+    if not _exp_pass64(x, <double*>NULL, K, c, k, True, nx, r, ahead):
+        return 1
+    _combine(r[0], r[1], r[2], &s_hi, &s_lo)
+    out[0] = _lse_value64(c.m, s_hi, s_lo, t)
+    return 0
+
+cdef inline int _softmax64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
+                           const double* nx, Ahead64* ahead) noexcept nogil:
+    cdef double r[2]
+    if not _exp_pass64(x, out, K, c, k, False, nx, r, ahead):
+        return 1
+    _div_row64(out, K, r[0], r[1])
+    return 0
+
+# ---------------------------------------------------------------- the row kernel
+cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t, int op,
+                              const Ahead64* cur, const double* nxt, Ahead64* ahead,
+                              TCase k) noexcept nogil:
+    cdef double m, mn = 0
+    cdef const double* nx = nxt if nxt != NULL else x
+    cdef Row64 c
+    ahead.ok = False
+    if cur != NULL and cur.ok:
+        m = cur.m
+        mn = cur.mn
+    else:
+        m = _row_max64(x, K, k, &mn)
+    if not (fabs(m) < INFINITY):
+        return 1
+    if op == 1 and not ((m - mn) * t.inv < INFINITY):
+        return 1
+    c = _row_consts64(m, t)
+    if not (c.ylo < m):
+        return 1
+    ahead.ok = nxt != NULL
+    if op == 0:
+        return _softmax64(x, out, K, c, k, nx, ahead)
+    if op == 1:
+        return _log_softmax64(x, out, K, c, k, nx, ahead)
+    return _lse64(x, out, K, c, t, k, nx, ahead)
+
+cdef int _softmax_row64a(const double* x, double* out, Py_ssize_t K, Temp t, int op,
+                         const Ahead64* cur, const double* nxt, Ahead64* ahead) noexcept nogil:
+    """_softmax_row64 with the row max carried over: cur (when cur.ok) holds this row's max
+    (and min) from the previous row's pass, and when nxt is not NULL the next row's (K
+    elements) are computed into ahead (ahead.ok tells whether they were: not when the row
+    is left early as special)."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    ahead.ok = False
+    if t.hard or not (t.inv < INFINITY):
+        return 1
+    if case == 0:
+        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, p1)
+    if case == 1:
+        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, pt)
+    if case == 2:
+        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, n1)
+    return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, nt)
+
+cdef int _softmax_row64(const double* x, double* out, Py_ssize_t K, Temp t, int op) noexcept nogil:
+    """op 0 softmax, 1 log_softmax, 2 logsumexp (out[0] = the value). 0: done; 1: a special
+    row, which the general kernel must do (out may have been written): a NaN, +inf, all
+    -inf, T == 0, 1/|T| overflowing, 746 |T| below half an ulp of the max, and for
+    log_softmax a -inf or (max - min) / |T| overflowing. (-inf entries with a finite max
+    are exact here for softmax and logsumexp: exp 0.)"""
+    cdef Ahead64 a
+    return _softmax_row64a(x, out, K, t, op, <Ahead64*>NULL, <double*>NULL, &a)
