@@ -35,7 +35,7 @@ DIRECTIVES = {
     "cdivision": True,
     "nonecheck": False,
     "embedsignature": True,
-    # Safe without the GIL (no mutable module state; see README "Wheels and platforms"):
+    # Safe without the GIL (no mutable module state; see docs/building.md, "Wheels and platforms"):
     # free-threaded CPython keeps the GIL off when it imports the kernels. Cython >= 3.1.
     "freethreading_compatible": True,
 }
@@ -62,7 +62,7 @@ else:
     BASE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]
     OMP_COMPILE, OMP_LINK = (["-fopenmp"], ["-fopenmp"]) if OPENMP else ([], [])
     if sys.platform == "darwin":
-        # Apple clang has no -fopenmp; the wheel build supplies libomp (see README).
+        # Apple clang has no -fopenmp; the wheel build supplies libomp (see docs/building.md).
         OMP_COMPILE, OMP_LINK = (["-Xpreprocessor", "-fopenmp"], ["-lomp"]) if (
             OPENMP and os.environ.get("SOFTMAX_MACOS_OPENMP")) else ([], [])
 

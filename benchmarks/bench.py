@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Speed benchmark: softmax (this library) vs NumPy, SciPy, PyTorch, ONNX Runtime and memcpy.
 
-    python benchmarks/bench.py [--quick] [--threads N] [--plot FILE.png]
+    python benchmarks/bench.py [--quick] [--threads N] [--plot FILE.png [--plot-only]]
                                [--functions softmax log_softmax ...] [--cases SUBSTR ...]
 
 Every time is the median of >= 7 samples; each sample loops the call enough times to
@@ -416,46 +416,96 @@ def run_memory(args, S, sp):
 
 
 # ----------------------------------------------------------------------------- plot
-def run_plot(args, S, sp, torch, ortf):
+def cpu_name():
+    """The CPU's model name (Linux /proc/cpuinfo, else lscpu, else platform.processor())."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    try:
+        import subprocess
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except Exception:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# (title, K, axis, sizes): float32 softmax; rows of K along the last axis, and K along axis 0
+# of a (K, n / K) array (a non-last axis: the kernels vectorise across the columns)
+PLOT_PANELS = [
+    ("rows: (n/1000, 1000), axis=-1", 1000, -1,
+     [1000, 3000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000]),
+    ("columns: (256, n/256), axis=0", 256, 0,
+     [10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000]),
+]
+PLOT_IMPLS = ["ours", "numpy", "scipy", "torch", "ort", "memcpy"]
+PLOT_LABEL = {"ours": "softmax-kernels (this library)", "numpy": "naive NumPy",
+              "scipy": "scipy.special.softmax", "torch": "torch.softmax",
+              "ort": "onnxruntime Softmax", "memcpy": "memcpy (np.copyto), for scale"}
+
+
+def run_plot(args, S, sp, torch, ortf, argv=None):
+    """softmax float32 throughput against size, one panel per PLOT_PANELS entry, every impl."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    K = 1000
-    sizes = [1000, 3000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000]
     rng = np.random.default_rng(7)
-    series = {}
-    for n in sizes:
-        shape = (n // K, K)
-        data = make_data(shape, F32, -1, rng)
-        x = data["x"]
-        calls = build_calls("softmax", data, -1, S, sp, torch, ortf, args.threads)
-        dst = np.empty_like(x)
-        calls["memcpy"] = lambda: np.copyto(dst, x)
-        for impl in ["ours", "ours_out", "numpy", "scipy", "torch", "ort", "memcpy"]:
-            c = calls.get(impl)
-            if c is None or isinstance(c, Exception):
-                continue
-            if impl in PEERS and impl not in args.peers:
-                continue
-            t = timeit_median(c, 0.001 if args.quick else 0.002, args.repeat)
-            series.setdefault(impl, []).append((n, 2 * x.nbytes / t / 1e9))
-        print(f"  plot: n={n:>9,d} done", flush=True)
-    fig, ax = plt.subplots(figsize=(10, 5.5), dpi=110)
-    style = {"memcpy": dict(color="gray", ls="--"), "ours": dict(color="C3", lw=2.5),
-             "ours_out": dict(color="C3", ls=":", lw=2), "numpy": dict(color="C0"),
-             "scipy": dict(color="C1"), "torch": dict(color="C2"), "ort": dict(color="C4")}
-    for impl, pts in series.items():
-        ns, gb = zip(*pts)
-        ax.plot(ns, gb, marker="o", label=HEAD[impl] if impl != "ours_out" else "ours (out=)",
-                **style.get(impl, {}))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("elements (float32, rows of K=1000, softmax over the last axis)")
-    ax.set_ylabel("throughput GB/s (bytes read once + written once)")
-    ax.set_title(f"softmax float32 throughput, {args.threads} thread(s)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
+    fig, axes = plt.subplots(1, len(PLOT_PANELS), figsize=(13, 5.6), dpi=100, sharey=True)
+    style = {"memcpy": dict(color="gray", ls="--", marker=None), "ours": dict(color="C3", lw=2.5),
+             "numpy": dict(color="C0"), "scipy": dict(color="C1"), "torch": dict(color="C2"),
+             "ort": dict(color="C4")}
+    for ax, (title, K, axis, sizes) in zip(axes, PLOT_PANELS):
+        series = {}
+        for n in sizes:
+            shape = (n // K, K) if axis == -1 else (K, n // K)
+            data = make_data(shape, F32, axis, rng)
+            x = data["x"]
+            calls = build_calls("softmax", data, axis, S, sp, torch, ortf, args.threads)
+            dst = np.empty_like(x)
+            calls["memcpy"] = lambda: np.copyto(dst, x)
+            for impl in PLOT_IMPLS:
+                c = calls.get(impl)
+                if c is None or isinstance(c, Exception):
+                    continue
+                if impl in PEERS and impl not in args.peers:
+                    continue
+                t = timeit_median(c, 0.001 if args.quick else 0.002, args.repeat)
+                series.setdefault(impl, []).append((x.size, 2 * x.nbytes / t / 1e9))
+            print(f"  plot: {title}  n={x.size:>10,d} done", flush=True)
+        for impl in PLOT_IMPLS:
+            if impl in series:
+                ns, gb = zip(*series[impl])
+                ax.plot(ns, gb, label=PLOT_LABEL[impl], **{"marker": "o", **style[impl]})
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"float32 softmax, {title}", fontsize=10)
+        ax.set_xlabel("elements n")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("GB/s (input read once + output written once; higher is better)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    vers = [f"numpy {np.__version__}"]
+    if sp is not None:
+        import scipy
+        vers.append(f"scipy {scipy.__version__}")
+    if torch is not None:
+        vers.append(f"torch {torch.__version__}")
+    if ortf is not None:
+        vers.append(f"onnxruntime {ortf.ort.__version__}")
+    ours = "softmax: not importable"
+    if S is not None:
+        isa = S.show_config(print_out=False).get("isa_chosen", "?")
+        ours = f"softmax {getattr(S, '__version__', '?')} ({isa} kernels)"
+    cmd = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    fig.suptitle(f"{cpu_name()}, {os.cpu_count()} CPUs, {args.threads} thread(s); medians of "
+                 f"{args.repeat}\n{ours}, {', '.join(vers)}\n$ {cmd}", fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(args.plot)
     print(f"plot written to {args.plot}")
 
@@ -466,7 +516,10 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="shorter samples (7 of >= 1 ms)")
     ap.add_argument("--threads", type=int, default=1,
                     help="threads for ours (workers=), torch and onnxruntime (default 1)")
-    ap.add_argument("--plot", metavar="FILE.png", help="also draw GB/s vs size for softmax f32")
+    ap.add_argument("--plot", metavar="FILE.png",
+                    help="also draw softmax float32 throughput against size, ours and each peer")
+    ap.add_argument("--plot-only", action="store_true",
+                    help="with --plot: only the picture (no table, no memory section)")
     ap.add_argument("--functions", nargs="+", default=FUNCTIONS, choices=FUNCTIONS)
     ap.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
     ap.add_argument("--cases", nargs="+", metavar="SUBSTR", help="only cases whose label contains one")
@@ -478,6 +531,8 @@ def main(argv=None):
     args.repeat = max(args.repeat, 7)
     if args.threads < 1:
         ap.error("--threads must be >= 1")
+    if args.plot_only and not args.plot:
+        ap.error("--plot-only needs --plot FILE.png")
 
     S, ours_err = _import_ours()
     sp = None
@@ -529,17 +584,17 @@ def main(argv=None):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        notes = run_table(args, S, sp, torch, ortf)
+        notes = [] if args.plot_only else run_table(args, S, sp, torch, ortf)
         if notes:
             print()
             print("notes (! in the table = wrong result; rows are checked against a wider-precision result):")
             for n in notes:
                 print("  " + n)
-        if not args.no_memory:
+        if not (args.no_memory or args.plot_only):
             run_memory(args, S, sp)
         if args.plot:
             print()
-            run_plot(args, S, sp, torch, ortf)
+            run_plot(args, S, sp, torch, ortf, argv)
 
 
 if __name__ == "__main__":

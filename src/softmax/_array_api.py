@@ -17,7 +17,7 @@ kernels' algorithm written with array-API operations, in the input's dtype:
 
 Unlike the kernels, ``x - w`` is rounded before the exponential and the sums are the
 library's own (not compensated): accuracy is that of a careful stable implementation (the
-README's "Accuracy" and docs/arrays.md give the measured errors), not the kernels' 2 ulp.
+docs/arrays.md gives the measured errors), not the kernels' 2 ulp.
 float16 and bfloat16 are computed in float32; integers and bool become float64 where the
 namespace and device have it (else the default floating dtype), without the NumPy path's
 exact integer shift; complex input is refused (NumPy and CPU torch/JAX arrays take it).
