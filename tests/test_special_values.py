@@ -239,3 +239,20 @@ def test_no_uint8_wraparound():
     np.testing.assert_allclose(sm.log_softmax(np.array([255, 0], np.uint8)), [0.0, -255.0], rtol=1e-15, atol=1e-15)
     np.testing.assert_allclose(sm.logsumexp(np.array([127, -128], np.int8)), 127.0, rtol=1e-15)
     np.testing.assert_allclose(sm.softmax(np.array([True, False])), [np.e / (1 + np.e), 1 / (1 + np.e)], rtol=1e-15)
+
+
+def test_vjp_with_huge_finite_terms():
+    """Products near the top of float64's range keep their value without FMA (Dekker's split of
+    a term above ~1.3e300 overflows; its error term must not turn the result into NaN): the
+    short-row and the row kernels, against the products computed exactly by hand."""
+    y = np.array([1e300, -1e300, 5.0, 0.0, 1e-300, 7.0])
+    g = np.arange(20.0, 26.0)
+    # sum(y g) = -1e300 + 285 (rounded: -1e300); y (g - sum) exactly:
+    want = np.array([np.inf, -np.inf, 5e300, 0.0, 1.0, 7e300])
+    with np.errstate(all="ignore"):
+        short = sm.softmax_vjp(y, g)
+        long = sm.softmax_vjp(np.concatenate([y, np.zeros(200)]), np.concatenate([g, np.zeros(200)]))
+        half = sm.softmax_vjp(y, g, temperature=2.0)
+    np.testing.assert_array_equal(short, want)
+    np.testing.assert_array_equal(long[:6], want)
+    np.testing.assert_array_equal(half, want / 2)

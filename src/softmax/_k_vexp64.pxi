@@ -78,8 +78,10 @@ cdef inline smx_vf64 _fast_two_sum_lo64m(smx_vf64 a, smx_vf64 b, smx_vf64 s) noe
     return smx_sub_f64(b, _sub_m64(s, a))
 
 cdef inline smx_vf64 _two_prod_lo64(smx_vf64 a, smx_vf64 b, smx_vf64 p) noexcept nogil:
-    """a * b - p exactly, for p = fl(a * b) (FMA; Dekker's split without it)."""
-    cdef smx_vf64 c, ah, al, bh, bl, k
+    """a * b - p exactly, for p = fl(a * b) (FMA; Dekker's split without it). Without FMA,
+    where a split overflows (|a| or |b| above ~1.3e300) the low part is not finite and 0 is
+    returned instead: next to such a p it is below half an ulp (as FMA's, where p is finite)."""
+    cdef smx_vf64 c, ah, al, bh, bl, k, r
     if SMX_HAS_FMA:
         return smx_mulsub_f64(a, b, p)
     k = smx_setall_f64(V64_SPLIT)
@@ -89,9 +91,11 @@ cdef inline smx_vf64 _two_prod_lo64(smx_vf64 a, smx_vf64 b, smx_vf64 p) noexcept
     c = smx_mul_f64(k, b)
     bh = smx_sub_f64(c, smx_sub_f64(c, b))
     bl = smx_sub_f64(b, bh)
-    return smx_add_f64(smx_add_f64(smx_add_f64(smx_sub_f64(smx_mul_f64(ah, bh), p),
-                                               smx_mul_f64(ah, bl)), smx_mul_f64(al, bh)),
-                       smx_mul_f64(al, bl))
+    r = smx_add_f64(smx_add_f64(smx_add_f64(smx_sub_f64(smx_mul_f64(ah, bh), p),
+                                            smx_mul_f64(ah, bl)), smx_mul_f64(al, bh)),
+                    smx_mul_f64(al, bl))
+    return smx_select_f64(smx_cmplt_f64(smx_abs_f64(r), smx_setall_f64(INFINITY)), r,
+                          smx_zero_f64())
 
 cdef inline smx_vf64 _resid64(smx_vf64 q, smx_vf64 s, smx_vf64 e) noexcept nogil:
     """e - q*s rounded once, for q*s close to e (a division's residual): one FMA, else
