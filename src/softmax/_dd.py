@@ -15,8 +15,6 @@ from fractions import Fraction
 
 import numpy as np
 
-F64 = np.float64
-
 
 def two_sum(a, b):
     """s, e with s + e = a + b exactly (Knuth)."""
@@ -90,8 +88,8 @@ def div(ah, al, bh, bl):
 def sum_along(hi, lo, axes):
     """The sum of the pairs (hi, lo) over ``axes`` (keepdims), by a pairwise tree of TwoSums:
     the error is about 2**-104 * log2(K) times the sum of the magnitudes."""
-    hi = np.asarray(hi, F64)
-    lo = np.broadcast_to(np.asarray(lo, F64), hi.shape)
+    hi = np.asarray(hi, np.float64)
+    lo = np.broadcast_to(np.asarray(lo, np.float64), hi.shape)
     nd = hi.ndim
     axes = tuple(axes)
     kept_shape = tuple(1 if i in axes else s for i, s in enumerate(hi.shape))
@@ -99,7 +97,7 @@ def sum_along(hi, lo, axes):
     h = hi.transpose(rest + list(axes)).reshape([hi.shape[i] for i in rest] + [-1])
     lw = lo.transpose(rest + list(axes)).reshape(h.shape)
     if h.shape[-1] == 0:
-        z = np.zeros(h.shape[:-1], F64)
+        z = np.zeros(h.shape[:-1], np.float64)
         return z.reshape(kept_shape), z.reshape(kept_shape).copy()
     while h.shape[-1] > 1:
         n = h.shape[-1]
@@ -134,8 +132,8 @@ def exp(hi, lo=0.0):
     """exp(hi + lo) as a pair, relative error about 2**-100 where the result is normal (the
     pair's low part underflows first: below about 2**-969 the error is that of hi alone).
     hi = -inf gives 0, +inf inf, NaN NaN."""
-    hi = np.asarray(hi, F64)
-    lo = clean(hi, np.broadcast_to(np.asarray(lo, F64), hi.shape))
+    hi = np.asarray(hi, np.float64)
+    lo = clean(hi, np.broadcast_to(np.asarray(lo, np.float64), hi.shape))
     ok = (hi > -746.0) & (hi < 710.0)
     h = np.where(ok, hi, 0.0)
     lw = np.where(ok, lo, 0.0)

@@ -30,7 +30,6 @@ import numpy as np
 
 from . import _api, _dd, _dispatch, _interop
 
-F64 = np.float64
 _INF = np.inf
 
 _PARTIAL = _api._Function("partial_stats", "x", "b", False, None, False)
@@ -152,7 +151,7 @@ def _scaled(d, dl, tt):
 def _kernel_exp(q, ql):
     """exp(q + ql) elementwise as a pair: the kernels' exp of q with its tail (about 2**-55),
     times 1 + ql."""
-    q = np.ascontiguousarray(q, F64)
+    q = np.ascontiguousarray(q, np.float64)
     e = np.empty_like(q)
     tail = np.empty_like(q)
     if q.size:
@@ -177,7 +176,7 @@ def _exps(y, m, tt, lift=False):
     eh, el = _kernel_exp(q, ql)
     hard = (m == _INF) if not tt.hard else np.ones(np.shape(m), bool)
     if hard.any():
-        eh = np.where(hard, (y == m).astype(F64), eh)
+        eh = np.where(hard, (y == m).astype(np.float64), eh)
         el = np.where(hard, 0.0, el)
     low = m == -_INF
     if low.any():
@@ -234,12 +233,12 @@ def _stats_of(call, weighted=False, dot=False):
     dot_hi = dot_lo = None
     with np.errstate(all="ignore"):
         if weighted or dot:
-            y = tt.sgn * xs.astype(F64, copy=False)
+            y = tt.sgn * xs.astype(np.float64, copy=False)
             m = np.max(y, axis=axes, keepdims=True, initial=-_INF,
                        where=True if keep is None else keep)
             eh, el = _exps(y, m, tt)
             if weighted:
-                b = second.astype(F64)
+                b = second.astype(np.float64)
                 p = eh * b
                 pl = _dd.prod_err(eh, b, p) + el * b
                 # an infinite weight times an exp that underflowed is that infinity (as the kernels)
@@ -255,7 +254,7 @@ def _stats_of(call, weighted=False, dot=False):
                     eh = np.where(keep, eh, 0.0)
                     el = np.where(keep, el, 0.0)
                 h, l = _dd.sum_along(eh, el, axes)
-                v = second.astype(F64)
+                v = second.astype(np.float64)
                 if keep is not None:
                     v = np.where(keep, v, 0.0)
                 p = eh * v
@@ -444,7 +443,7 @@ def _merge(stats):
             u, r = s.max.view(np.uint64), W.view(np.uint64)
             with np.errstate(over="ignore"):
                 dif = (u - r) if tt.t < 0 else (r - u)          # |W_i - W| mod 2**64: exact
-            diffs.append(-dif.astype(F64))
+            diffs.append(-dif.astype(np.float64))
         ds = [np.where(v, d, -_INF) for d, v in zip(diffs, valid)]
         M = np.zeros(first.shape)
         dls = [np.zeros(first.shape)] * len(stats)
@@ -467,7 +466,7 @@ def _merge(stats):
     for s, my, d, dl in zip(stats, mys, ds, dls):
         q, ql = _scaled(d, dl, tt)
         fh, fl = _dd.exp(q, ql)
-        fh = np.where(hard, (my == M).astype(F64), fh)
+        fh = np.where(hard, (my == M).astype(np.float64), fh)
         fl = np.where(hard, 0.0, fl)
         fh = np.where(low, 0.0, fh)
         fl = np.where(low, 0.0, fl)
@@ -633,7 +632,7 @@ def _finish(call, stats, log):
     res, view = _api._target(plan, call, (xk,) if mask is None else (xk, mask), alias_ok=xk)
     if plan.K and xk.size:
         order = "F" if plan.layout == "F" else "C"
-        flat = [np.ascontiguousarray(np.asarray(a, F64).ravel(order=order))
+        flat = [np.ascontiguousarray(np.asarray(a, np.float64).ravel(order=order))
                 for a in (stats._my(), stats.sum_hi, stats.sum_lo)]
         _dispatch.kernels.finish(xk, *flat, view, plan.outer, plan.K, plan.inner, call.t, log,
                                  call.nthreads)
@@ -723,13 +722,13 @@ def _jvp_finish(call, stats, log):
     nd = x.ndim
     with np.errstate(all="ignore"):
         if x.dtype.kind in "iu":
-            xs = _shift_by(x, _keep(stats.max, axes, nd), tt, F64)
+            xs = _shift_by(x, _keep(stats.max, axes, nd), tt, np.float64)
         else:
-            xs = x.astype(F64, copy=False)
+            xs = x.astype(np.float64, copy=False)
         Sh, Sl = _keep(stats.sum_hi, axes, nd), _keep(stats.sum_lo, axes, nd)
         Ph, Pl = _keep(stats._dot_hi, axes, nd), _keep(stats._dot_lo, axes, nd)
         mu_h, mu_l = _dd.div(Ph, Pl, Sh, Sl)
-        v = call.second.astype(F64)
+        v = call.second.astype(np.float64)
         if call.mask is not None:
             v = np.where(call.mask, v, 0.0)
         wh, wl = _dd.two_sum(v, -mu_h)
@@ -770,11 +769,11 @@ def _vjp_sum(call, log):
     """The VJP's reduction of a block: sum(y g) (softmax) or sum(g) (log_softmax), as pairs."""
     kept = _kept_shape(call.x.shape, call.axes)
     with np.errstate(all="ignore"):
-        g = call.second.astype(F64)
+        g = call.second.astype(np.float64)
         if log:
             h, l = _dd.sum_along(g, 0.0, call.axes)
         else:
-            y = call.x.astype(F64)
+            y = call.x.astype(np.float64)
             p = y * g
             h, l = _dd.sum_along(p, _dd.clean(p, _dd.prod_err(y, g, p)), call.axes)
     return _Sum(h.reshape(kept), l.reshape(kept))
@@ -794,8 +793,8 @@ def _vjp_finish(call, total, log):
     axes, nd = call.axes, call.x.ndim
     with np.errstate(all="ignore"):
         Gh, Gl = _keep(total.hi, axes, nd), _keep(total.lo, axes, nd)
-        y = call.x.astype(F64)
-        g = call.second.astype(F64)
+        y = call.x.astype(np.float64)
+        g = call.second.astype(np.float64)
         T = np.float64(call.t)
         if log:
             eh, el = _kernel_exp(y, np.zeros_like(y))
