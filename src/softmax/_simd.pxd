@@ -69,6 +69,9 @@ cdef extern from "simd/smx_simd.h" nogil:
     float smx_reduce_max_f32(smx_vf32 v) noexcept
     float smx_reduce_min_f32(smx_vf32 v) noexcept
     float smx_get_f32(smx_vf32 v, int i) noexcept
+    # cache hints (any address: no fault, no effect on results)
+    void smx_prefetch(const void *p) noexcept
+    void smx_prefetchw(const void *p) noexcept
     # ---- f64 ----
     # memory (unaligned pointers allowed); *_till: lanes i < n only, n may be <= 0 or >= lanes
     smx_vf64 smx_load_f64(const double *p) noexcept

@@ -314,6 +314,17 @@ int main(void)
     run_all_f32();
     run_all_f64();
     test_conversions();
+    /* cache hints: compile on every ISA and compiler, fault on no address (the protected page
+     * after the buffers, NULL), change nothing */
+    {
+        float probe[4] = {1, 2, 3, 4};
+        smx_prefetch(probe);
+        smx_prefetchw(probe + 2);
+        smx_prefetch((const char *)0);
+        smx_prefetchw(g_page + g_pagesize);
+        g_checks++;
+        if (probe[0] != 1 || probe[3] != 4) failf("a prefetch changed memory");
+    }
     printf("test_simd %s on %s (%s; %d/%d lanes, fma %d): %ld checks, %ld failed\n", SMX_ISA_NAME,
            arch_name(), compiler_name(), SMX_NF32, SMX_NF64, SMX_HAS_FMA, g_checks, g_fails);
     return g_fails ? 1 : 0;

@@ -58,4 +58,18 @@
 #  error "smx_simd.h: SMX_NF32 must be 2 * SMX_NF64"
 #endif
 
+/* A hint to fetch the cache line holding p into the caches, for reading (smx_prefetch) or
+ * writing (smx_prefetchw): no fault whatever p is, no effect on any result. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define smx_prefetch(p) __builtin_prefetch((const void *)(p), 0, 3)
+#  define smx_prefetchw(p) __builtin_prefetch((const void *)(p), 1, 3)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_AMD64))
+#  include <xmmintrin.h>
+#  define smx_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#  define smx_prefetchw(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#else
+#  define smx_prefetch(p) ((void)(p))
+#  define smx_prefetchw(p) ((void)(p))
+#endif
+
 #endif /* SMX_SIMD_H */
