@@ -1,6 +1,7 @@
 # float32 columns (inner > 1) of softmax, log_softmax and logsumexp on vectors: the reduction
 # runs down K rows of a strided block of W <= VCW columns, one lane per column. Part of the
-# per-ISA kernel source (included by _kernels.pyx).
+# per-ISA kernel source (included by _kernels.pyx); the entry, _vcols32, and the fast path of
+# softmax are in _k_vfcols32.pxi.
 #
 # Two passes, each visiting a row once for the whole block (up to 4 KB contiguous: a strided
 # strip of one vector a row defeats the prefetchers and walks a page per vector):
@@ -240,22 +241,3 @@ cdef void _vcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t str
                 fb[j] = <float>((<double>am[j] - <double>fa[j]) + L)
     if op != 2:
         _cols_out32(x, out, K, stride, W, sp, am, fa, fb, fd, inv_hi, inv_lo, c104, op, k)
-
-cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                   Py_ssize_t W, Temp t, int op, char_r ws) noexcept nogil:
-    """W <= VCW columns of a (K, stride) block: softmax (op 0), log_softmax (1), logsumexp
-    (2: out[j] per column). Scratch: WS_COL (its state, then a general kernel's)."""
-    cdef char* scratch = _ws(&ws, 25 * VCW)
-    cdef Pos1 p1
-    cdef PosT pt
-    cdef Neg1 n1
-    cdef NegT nt
-    cdef int case = _tcase(t)
-    if case == 0:
-        _vcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
-    elif case == 1:
-        _vcols32_case(x, out, K, stride, W, t, op, pt, scratch, ws)
-    elif case == 2:
-        _vcols32_case(x, out, K, stride, W, t, op, n1, scratch, ws)
-    else:
-        _vcols32_case(x, out, K, stride, W, t, op, nt, scratch, ws)

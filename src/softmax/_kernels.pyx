@@ -27,7 +27,11 @@ Passes, per slice:
 * logsumexp      max | exps summed                | one value
 * *_jvp          max | exps -> out, sum, dot      | out from v and the saved exps
 * *_vjp          dot (or sum)                     | out from y and g
-Columns: two passes (a running max with rescaled sums, then the output). Rows of 2**18 and
+Columns: float32 softmax of finite columns whose span keeps every exp normal (an FMA build)
+in strips of four vectors of columns, the three passes above on the fast exp, a strided
+strip copied to a contiguous buffer by its max pass, which runs inside the previous strip's
+exp pass (_k_vfcols32.pxi); the rest in two passes (a running max with rescaled sums, then
+the output: _k_vcols32.pxi). Rows of 2**18 and
 more: blocks of partial statistics (max, sum relative to it) merged in block order, then the
 output: the bits do not depend on the thread count. Rows of one vector or less: one vector a
 row. float32 rows in between go in blocks of rows, each row's max and min found during the
@@ -64,7 +68,8 @@ Map
 Which kernel serves which op and layout (a special slice: the general kernel in brackets):
 
   op                rows (inner == 1)                                 columns (inner > 1)
-  softmax,          _vrows32 / _softmax_row64 (_softmax_row);         _vcols32 (_softmax_cols)
+  softmax,          _vrows32 / _softmax_row64 (_softmax_row);         _vcols32: _fcols32_case,
+                                                                      _vcols32_case (_softmax_cols)
     log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
   logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
@@ -77,7 +82,7 @@ _k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_deri
 the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
 exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of
 float32 rows, the fast path) and _k_vrows64.pxi (rows),
-_k_vlong.pxi (long rows), _k_vcols32.pxi (columns), _k_vderiv32.pxi, _k_vdcols32.pxi and
+_k_vlong.pxi (long rows), _k_vcols32.pxi and _k_vfcols32.pxi (columns), _k_vderiv32.pxi, _k_vdcols32.pxi and
 _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics); _k_drivers.pxi (work items,
 threads, scratch).
 """
@@ -107,6 +112,7 @@ include "_k_vrows64.pxi"
 include "_k_vlong.pxi"
 include "_k_vstats.pxi"
 include "_k_vcols32.pxi"
+include "_k_vfcols32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"

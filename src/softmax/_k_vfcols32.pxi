@@ -1,0 +1,268 @@
+# The fast path of float32 softmax columns (inner > 1), and the entry of the float32 column
+# kernels (_vcols32). Part of the per-ISA kernel source (included by _kernels.pyx).
+#
+# A block of W columns goes in strips of FCV vectors of columns (64 float32 columns with
+# AVX-512), whose state stays in registers (FcStrip). A strip takes three passes over its K rows:
+#   1  each column's max and min (and x * 0 summed: NaN for a NaN or an inf);
+#   2  the exps exp((y - mt)/|T|) on the fast exp of the rows (_vexp32f: mt the max rounded up
+#      to a multiple of ulp(max |y|), y - mt by Fast2Sum, no guards), summed (anchored
+#      Fast2Sum);
+#   3  out = the exps times 1/sum, each product rounded once.
+# x is read once from memory and out written once; the exp is taken once per element, where
+# the two-pass online form (_vcols32_case) takes it twice. A strip of a wider block (rows far
+# apart) is copied by pass 1 into a contiguous buffer, where passes 2 and 3 find it in L2
+# (rows a large power of two apart share a few cache sets and would not stay there), and
+# pass 1 of the next strip runs inside pass 2 of this one, so that reading memory overlaps
+# the exps. A strip with a column the fast exp cannot take (a NaN or inf, a span
+# (max - min)/|T| above FAST_SPAN, max |y| below 2**-100; T == 0; no FMA) goes to
+# _vcols32_case, which handles every column; nothing is written before that is known.
+
+DEF FCV = 4                    # vectors of columns a strip (the fields of FcStrip)
+DEF FC_AHEAD = 8               # rows ahead of pass 1 that it prefetches (the strip's rows are
+                               # short and far apart: the hardware prefetchers miss them)
+
+ctypedef struct FcStrip:       # a strip's four vectors of columns: pass 1's max a, min b and
+    smx_vf32 a0, a1, a2, a3    # x * 0 summed in q0 (one for all four: fewer registers); then
+    smx_vf32 b0, b1, b2, b3    # -mt (a) and the anchored sum b + q of pass 2; then the float32
+                               # pair b + q of 2**24 / sum
+    smx_vf32 q0, q1, q2, q3
+
+cdef inline smx_vf32 _fld32(const float* p, Py_ssize_t n, bint neg) noexcept nogil:
+    """x of the n columns at p (n may be <= 0); the other lanes sgn (y = 1 there: a column of
+    ones, harmless in every pass)."""
+    if n >= SMX_NF32:
+        return smx_load_f32(p)
+    return smx_load_till_f32(p, n, -1.0 if neg else 1.0)
+
+cdef inline void _fc_stats(const float* p, Py_ssize_t n, float* cp, bint neg, smx_vf32* a,
+                           smx_vf32* b, smx_vf32* q) noexcept nogil:
+    """Pass 1 on one vector of a row: a = max, b = min, q += y * 0; x copied to cp (not NULL)."""
+    cdef smx_vf32 v = _fld32(p, n, neg)
+    if cp != NULL:
+        smx_store_f32(cp, v)
+    if neg:
+        v = smx_neg_f32(v)
+    a[0] = smx_max_f32(v, a[0])
+    b[0] = smx_min_f32(v, b[0])
+    q[0] = smx_muladd_f32(v, smx_zero_f32(), q[0])
+
+cdef inline void _fc_start(FcStrip* s) noexcept nogil:
+    s.a0 = s.a1 = s.a2 = s.a3 = smx_setall_f32(-INFINITY)
+    s.b0 = s.b1 = s.b2 = s.b3 = smx_setall_f32(INFINITY)
+    s.q0 = s.q1 = s.q2 = s.q3 = smx_zero_f32()
+
+cdef inline void _fc_row1(const float* p, Py_ssize_t stride, Py_ssize_t w, float* cp, bint neg,
+                          FcStrip* s) noexcept nogil:
+    """Pass 1 on one row of a strip (w columns at p; copied to cp when not NULL)."""
+    cdef Py_ssize_t j
+    for j in range(0, w, 16):
+        smx_prefetch(p + FC_AHEAD * stride + j)
+    _fc_stats(p, w, cp, neg, &s.a0, &s.b0, &s.q0)
+    _fc_stats(p + SMX_NF32, w - SMX_NF32, cp + SMX_NF32 if cp != NULL else NULL, neg,
+              &s.a1, &s.b1, &s.q0)
+    _fc_stats(p + 2 * SMX_NF32, w - 2 * SMX_NF32, cp + 2 * SMX_NF32 if cp != NULL else NULL,
+              neg, &s.a2, &s.b2, &s.q0)
+    _fc_stats(p + 3 * SMX_NF32, w - 3 * SMX_NF32, cp + 3 * SMX_NF32 if cp != NULL else NULL,
+              neg, &s.a3, &s.b3, &s.q0)
+
+cdef inline bint _fc_consts(smx_vf32* a, smx_vf32* b, smx_vf32 q, Py_ssize_t n,
+                            float inv_hi) noexcept nogil:
+    """From a vector's pass 1 (a max, b min; q NaN in a lane where some column of the strip
+    in that lane has a NaN or inf): False when one of its n columns cannot take the fast path;
+    else a = -mt (mt: the max rounded up to a multiple of ulp(max |y|)), b = 1 (the anchor of
+    pass 2's sum)."""
+    cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), v, g, r
+    cdef smx_vi32 bits
+    cdef smx_mf32 ok
+    v = smx_max_f32(a[0], smx_neg_f32(b[0]))                           # max |y|
+    ok = smx_and_mf32(smx_cmpeq_f32(q, q),
+                      smx_cmpge_f32(v, smx_setall_f32(7.888609052210118e-31)))   # 2**-100
+    bits = smx_shli_i32(smx_shri_i32(smx_as_i32_f32(v), 23), 23)       # 2**e <= max |y|
+    g = smx_as_f32_i32(smx_sub_i32(bits, smx_setall_i32(23 << 23)))    # ulp(max |y|)
+    r = smx_div_f32(a[0], g)                                           # exact: |r| < 2**24
+    v = smx_rint_f32(r)
+    v = smx_mul_f32(smx_add_f32(v, smx_select_f32(smx_cmplt_f32(v, r), one, z)), g)
+    ok = smx_and_mf32(ok, smx_cmple_f32(smx_mul_f32(smx_sub_f32(v, b[0]), smx_setall_f32(inv_hi)),
+                                        smx_setall_f32(FAST_SPAN - 0.5)))
+    if smx_any_mf32(smx_andnot_mf32(smx_till_f32(n), ok)):
+        return False
+    a[0] = smx_neg_f32(v)
+    b[0] = one
+    return True
+
+cdef inline bint _fc_ready(FcStrip* s, Py_ssize_t w, float inv_hi) noexcept nogil:
+    """After pass 1: whether the strip's w columns take the fast path (then ready for pass 2)."""
+    if not (_fc_consts(&s.a0, &s.b0, s.q0, w, inv_hi)
+            and _fc_consts(&s.a1, &s.b1, s.q0, w - SMX_NF32, inv_hi)
+            and _fc_consts(&s.a2, &s.b2, s.q0, w - 2 * SMX_NF32, inv_hi)
+            and _fc_consts(&s.a3, &s.b3, s.q0, w - 3 * SMX_NF32, inv_hi)):
+        return False
+    s.q0 = s.q1 = s.q2 = s.q3 = smx_zero_f32()
+    return True
+
+cdef inline void _fc_exp(const float* p, float* d, Py_ssize_t n, bint neg, smx_vf32 nmt,
+                         float inv_hi, float inv_lo, bint scaled, smx_vf32* s,
+                         smx_vf32* c) noexcept nogil:
+    """Pass 2 on one vector of a row: d = exp((y - mt)/|T|), (s, c) += it."""
+    cdef smx_vf32 v = _fld32(p, n, neg)
+    cdef smx_vf32 e = _vexp32f(smx_neg_f32(v) if neg else v, nmt, inv_hi, inv_lo, scaled)
+    _st_till32(d, n, e)
+    _fast_acc32(s, c, e)
+
+cdef inline void _fc_row2(const float* p, float* d, Py_ssize_t w, bint neg, float inv_hi,
+                          float inv_lo, bint scaled, FcStrip* s) noexcept nogil:
+    """Pass 2 on one row of a strip: the exps of the w columns at p to d, summed."""
+    _fc_exp(p, d, w, neg, s.a0, inv_hi, inv_lo, scaled, &s.b0, &s.q0)
+    _fc_exp(p + SMX_NF32, d + SMX_NF32, w - SMX_NF32, neg, s.a1, inv_hi, inv_lo, scaled,
+            &s.b1, &s.q1)
+    _fc_exp(p + 2 * SMX_NF32, d + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, s.a2, inv_hi, inv_lo,
+            scaled, &s.b2, &s.q2)
+    _fc_exp(p + 3 * SMX_NF32, d + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, s.a3, inv_hi, inv_lo,
+            scaled, &s.b3, &s.q3)
+
+cdef inline void _fc_inv(smx_vf32* s, smx_vf32* c) noexcept nogil:
+    """(s, c) = the float32 pair of 2**24 / S, S = (s - 1) + c the anchored sum of pass 2."""
+    cdef smx_vf64 d0 = smx_div_f64(smx_setall_f64(16777216.0), smx_add_f64(
+        smx_sub_f64(smx_cvt_lo_f32_f64(s[0]), smx_setall_f64(1.0)), smx_cvt_lo_f32_f64(c[0])))
+    cdef smx_vf64 d1 = smx_div_f64(smx_setall_f64(16777216.0), smx_add_f64(
+        smx_sub_f64(smx_cvt_hi_f32_f64(s[0]), smx_setall_f64(1.0)), smx_cvt_hi_f32_f64(c[0])))
+    s[0] = smx_cvt_f64x2_f32(d0, d1)
+    c[0] = smx_cvt_f64x2_f32(smx_sub_f64(d0, smx_cvt_lo_f32_f64(s[0])),
+                             smx_sub_f64(d1, smx_cvt_hi_f32_f64(s[0])))
+
+cdef inline void _fc_out(const float* p, float* o, Py_ssize_t n, smx_vf32 vh,
+                         smx_vf32 vl) noexcept nogil:
+    """Pass 3 on one vector of a row: o = p * 1/S, rounded once (vh + vl: 2**24 / S)."""
+    cdef smx_vf32 e = smx_load_f32(p) if n >= SMX_NF32 else smx_load_till_f32(p, n, 0.0)
+    _st_till32(o, n, _times32(e, vh, vl, smx_zero_f64()))
+
+cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t stride, Py_ssize_t K,
+                           Py_ssize_t w, FcStrip* s) noexcept nogil:
+    """Pass 3 of a strip: out = its exps (d, rows ds apart) times 1/sum."""
+    cdef Py_ssize_t row
+    _fc_inv(&s.b0, &s.q0)
+    _fc_inv(&s.b1, &s.q1)
+    _fc_inv(&s.b2, &s.q2)
+    _fc_inv(&s.b3, &s.q3)
+    for row in range(K):
+        _fc_out(d + row * ds, out + row * stride, w, s.b0, s.q0)
+        _fc_out(d + row * ds + SMX_NF32, out + row * stride + SMX_NF32, w - SMX_NF32, s.b1, s.q1)
+        _fc_out(d + row * ds + 2 * SMX_NF32, out + row * stride + 2 * SMX_NF32,
+                w - 2 * SMX_NF32, s.b2, s.q2)
+        _fc_out(d + row * ds + 3 * SMX_NF32, out + row * stride + 3 * SMX_NF32,
+                w - 3 * SMX_NF32, s.b3, s.q3)
+
+cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t w,
+                           float inv_hi, float inv_lo, TCase k) noexcept nogil:
+    """softmax of a contiguous (K, w) block, w <= FCV * SMX_NF32, on the fast path: the three
+    passes on x and out; False, nothing written, when a column cannot take it."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef FcStrip s
+    cdef Py_ssize_t row
+    _fc_start(&s)
+    for row in range(K):
+        _fc_row1(x + row * w, w, w, NULL, neg, &s)
+    if not _fc_ready(&s, w, inv_hi):
+        return False
+    for row in range(K):
+        _fc_row2(x + row * w, out + row * w, w, neg, inv_hi, inv_lo, scaled, &s)
+    _fc_pass3(out, w, out, w, K, w, &s)
+    return True
+
+cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
+                       Py_ssize_t W, float* cur, float* nxt, Temp t, float inv_hi,
+                       float inv_lo, TCase k, char* scratch, char_r ws) noexcept nogil:
+    """softmax of W columns of a (K, stride) block, stride > FCV * SMX_NF32, strip by strip
+    through the copies cur and nxt (K rows of FCV vectors each); pass 1 of a strip inside
+    pass 2 of the one before. Strips the fast path cannot take go to _vcols32_case."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef Py_ssize_t FW = FCV * SMX_NF32
+    cdef FcStrip s, sn
+    cdef float* tmp
+    cdef Py_ssize_t j = 0, jn, w, wn, row
+    cdef bint have = False          # s (columns j, width w) has had pass 1 into cur, ready
+    while j < W or have:
+        if not have:                # pass 1 alone: the first strip, or one after a fallback
+            w = min(FW, W - j)
+            _fc_start(&s)
+            for row in range(K):
+                _fc_row1(x + row * stride + j, stride, w, cur + row * FW, neg, &s)
+            have = _fc_ready(&s, w, inv_hi)
+            if not have:
+                _vcols32_case(x + j, out + j, K, stride, w, t, 0, k, scratch, ws)
+                j += w
+            continue
+        jn = j + w
+        wn = min(FW, W - jn)
+        if wn > 0:                  # pass 2 of s, pass 1 of the next strip
+            _fc_start(&sn)
+            for row in range(K):
+                _fc_row1(x + row * stride + jn, stride, wn, nxt + row * FW, neg, &sn)
+                _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
+        else:
+            for row in range(K):
+                _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
+        _fc_pass3(cur, FW, out + j, stride, K, w, &s)
+        have = False
+        j = jn
+        if wn > 0:
+            if _fc_ready(&sn, wn, inv_hi):
+                s = sn
+                w = wn
+                tmp = cur
+                cur = nxt
+                nxt = tmp
+                have = True
+            else:
+                _vcols32_case(x + jn, out + jn, K, stride, wn, t, 0, k, scratch, ws)
+                j = jn + wn
+
+cdef void _fcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
+                        Py_ssize_t W, Temp t, TCase k, char* scratch, char_r ws) noexcept nogil:
+    """softmax of W columns on the fast path where it can take them (_vcols32_case the rest)."""
+    cdef double inv = t.inv + t.inv_lo
+    cdef float inv_hi = <float>inv, inv_lo = <float>(inv - <double><float>inv)
+    cdef float* cur
+    cdef float* nxt
+    if stride <= FCV * SMX_NF32:    # (then W == stride: one contiguous strip)
+        if not _fc_contiguous32(x, out, K, W, inv_hi, inv_lo, k):
+            _vcols32_case(x, out, K, stride, W, t, 0, k, scratch, ws)
+        return
+    cur = <float*>_ws(&ws, FCOL_BYTES)
+    nxt = <float*>_ws(&ws, FCOL_BYTES)
+    _fc_strips32(x, out, K, stride, W, cur, nxt, t, inv_hi, inv_lo, k, scratch, ws)
+
+cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
+                   Py_ssize_t W, Temp t, int op, char_r ws) noexcept nogil:
+    """W <= VCW columns of a (K, stride) block: softmax (op 0), log_softmax (1), logsumexp
+    (2: out[j] per column). Scratch: WS_COL (its state, then a general kernel's)."""
+    cdef char* scratch = _ws(&ws, 25 * VCW)
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    cdef bint fast = (op == 0 and SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
+                      and K * FCV * SMX_NF32 * 4 <= FCOL_BYTES)
+    if case == 0:
+        if fast:
+            _fcols32_case(x, out, K, stride, W, t, p1, scratch, ws)
+        else:
+            _vcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
+    elif case == 1:
+        if fast:
+            _fcols32_case(x, out, K, stride, W, t, pt, scratch, ws)
+        else:
+            _vcols32_case(x, out, K, stride, W, t, op, pt, scratch, ws)
+    elif case == 2:
+        if fast:
+            _fcols32_case(x, out, K, stride, W, t, n1, scratch, ws)
+        else:
+            _vcols32_case(x, out, K, stride, W, t, op, n1, scratch, ws)
+    else:
+        if fast:
+            _fcols32_case(x, out, K, stride, W, t, nt, scratch, ws)
+        else:
+            _vcols32_case(x, out, K, stride, W, t, op, nt, scratch, ws)
