@@ -216,6 +216,44 @@ def test_row_tails_nan():
                 assert np.isnan(S.softmax_jvp(x, np.ones_like(x))).all(), (dtype, K, pos)
 
 
+# ============================================================================ column strips
+COLUMN_SPECIALS = ("nan", "inf", "-inf", "-inf column", "wide column", "tiny column")
+
+
+def _column_case(K, inner, special, where, T):
+    """A (K, inner) float32 input along axis 0 with one special column: `where` is its index
+    (a middle strip of the float32 column kernels' fast path, or the partial last one)."""
+    rng = np.random.default_rng([SEED, K, inner, COLUMN_SPECIALS.index(special), where])
+    x = rng.standard_normal((K, inner)).astype(np.float32) * np.float32(3)
+    r = int(rng.integers(K))
+    if special == "nan":
+        x[r, where] = np.nan
+    elif special == "inf":
+        x[r, where] = np.inf
+    elif special == "-inf":
+        x[r, where] = -np.inf
+    elif special == "-inf column":
+        x[:, where] = -np.inf
+    elif special == "wide column":      # a span (max - min)/|T| beyond the fast exp's
+        x[:, where] *= 100
+    else:                               # max |x| below 2**-100
+        x[:, where] *= np.float32(1e-33)
+    return Case(x, 0, T)
+
+
+@pytest.mark.parametrize("T", (1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("special", COLUMN_SPECIALS)
+@pytest.mark.parametrize("K, inner", ((3, 200), (700, 200), (700, 1000), (1500, 100)))
+def test_column_strips(K, inner, special, T):
+    """float32 softmax down the columns, strip by strip: a strip the fast path cannot take
+    (in the middle, or the partial last one) goes to the general column kernel while the
+    strips around it stay on the fast path; every output within 2 ulp."""
+    for where in (70, inner - 3):
+        case = _column_case(K, inner, special, where, T)
+        for fn in ("softmax", "log_softmax", "logsumexp"):
+            check("column-strips", fn, case, f" K={K} inner={inner} {special} at {where}")
+
+
 # ============================================================================ log-softmax VJP
 @pytest.mark.parametrize("T", (1.0, -0.6), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)

@@ -36,10 +36,15 @@ cdef inline void _cst32(float* p, Py_ssize_t n, smx_vf32 v) noexcept nogil:
 cdef inline void _rescale64(smx_vf32 m_old, smx_vf32 m_new, double inv, smx_vf64* f0,
                             smx_vf64* f1) noexcept nogil:
     """f = exp((m_old - m_new) / |T|) in double (the difference exact): the factor that takes a
-    sum relative to the old max to the new one; 0 where m_old is -inf."""
+    sum relative to the old max to the new one; 0 where m_old is -inf, exactly 1 where the max
+    did not grow (_vexp_low(0) need not be)."""
     cdef smx_vf64 vi = smx_setall_f64(inv)
     f0[0] = _vexp_low(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(m_old), smx_cvt_lo_f32_f64(m_new)), vi))
     f1[0] = _vexp_low(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(m_old), smx_cvt_hi_f32_f64(m_new)), vi))
+    f0[0] = smx_select_f64(smx_cmpeq_f64(smx_cvt_lo_f32_f64(m_old), smx_cvt_lo_f32_f64(m_new)),
+                           smx_setall_f64(1.0), f0[0])
+    f1[0] = smx_select_f64(smx_cmpeq_f64(smx_cvt_hi_f32_f64(m_old), smx_cvt_hi_f32_f64(m_new)),
+                           smx_setall_f64(1.0), f1[0])
     f0[0] = smx_select_f64(smx_cmpeq_f64(smx_cvt_lo_f32_f64(m_old), smx_setall_f64(-INFINITY)),
                            smx_zero_f64(), f0[0])
     f1[0] = smx_select_f64(smx_cmpeq_f64(smx_cvt_hi_f32_f64(m_old), smx_setall_f64(-INFINITY)),
@@ -99,10 +104,12 @@ cdef void _cols_stats32(const float* x, Py_ssize_t K, Py_ssize_t stride, Py_ssiz
                     ss = smx_cvt_f64x2_f32(d0, d1)
                     cc = smx_cvt_f64x2_f32(smx_sub_f64(d0, smx_cvt_lo_f32_f64(ss)),
                                            smx_sub_f64(d1, smx_cvt_hi_f32_f64(ss)))
-                elif op == 1:        # the old maxima's exps become f: into the rest
-                    r0 = smx_mul_f64(smx_add_f64(r0, smx_cvt_lo_f32_f64(cc)), f0)
-                    r1 = smx_mul_f64(smx_add_f64(r1, smx_cvt_hi_f32_f64(cc)), f1)
-                    cc = z
+                elif op == 1:        # where the max grew, the old maxima's exps become f: into
+                    k1 = smx_cmpgt_f32(vmax, vm)     # the rest (elsewhere the count stays
+                    e = smx_select_f32(k1, cc, z)     # apart: a small rest keeps its precision)
+                    r0 = smx_mul_f64(smx_add_f64(r0, smx_cvt_lo_f32_f64(e)), f0)
+                    r1 = smx_mul_f64(smx_add_f64(r1, smx_cvt_hi_f32_f64(e)), f1)
+                    cc = smx_select_f32(k1, z, cc)
                 else:
                     r0 = smx_mul_f64(r0, f0)
                     r1 = smx_mul_f64(r1, f1)
