@@ -368,6 +368,61 @@ cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t
         smx_store_till_f32(out + j * K, K, y)
     return 0
 
+cdef inline int _vshort32_lsen(const float* x, float* out, Py_ssize_t K, Temp t,
+                               TCase k) noexcept nogil:
+    """logsumexp of SHORT_N rows of K <= SMX_NF32 elements (out[j]), phase by phase as
+    _vshort32_fastn, each row's arithmetic _vshort32_row's (the same bits): the exps in double
+    lanes, the maxima's ones counted apart. 1 (nothing written) when a row is not for it (a
+    NaN or +-inf, T == 0, a row at its arg-max limit)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32()
+    cdef smx_vf32 v[SHORT_N]
+    cdef float mm[SHORT_N]
+    cdef double on[SHORT_N]
+    cdef double re[SHORT_N]
+    cdef smx_mf32 till = smx_till_f32(K), bad
+    cdef smx_vf64 one = smx_setall_f64(1.0), zd = smx_zero_f64(), inv, md, e0, e1
+    cdef smx_mf64 k0, k1
+    cdef double s_hi, s_lo
+    cdef Row32 c
+    cdef Py_ssize_t j
+    if t.hard:
+        return 1
+    for j in range(SHORT_N):     # the padding is finite (not flagged) and never the max
+        v[j] = _ld_till32(x + j * K, K, -3.4028234663852886e38, neg)
+    bad = smx_cmplt_f32(z, z)
+    for j in range(SHORT_N):
+        mm[j] = smx_reduce_max_f32(v[j])
+        bad = smx_or_mf32(bad, smx_cmpneq_f32(smx_mul_f32(v[j], z), z))   # NaN or +-inf
+    if smx_any_mf32(bad):
+        return 1
+    for j in range(SHORT_N):
+        if not _row32_ok(_row32(mm[j], t)):
+            return 1
+    c = _row32(mm[0], t)         # (inv_hi, inv_lo: the same in every row)
+    inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    for j in range(SHORT_N):     # _lse_sums32 of one vector (its padding -inf)
+        v[j] = smx_select_f32(till, v[j], smx_setall_f32(-INFINITY))
+        md = smx_setall_f64(<double>mm[j])
+        e0 = smx_sub_f64(smx_cvt_lo_f32_f64(v[j]), md)
+        e1 = smx_sub_f64(smx_cvt_hi_f32_f64(v[j]), md)
+        if scaled:
+            e0 = smx_mul_f64(e0, inv)
+            e1 = smx_mul_f64(e1, inv)
+        e0 = _vexp_low(e0)
+        e1 = _vexp_low(e1)
+        k0 = smx_cmpeq_f64(e0, one)
+        k1 = smx_cmpeq_f64(e1, one)
+        on[j] = smx_reduce_add_f64(smx_add_f64(smx_select_f64(k0, one, zd),
+                                               smx_select_f64(k1, one, zd)))
+        re[j] = smx_reduce_add_f64(smx_add_f64(smx_select_f64(k0, zd, e0),
+                                               smx_select_f64(k1, zd, e1)))
+    for j in range(SHORT_N):
+        _combine(on[j], re[j], 0.0, &s_hi, &s_lo)
+        out[j] = <float>_lse_value[float](mm[j], s_hi, s_lo, t)
+    return 0
+
 cdef void _vshort32_row(const float* x, float* out, Py_ssize_t K, Temp t, int op,
                         TCase k, char_r ws) noexcept nogil:
     """One row of K <= SMX_NF32 elements, one vector: no loops over a row, no partial
@@ -409,9 +464,16 @@ cdef void _vshort32_row(const float* x, float* out, Py_ssize_t K, Temp t, int op
 cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                          int op, TCase k, char_r ws) noexcept nogil:
     """Rows of K <= SMX_NF32 elements, one vector each: softmax and log_softmax on the fast
-    path where they can (_vshort32_fastn, _vshort32_fast), the rest _vshort32_row."""
+    path where they can (_vshort32_fastn, _vshort32_fast), logsumexp SHORT_N rows at a time
+    (_vshort32_lsen), the rest _vshort32_row."""
     cdef Py_ssize_t r = 0, j
-    if op != 2 and SMX_HAS_FMA:
+    if op == 2:
+        while r + SHORT_N <= R:
+            if _vshort32_lsen(x + r * K, out + r, K, t, k) != 0:
+                for j in range(SHORT_N):
+                    _vshort32_row(x + (r + j) * K, out + r + j, K, t, op, k, ws)
+            r += SHORT_N
+    elif SMX_HAS_FMA:
         while r + SHORT_N <= R:
             if _vshort32_fastn(x + r * K, out + r * K, K, t, op, k) != 0:
                 for j in range(SHORT_N):
