@@ -152,6 +152,153 @@ cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t
         _fc_out(d + row * ds + 3 * SMX_NF32, out + row * stride + 3 * SMX_NF32,
                 w - 3 * SMX_NF32, s.b3, s.q3)
 
+# ---------------------------------------------------------------- log_softmax
+# The same strips, with the arithmetic of the rows' fast log_softmax (_fexp_sum_log32): mt = m
+# (the exact max; y - m by TwoSum), the exps only summed, the float32 compensation flushed into
+# double every LOG_FLUSH rows (cd), then per column L = log1p(S - 1) and pass 3
+# out = (y - c_hi) - c_lo (c_hi + c_lo = m + L; T == 1) or (y - m)/|T| - L in double. A strip
+# with a column whose S - 1 is below _fc_rest_min (a confident column: its rest needs
+# double sums) goes to _vcols32_case, which has written nothing before.
+
+cdef inline bint _fc_consts_log(smx_vf32* a, smx_vf32* b, smx_vf32 q, Py_ssize_t n,
+                                float inv_hi) noexcept nogil:
+    """_fc_consts for log_softmax: a = -m, no grid (mt = m), no least max |y|."""
+    cdef smx_mf32 ok = smx_and_mf32(
+        smx_cmpeq_f32(q, q), smx_cmple_f32(smx_mul_f32(smx_sub_f32(a[0], b[0]),
+                                                       smx_setall_f32(inv_hi)),
+                                           smx_setall_f32(FAST_SPAN - 0.5)))
+    if smx_any_mf32(smx_andnot_mf32(smx_till_f32(n), ok)):
+        return False
+    a[0] = smx_neg_f32(a[0])
+    b[0] = smx_setall_f32(1.0)
+    return True
+
+cdef inline bint _fc_ready_log(FcStrip* s, Py_ssize_t w, float inv_hi, double* cd) noexcept nogil:
+    cdef Py_ssize_t j
+    if not (_fc_consts_log(&s.a0, &s.b0, s.q0, w, inv_hi)
+            and _fc_consts_log(&s.a1, &s.b1, s.q0, w - SMX_NF32, inv_hi)
+            and _fc_consts_log(&s.a2, &s.b2, s.q0, w - 2 * SMX_NF32, inv_hi)
+            and _fc_consts_log(&s.a3, &s.b3, s.q0, w - 3 * SMX_NF32, inv_hi)):
+        return False
+    s.q0 = s.q1 = s.q2 = s.q3 = smx_zero_f32()
+    for j in range(FCV * SMX_NF32):
+        cd[j] = 0.0
+    return True
+
+cdef inline void _fc_explog(const float* p, bint neg, smx_vf32 nm, float inv_hi, float inv_lo,
+                            bint scaled, smx_vf32* s, smx_vf32* c) noexcept nogil:
+    """log_softmax's pass 2 on one vector of a row (a copy's: all lanes): (s, c) += the exps."""
+    cdef smx_vf32 y = smx_load_f32(p)
+    cdef smx_vf32 d
+    if neg:
+        y = smx_neg_f32(y)
+    d = smx_add_f32(y, nm)
+    _fast_acc32(s, c, _vexp32d(d, _two_sum_lo32(y, nm, d), inv_hi, inv_lo, scaled))
+
+cdef inline void _fc_flush(smx_vf32* c, double* cd) noexcept nogil:
+    """The compensation c into its double lanes cd, c = 0."""
+    smx_store_f64(cd, smx_add_f64(smx_load_f64(cd), smx_cvt_lo_f32_f64(c[0])))
+    smx_store_f64(cd + SMX_NF64, smx_add_f64(smx_load_f64(cd + SMX_NF64), smx_cvt_hi_f32_f64(c[0])))
+    c[0] = smx_zero_f32()
+
+cdef inline void _fc_row2log(const float* p, Py_ssize_t row, bint neg, float inv_hi,
+                             float inv_lo, bint scaled, FcStrip* s, double* cd) noexcept nogil:
+    """log_softmax's pass 2 on one row of a copied strip."""
+    _fc_explog(p, neg, s.a0, inv_hi, inv_lo, scaled, &s.b0, &s.q0)
+    _fc_explog(p + SMX_NF32, neg, s.a1, inv_hi, inv_lo, scaled, &s.b1, &s.q1)
+    _fc_explog(p + 2 * SMX_NF32, neg, s.a2, inv_hi, inv_lo, scaled, &s.b2, &s.q2)
+    _fc_explog(p + 3 * SMX_NF32, neg, s.a3, inv_hi, inv_lo, scaled, &s.b3, &s.q3)
+    if row % LOG_FLUSH == LOG_FLUSH - 1:
+        _fc_flush(&s.q0, cd)
+        _fc_flush(&s.q1, cd + SMX_NF32)
+        _fc_flush(&s.q2, cd + 2 * SMX_NF32)
+        _fc_flush(&s.q3, cd + 3 * SMX_NF32)
+
+cdef inline double _fc_rest_min(Py_ssize_t K) noexcept nogil:
+    """The least S - 1 whose float32 lane sums (K terms, the compensation flushed every
+    LOG_FLUSH) are good to a relative 2**-28: _log_rest_min's bound with n = K terms a lane."""
+    return <double>K * <double>min(K, <Py_ssize_t>LOG_FLUSH) * 1.9073486328125e-06   # 2**-19
+
+cdef bint _fc_end_log(FcStrip* s, double* cd, Py_ssize_t K, Py_ssize_t w, bint scaled,
+                      float* ch, float* cl) noexcept nogil:
+    """After log_softmax's pass 2: False when a column's S - 1 is below _fc_rest_min; else
+    cd = L = log1p(S - 1) per column, and with T == 1 (ch, cl) = the float32 pair of m + L,
+    in s.b, s.q (a = -m stays)."""
+    cdef float m[FCV * 16]
+    cdef double rmin = _fc_rest_min(K), S1
+    cdef Py_ssize_t j
+    _fc_flush(&s.q0, cd)
+    _fc_flush(&s.q1, cd + SMX_NF32)
+    _fc_flush(&s.q2, cd + 2 * SMX_NF32)
+    _fc_flush(&s.q3, cd + 3 * SMX_NF32)
+    smx_store_f32(ch, s.b0)
+    smx_store_f32(ch + SMX_NF32, s.b1)
+    smx_store_f32(ch + 2 * SMX_NF32, s.b2)
+    smx_store_f32(ch + 3 * SMX_NF32, s.b3)
+    smx_store_f32(m, smx_neg_f32(s.a0))
+    smx_store_f32(m + SMX_NF32, smx_neg_f32(s.a1))
+    smx_store_f32(m + 2 * SMX_NF32, smx_neg_f32(s.a2))
+    smx_store_f32(m + 3 * SMX_NF32, smx_neg_f32(s.a3))
+    for j in range(w):          # S - 1 = (s - 2) + c, s anchored at 1 (exact in double)
+        S1 = (<double>ch[j] - 2.0) + cd[j]
+        if not (S1 >= rmin):
+            return False
+        cd[j] = log1p(S1)
+        if not scaled:
+            ch[j] = <float>(<double>m[j] + cd[j])
+            cl[j] = <float>((<double>m[j] - <double>ch[j]) + cd[j])
+    for j in range(w, FCV * SMX_NF32):
+        cd[j] = 0.0
+        ch[j] = cl[j] = 0.0
+    s.b0 = smx_load_f32(ch)
+    s.b1 = smx_load_f32(ch + SMX_NF32)
+    s.b2 = smx_load_f32(ch + 2 * SMX_NF32)
+    s.b3 = smx_load_f32(ch + 3 * SMX_NF32)
+    s.q0 = smx_load_f32(cl)
+    s.q1 = smx_load_f32(cl + SMX_NF32)
+    s.q2 = smx_load_f32(cl + 2 * SMX_NF32)
+    s.q3 = smx_load_f32(cl + 3 * SMX_NF32)
+    return True
+
+cdef inline void _fc_outlog(const float* p, float* o, Py_ssize_t n, bint neg, bint scaled,
+                            smx_vf32 nm, smx_vf32 vh, smx_vf32 vl, const double* L,
+                            double inv) noexcept nogil:
+    """log_softmax's pass 3 on one vector of a row: o = (y - vh) - vl, or with T != 1
+    (y - m)/|T| - L in double (_log_out32's)."""
+    cdef smx_vf32 y = smx_load_f32(p) if n >= SMX_NF32 else smx_load_till_f32(p, n, 0.0)
+    cdef smx_vf64 vi, md
+    if neg:
+        y = smx_neg_f32(y)
+    if scaled:
+        vi = smx_setall_f64(inv)
+        md = smx_neg_f64(smx_cvt_lo_f32_f64(nm))
+        y = smx_cvt_f64x2_f32(
+            smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), md), vi), smx_load_f64(L)),
+            smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y),
+                                                smx_neg_f64(smx_cvt_hi_f32_f64(nm))), vi),
+                        smx_load_f64(L + SMX_NF64)))
+    else:
+        y = smx_sub_f32(smx_sub_f32(y, vh), vl)
+    _st_till32(o, n, y)
+
+cdef inline void _fc_pass3log(const float* d, Py_ssize_t ds, float* out, Py_ssize_t stride,
+                              Py_ssize_t K, Py_ssize_t w, bint neg, bint scaled, FcStrip* s,
+                              const double* L, double inv) noexcept nogil:
+    """log_softmax's pass 3 of a strip: out from x (d, rows ds apart)."""
+    cdef Py_ssize_t row
+    cdef const float* p
+    cdef float* o
+    for row in range(K):
+        p = d + row * ds
+        o = out + row * stride
+        _fc_outlog(p, o, w, neg, scaled, s.a0, s.b0, s.q0, L, inv)
+        _fc_outlog(p + SMX_NF32, o + SMX_NF32, w - SMX_NF32, neg, scaled, s.a1, s.b1, s.q1,
+                   L + SMX_NF32, inv)
+        _fc_outlog(p + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, scaled, s.a2,
+                   s.b2, s.q2, L + 2 * SMX_NF32, inv)
+        _fc_outlog(p + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, scaled, s.a3,
+                   s.b3, s.q3, L + 3 * SMX_NF32, inv)
+
 cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t w,
                            float inv_hi, float inv_lo, TCase k) noexcept nogil:
     """softmax of a contiguous (K, w) block, w <= FCV * SMX_NF32, on the fast path: the three
@@ -171,17 +318,21 @@ cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t 
     return True
 
 cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                       Py_ssize_t W, float* cur, float* nxt, Temp t, float inv_hi,
+                       Py_ssize_t W, float* cur, float* nxt, Temp t, int op, float inv_hi,
                        float inv_lo, TCase k, char* scratch, char_r ws) noexcept nogil:
-    """softmax of W columns of a (K, stride) block, stride > FCV * SMX_NF32, strip by strip
+    """softmax (op 0) or log_softmax (1) of W columns of a (K, stride) block strip by strip
     through the copies cur and nxt (K rows of FCV vectors each); pass 1 of a strip inside
     pass 2 of the one before. Strips the fast path cannot take go to _vcols32_case."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef Py_ssize_t FW = FCV * SMX_NF32
+    cdef double inv = <double>inv_hi + <double>inv_lo
+    cdef double cd[FCV * 16]        # log_softmax: the compensation in double, then L
+    cdef float ch[FCV * 16]
+    cdef float cl[FCV * 16]
     cdef FcStrip s, sn
     cdef float* tmp
-    cdef Py_ssize_t j = 0, jn, w, wn, row
+    cdef Py_ssize_t j = 0, jn, w = 0, wn, row
     cdef bint have = False          # s (columns j, width w) has had pass 1 into cur, ready
     while j < W or have:
         if not have:                # pass 1 alone: the first strip, or one after a fallback
@@ -189,9 +340,9 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
             _fc_start(&s)
             for row in range(K):
                 _fc_row1(x + row * stride + j, stride, w, cur + row * FW, neg, &s)
-            have = _fc_ready(&s, w, inv_hi)
+            have = _fc_ready(&s, w, inv_hi) if op == 0 else _fc_ready_log(&s, w, inv_hi, cd)
             if not have:
-                _vcols32_case(x + j, out + j, K, stride, w, t, 0, k, scratch, ws)
+                _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
                 j += w
             continue
         jn = j + w
@@ -200,15 +351,26 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
             _fc_start(&sn)
             for row in range(K):
                 _fc_row1(x + row * stride + jn, stride, wn, nxt + row * FW, neg, &sn)
-                _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
+                if op == 0:
+                    _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
+                else:
+                    _fc_row2log(cur + row * FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
         else:
             for row in range(K):
-                _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
-        _fc_pass3(cur, FW, out + j, stride, K, w, &s)
+                if op == 0:
+                    _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
+                else:
+                    _fc_row2log(cur + row * FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
+        if op == 0:
+            _fc_pass3(cur, FW, out + j, stride, K, w, &s)
+        elif _fc_end_log(&s, cd, K, w, scaled, ch, cl):
+            _fc_pass3log(cur, FW, out + j, stride, K, w, neg, scaled, &s, cd, inv)
+        else:
+            _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
         have = False
         j = jn
         if wn > 0:
-            if _fc_ready(&sn, wn, inv_hi):
+            if _fc_ready(&sn, wn, inv_hi) if op == 0 else _fc_ready_log(&sn, wn, inv_hi, cd):
                 s = sn
                 w = wn
                 tmp = cur
@@ -216,23 +378,25 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
                 nxt = tmp
                 have = True
             else:
-                _vcols32_case(x + jn, out + jn, K, stride, wn, t, 0, k, scratch, ws)
+                _vcols32_case(x + jn, out + jn, K, stride, wn, t, op, k, scratch, ws)
                 j = jn + wn
 
 cdef void _fcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                        Py_ssize_t W, Temp t, TCase k, char* scratch, char_r ws) noexcept nogil:
-    """softmax of W columns on the fast path where it can take them (_vcols32_case the rest)."""
+                        Py_ssize_t W, Temp t, int op, TCase k, char* scratch,
+                        char_r ws) noexcept nogil:
+    """softmax (op 0) or log_softmax (1) of W columns on the fast path where it can take them
+    (_vcols32_case the rest). A contiguous block of softmax (W == stride) needs no copy."""
     cdef double inv = t.inv + t.inv_lo
     cdef float inv_hi = <float>inv, inv_lo = <float>(inv - <double><float>inv)
     cdef float* cur
     cdef float* nxt
-    if stride <= FCV * SMX_NF32:    # (then W == stride: one contiguous strip)
+    if op == 0 and stride <= FCV * SMX_NF32:    # (then W == stride: one contiguous strip)
         if not _fc_contiguous32(x, out, K, W, inv_hi, inv_lo, k):
             _vcols32_case(x, out, K, stride, W, t, 0, k, scratch, ws)
         return
     cur = <float*>_ws(&ws, FCOL_BYTES)
     nxt = <float*>_ws(&ws, FCOL_BYTES)
-    _fc_strips32(x, out, K, stride, W, cur, nxt, t, inv_hi, inv_lo, k, scratch, ws)
+    _fc_strips32(x, out, K, stride, W, cur, nxt, t, op, inv_hi, inv_lo, k, scratch, ws)
 
 cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
                    Py_ssize_t W, Temp t, int op, char_r ws) noexcept nogil:
@@ -244,25 +408,25 @@ cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    cdef bint fast = (op == 0 and SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
+    cdef bint fast = (op != 2 and SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
                       and K * FCV * SMX_NF32 * 4 <= FCOL_BYTES)
     if case == 0:
         if fast:
-            _fcols32_case(x, out, K, stride, W, t, p1, scratch, ws)
+            _fcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
         else:
             _vcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
     elif case == 1:
         if fast:
-            _fcols32_case(x, out, K, stride, W, t, pt, scratch, ws)
+            _fcols32_case(x, out, K, stride, W, t, op, pt, scratch, ws)
         else:
             _vcols32_case(x, out, K, stride, W, t, op, pt, scratch, ws)
     elif case == 2:
         if fast:
-            _fcols32_case(x, out, K, stride, W, t, n1, scratch, ws)
+            _fcols32_case(x, out, K, stride, W, t, op, n1, scratch, ws)
         else:
             _vcols32_case(x, out, K, stride, W, t, op, n1, scratch, ws)
     else:
         if fast:
-            _fcols32_case(x, out, K, stride, W, t, nt, scratch, ws)
+            _fcols32_case(x, out, K, stride, W, t, op, nt, scratch, ws)
         else:
             _vcols32_case(x, out, K, stride, W, t, op, nt, scratch, ws)
