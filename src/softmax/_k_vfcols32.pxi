@@ -1,5 +1,5 @@
-# The fast path of float32 softmax columns (inner > 1), and the entry of the float32 column
-# kernels (_vcols32). Part of the per-ISA kernel source (included by _kernels.pyx).
+# The fast path of float32 softmax and log_softmax columns (inner > 1), and the entry of the
+# float32 column kernels (_vcols32). Part of the per-ISA kernel source (included by _kernels.pyx).
 #
 # A block of W columns goes in strips of FCV vectors of columns (64 float32 columns with
 # AVX-512), whose state stays in registers (FcStrip). A strip takes three passes over its K rows:

@@ -27,11 +27,11 @@ Passes, per slice:
 * logsumexp      max | exps summed                | one value
 * *_jvp          max | exps -> out, sum, dot      | out from v and the saved exps
 * *_vjp          dot (or sum)                     | out from y and g
-Columns: float32 softmax of finite columns whose span keeps every exp normal (an FMA build)
-in strips of four vectors of columns, the three passes above on the fast exp, a strided
-strip copied to a contiguous buffer by its max pass, which runs inside the previous strip's
-exp pass (_k_vfcols32.pxi); the rest in two passes (a running max with rescaled sums, then
-the output: _k_vcols32.pxi). Rows of 2**18 and
+Columns: float32 softmax and log_softmax of finite columns whose span keeps every exp normal
+(an FMA build) in strips of four vectors of columns, the three passes above on the fast exp,
+a strided strip copied to a contiguous buffer by its max pass, which runs inside the previous
+strip's exp pass (_k_vfcols32.pxi); the rest in two passes (a running max with rescaled sums,
+then the output: _k_vcols32.pxi). Rows of 2**18 and
 more: blocks of partial statistics (max, sum relative to it) merged in block order, then the
 output: the bits do not depend on the thread count. Rows of one vector or less: one vector a
 row. float32 rows in between go in blocks of rows, each row's max and min found during the
