@@ -18,6 +18,7 @@
 # _vcols32_case, which handles every column; nothing is written before that is known.
 
 DEF FCV = 4                    # vectors of columns a strip (the fields of FcStrip)
+DEF FC_STRIPS_AHEAD_BYTES = 262144   # (_fc_strips32's prefetch of strips ahead: in L2)
 DEF FC_AHEAD = 8               # rows ahead of pass 1 that it prefetches (the strip's rows are
                                # short and far apart: the hardware prefetchers miss them)
 
@@ -52,11 +53,15 @@ cdef inline void _fc_start(FcStrip* s) noexcept nogil:
     s.q0 = s.q1 = s.q2 = s.q3 = smx_zero_f32()
 
 cdef inline void _fc_row1(const float* p, Py_ssize_t stride, Py_ssize_t w, float* cp, bint neg,
-                          FcStrip* s) noexcept nogil:
-    """Pass 1 on one row of a strip (w columns at p; copied to cp when not NULL)."""
+                          FcStrip* s, Py_ssize_t pf) noexcept nogil:
+    """Pass 1 on one row of a strip (w columns at p; copied to cp when not NULL); prefetches
+    the row FC_AHEAD rows on and, when pf > 0, this row of the strip pf columns on."""
     cdef Py_ssize_t j
     for j in range(0, w, 16):
         smx_prefetch(p + FC_AHEAD * stride + j)
+    if pf > 0:
+        for j in range(0, FCV * SMX_NF32, 16):
+            smx_prefetch(p + pf + j)
     _fc_stats(p, w, cp, neg, &s.a0, &s.b0, &s.q0)
     _fc_stats(p + SMX_NF32, w - SMX_NF32, cp + SMX_NF32 if cp != NULL else NULL, neg,
               &s.a1, &s.b1, &s.q0)
@@ -309,7 +314,7 @@ cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t 
     cdef Py_ssize_t row
     _fc_start(&s)
     for row in range(K):
-        _fc_row1(x + row * w, w, w, NULL, neg, &s)
+        _fc_row1(x + row * w, w, w, NULL, neg, &s, 0)
     if not _fc_ready(&s, w, inv_hi):
         return False
     for row in range(K):
@@ -334,12 +339,17 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
     cdef float* tmp
     cdef Py_ssize_t j = 0, jn, w = 0, wn, row
     cdef bint have = False          # s (columns j, width w) has had pass 1 into cur, ready
+    # pass 1 also prefetches the strip D = FC_STRIPS_AHEAD_BYTES / (a strip's bytes) on (2 to 8;
+    # none for longer strips, whose buffers fill L2): reading memory a strip's 256 bytes a row
+    # ran at two thirds of the rate of wider rows where the data came from DRAM
+    cdef Py_ssize_t pf = min(<Py_ssize_t>8, FC_STRIPS_AHEAD_BYTES // (K * FW * 4))
+    pf = pf * FW if pf >= 2 and W > FW else 0
     while j < W or have:
         if not have:                # pass 1 alone: the first strip, or one after a fallback
             w = min(FW, W - j)
             _fc_start(&s)
             for row in range(K):
-                _fc_row1(x + row * stride + j, stride, w, cur + row * FW, neg, &s)
+                _fc_row1(x + row * stride + j, stride, w, cur + row * FW, neg, &s, pf)
             have = _fc_ready(&s, w, inv_hi) if op == 0 else _fc_ready_log(&s, w, inv_hi, cd)
             if not have:
                 _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
@@ -350,7 +360,7 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
         if wn > 0:                  # pass 2 of s, pass 1 of the next strip
             _fc_start(&sn)
             for row in range(K):
-                _fc_row1(x + row * stride + jn, stride, wn, nxt + row * FW, neg, &sn)
+                _fc_row1(x + row * stride + jn, stride, wn, nxt + row * FW, neg, &sn, pf)
                 if op == 0:
                     _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
                 else:
