@@ -207,29 +207,34 @@ cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* on
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf64 md = smx_setall_f64(<double>c.m)
     cdef smx_vf64 inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
-    cdef smx_vf64 one = smx_setall_f64(1.0), z = smx_zero_f64()
-    cdef smx_vf64 r0 = z, r1 = z, o0 = z, o1 = z, e0, e1
-    cdef smx_mf64 k0, k1
-    cdef smx_vf32 y
+    cdef smx_vf64 z = smx_zero_f64()
+    cdef smx_vf64 r0 = z, r1 = z, o0 = z, o1 = z
     cdef Py_ssize_t i = 0
     while i < K:
-        y = _ld_till32(x + i, K - i, -INFINITY, neg)
-        e0 = smx_sub_f64(smx_cvt_lo_f32_f64(y), md)
-        e1 = smx_sub_f64(smx_cvt_hi_f32_f64(y), md)
-        if scaled:
-            e0 = smx_mul_f64(e0, inv)
-            e1 = smx_mul_f64(e1, inv)
-        e0 = _vexp_low(e0)
-        e1 = _vexp_low(e1)
-        k0 = smx_cmpeq_f64(e0, one)
-        k1 = smx_cmpeq_f64(e1, one)
-        o0 = smx_add_f64(o0, smx_select_f64(k0, one, z))
-        o1 = smx_add_f64(o1, smx_select_f64(k1, one, z))
-        r0 = smx_add_f64(r0, smx_select_f64(k0, z, e0))
-        r1 = smx_add_f64(r1, smx_select_f64(k1, z, e1))
+        _lse_acc32(_ld_till32(x + i, K - i, -INFINITY, neg), md, inv, scaled, &o0, &o1, &r0, &r1)
         i += SMX_NF32
     ones[0] = smx_reduce_add_f64(smx_add_f64(o0, o1))
     rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
+
+cdef inline void _lse_acc32(smx_vf32 y, smx_vf64 md, smx_vf64 inv, bint scaled, smx_vf64* o0,
+                            smx_vf64* o1, smx_vf64* r0, smx_vf64* r1) noexcept nogil:
+    """One vector of _lse_sums32: exp((y - m)/|T|) in double lanes, those equal to 1 counted
+    in (o0, o1), the others summed in (r0, r1)."""
+    cdef smx_vf64 one = smx_setall_f64(1.0), z = smx_zero_f64()
+    cdef smx_vf64 e0 = smx_sub_f64(smx_cvt_lo_f32_f64(y), md)
+    cdef smx_vf64 e1 = smx_sub_f64(smx_cvt_hi_f32_f64(y), md)
+    cdef smx_mf64 k0, k1
+    if scaled:
+        e0 = smx_mul_f64(e0, inv)
+        e1 = smx_mul_f64(e1, inv)
+    e0 = _vexp_low(e0)
+    e1 = _vexp_low(e1)
+    k0 = smx_cmpeq_f64(e0, one)
+    k1 = smx_cmpeq_f64(e1, one)
+    o0[0] = smx_add_f64(o0[0], smx_select_f64(k0, one, z))
+    o1[0] = smx_add_f64(o1[0], smx_select_f64(k1, one, z))
+    r0[0] = smx_add_f64(r0[0], smx_select_f64(k0, z, e0))
+    r1[0] = smx_add_f64(r1[0], smx_select_f64(k1, z, e1))
 
 # ---------------------------------------------------------------- one row, any op
 cdef int _vrow32_body(const float* x, float* out, Py_ssize_t K, Temp t, int op, float m,
@@ -382,8 +387,7 @@ cdef inline int _vshort32_lsen(const float* x, float* out, Py_ssize_t K, Temp t,
     cdef double on[SHORT_N]
     cdef double re[SHORT_N]
     cdef smx_mf32 till = smx_till_f32(K), bad
-    cdef smx_vf64 one = smx_setall_f64(1.0), zd = smx_zero_f64(), inv, md, e0, e1
-    cdef smx_mf64 k0, k1
+    cdef smx_vf64 inv, o0, o1, r0, r1
     cdef double s_hi, s_lo
     cdef Row32 c
     cdef Py_ssize_t j
@@ -403,21 +407,11 @@ cdef inline int _vshort32_lsen(const float* x, float* out, Py_ssize_t K, Temp t,
     c = _row32(mm[0], t)         # (inv_hi, inv_lo: the same in every row)
     inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
     for j in range(SHORT_N):     # _lse_sums32 of one vector (its padding -inf)
-        v[j] = smx_select_f32(till, v[j], smx_setall_f32(-INFINITY))
-        md = smx_setall_f64(<double>mm[j])
-        e0 = smx_sub_f64(smx_cvt_lo_f32_f64(v[j]), md)
-        e1 = smx_sub_f64(smx_cvt_hi_f32_f64(v[j]), md)
-        if scaled:
-            e0 = smx_mul_f64(e0, inv)
-            e1 = smx_mul_f64(e1, inv)
-        e0 = _vexp_low(e0)
-        e1 = _vexp_low(e1)
-        k0 = smx_cmpeq_f64(e0, one)
-        k1 = smx_cmpeq_f64(e1, one)
-        on[j] = smx_reduce_add_f64(smx_add_f64(smx_select_f64(k0, one, zd),
-                                               smx_select_f64(k1, one, zd)))
-        re[j] = smx_reduce_add_f64(smx_add_f64(smx_select_f64(k0, zd, e0),
-                                               smx_select_f64(k1, zd, e1)))
+        o0 = o1 = r0 = r1 = smx_zero_f64()
+        _lse_acc32(smx_select_f32(till, v[j], smx_setall_f32(-INFINITY)),
+                   smx_setall_f64(<double>mm[j]), inv, scaled, &o0, &o1, &r0, &r1)
+        on[j] = smx_reduce_add_f64(smx_add_f64(o0, o1))
+        re[j] = smx_reduce_add_f64(smx_add_f64(r0, r1))
     for j in range(SHORT_N):
         _combine(on[j], re[j], 0.0, &s_hi, &s_lo)
         out[j] = <float>_lse_value[float](mm[j], s_hi, s_lo, t)
