@@ -72,6 +72,10 @@ cdef extern from "simd/smx_simd.h" nogil:
     # cache hints (any address: no fault, no effect on results)
     void smx_prefetch(const void *p) noexcept
     void smx_prefetchw(const void *p) noexcept
+    # a store past the caches (p aligned to SMX_NF32 floats; a plain store where the ISA has
+    # none), and the fence to call after the last one
+    void smx_stream_f32(float *p, smx_vf32 v) noexcept
+    void smx_stream_fence() noexcept
     # ---- f64 ----
     # memory (unaligned pointers allowed); *_till: lanes i < n only, n may be <= 0 or >= lanes
     smx_vf64 smx_load_f64(const double *p) noexcept

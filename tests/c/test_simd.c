@@ -325,6 +325,22 @@ int main(void)
         g_checks++;
         if (probe[0] != 1 || probe[3] != 4) failf("a prefetch changed memory");
     }
+    /* the streaming store: the lanes at an aligned p, nothing outside them, after the fence */
+    {
+        static float buf[3 * 64 + 16];
+        float *p = buf + 64 - ((uintptr_t)buf / sizeof(float)) % 64;   /* 256-byte aligned */
+        float lanes[64];
+        int i;
+        for (i = 0; i < SMX_NF32; i++) lanes[i] = (float)i * 0.5f - 3.0f;
+        for (i = 0; i < 3 * SMX_NF32; i++) p[i] = 99.0f;
+        smx_stream_f32(p + SMX_NF32, smx_load_f32(lanes));
+        smx_stream_fence();
+        for (i = 0; i < 3 * SMX_NF32; i++) {
+            float want = (i >= SMX_NF32 && i < 2 * SMX_NF32) ? lanes[i - SMX_NF32] : 99.0f;
+            g_checks++;
+            if (!(p[i] == want)) failf("smx_stream_f32: element %d is %g, not %g", i, p[i], want);
+        }
+    }
     printf("test_simd %s on %s (%s; %d/%d lanes, fma %d): %ld checks, %ld failed\n", SMX_ISA_NAME,
            arch_name(), compiler_name(), SMX_NF32, SMX_NF64, SMX_HAS_FMA, g_checks, g_fails);
     return g_fails ? 1 : 0;

@@ -25,6 +25,7 @@ typedef __mmask8 smx_mf64;
 SMX_INLINE smx_vf32 smx_load_f32(const float *p) { return _mm512_loadu_ps(p); }
 SMX_INLINE smx_vf64 smx_load_f64(const double *p) { return _mm512_loadu_pd(p); }
 SMX_INLINE void smx_store_f32(float *p, smx_vf32 v) { _mm512_storeu_ps(p, v); }
+SMX_INLINE void smx_stream_f32(float *p, smx_vf32 v) { _mm512_stream_ps(p, v); }
 SMX_INLINE void smx_store_f64(double *p, smx_vf64 v) { _mm512_storeu_pd(p, v); }
 
 /* ---- tail masks: lanes i < n (two compares, a shift and a decrement; no loop) ---- */

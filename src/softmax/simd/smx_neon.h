@@ -24,6 +24,7 @@ typedef uint64x2_t smx_mf64;
 SMX_INLINE smx_vf32 smx_load_f32(const float *p) { return vld1q_f32(p); }
 SMX_INLINE smx_vf64 smx_load_f64(const double *p) { return vld1q_f64(p); }
 SMX_INLINE void smx_store_f32(float *p, smx_vf32 v) { vst1q_f32(p, v); }
+SMX_INLINE void smx_stream_f32(float *p, smx_vf32 v) { vst1q_f32(p, v); }
 SMX_INLINE void smx_store_f64(double *p, smx_vf64 v) { vst1q_f64(p, v); }
 
 /* ---- tail masks: lanes i < n ---- */

@@ -38,6 +38,7 @@ SMX_INLINE double smx__from_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8); 
 SMX_INLINE smx_vf32 smx_load_f32(const float *p) { smx_vf32 r; r.v[0] = p[0]; r.v[1] = p[1]; return r; }
 SMX_INLINE smx_vf64 smx_load_f64(const double *p) { smx_vf64 r; r.v = p[0]; return r; }
 SMX_INLINE void smx_store_f32(float *p, smx_vf32 v) { p[0] = v.v[0]; p[1] = v.v[1]; }
+SMX_INLINE void smx_stream_f32(float *p, smx_vf32 v) { smx_store_f32(p, v); }
 SMX_INLINE void smx_store_f64(double *p, smx_vf64 v) { p[0] = v.v; }
 
 SMX_INLINE smx_mf32 smx_till_f32(ptrdiff_t n)

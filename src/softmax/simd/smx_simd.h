@@ -72,4 +72,14 @@
 #  define smx_prefetchw(p) ((void)(p))
 #endif
 
+/* smx_stream_f32(p, v) (in each ISA's header) stores v at p, aligned to SMX_NF32 floats,
+ * past the caches where the ISA can (x86 non-temporal stores; elsewhere a plain store);
+ * smx_stream_fence() orders such stores before any later store (x86 sfence; elsewhere none
+ * is needed): call it after the last of them, before another thread may read the data. */
+#if defined(SMX_ISA_AVX512) || defined(SMX_ISA_AVX2) || defined(SMX_ISA_SSE2)
+#  define smx_stream_fence() _mm_sfence()
+#else
+#  define smx_stream_fence() ((void)0)
+#endif
+
 #endif /* SMX_SIMD_H */

@@ -22,6 +22,7 @@ typedef __m128d smx_mf64;
 SMX_INLINE smx_vf32 smx_load_f32(const float *p) { return _mm_loadu_ps(p); }
 SMX_INLINE smx_vf64 smx_load_f64(const double *p) { return _mm_loadu_pd(p); }
 SMX_INLINE void smx_store_f32(float *p, smx_vf32 v) { _mm_storeu_ps(p, v); }
+SMX_INLINE void smx_stream_f32(float *p, smx_vf32 v) { _mm_stream_ps(p, v); }
 SMX_INLINE void smx_store_f64(double *p, smx_vf64 v) { _mm_storeu_pd(p, v); }
 
 /* ---- tail masks: lanes i < n ---- */
