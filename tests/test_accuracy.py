@@ -216,6 +216,59 @@ def test_row_tails_nan():
                 assert np.isnan(S.softmax_jvp(x, np.ones_like(x))).all(), (dtype, K, pos)
 
 
+# ============================================================================ long rows
+# Rows of K >= 2**18 float32 elements run in blocks of 16384 (each block's max, min and sum,
+# merged in block order, then the output block by block); softmax takes each block on the
+# fast exp where the block allows it and the output pass on it where the whole row does, and
+# from 2**20 elements on stores its output past the caches from out's first vector-aligned
+# element. Blocks the fast path cannot take sit beside ones it can.
+LONG_SPECIALS = ("normal", "wide block", "wide row", "tiny block", "-inf", "offset")
+LBLK = 16384
+
+
+def _long_row(K, special, T):
+    rng = np.random.default_rng([SEED, K, LONG_SPECIALS.index(special), int(T * 8) + 64])
+    x = rng.standard_normal(K) * 3
+    b = slice(3 * LBLK, 4 * LBLK)                 # a middle block
+    sgn = -1.0 if T < 0 else 1.0
+    if special == "wide block":                    # its own span beyond the fast exp's
+        x[b] *= 100
+    elif special == "wide row":                    # each block narrow, the row's span wide
+        x[:LBLK] += sgn * 50
+        x[-LBLK:] -= sgn * 50
+    elif special == "tiny block":                  # a block of max |y| < 2**-100 (the max)
+        x[:] = -sgn * np.abs(x) - sgn
+        x[b] *= 1e-33
+    elif special == "-inf":
+        x[b][::5] = -sgn * np.inf
+    elif special == "offset":                      # y - max must stay exact
+        x = x * 0.01 + sgn * 1000.0
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("T", (1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("special", LONG_SPECIALS)
+def test_long_rows(special, T):
+    case = Case(_long_row(2 ** 18 + 5, special, T), -1, T)
+    for fn in ("softmax", "log_softmax", "logsumexp"):
+        check("long-rows", fn, case, f" {special}")
+
+
+@pytest.mark.parametrize("offset", (0, 1, 15), ids=lambda o: f"out+{o}")
+def test_long_rows_streamed(offset):
+    """A row long enough to store its output past the caches, into an out= at each alignment
+    of the vector (the head before the first aligned element is stored apart)."""
+    K = 2 ** 20 + 37
+    case = Case(_long_row(K, "normal", -2.5), -1, -2.5)
+    buf = np.full(K + 32, 7.0, np.float32)
+    out = buf[offset:offset + K]
+    S.softmax(case.x, temperature=-2.5, out=out)
+    exact, scale = case.value_and_scale("softmax")
+    units, _, mismatch = oracle.ulp_errors(out, exact, scale)
+    assert mismatch == 0 and units.max() <= TOL, units.max()
+    assert (buf[:offset] == 7).all() and (buf[offset + K:] == 7).all()
+
+
 # ============================================================================ column strips
 COLUMN_SPECIALS = ("nan", "inf", "-inf", "-inf column", "wide column", "tiny column")
 

@@ -40,6 +40,11 @@ cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexc
     c0 = smx_add_f32(c0, c1)
     st.finite = not smx_any_mf32(smx_cmpneq_f32(c0, c0))
 
+cdef inline double _direct_span(Py_ssize_t K) noexcept nogil:
+    """The largest span (_fast32) of a row of K elements whose output exp * (1/S) may be
+    scaled directly (_times32d): exp(-span) / S >= 2**-85 with S <= K."""
+    return 85.0 * 0.6931471805599453 - log(<double>K + 1.0)
+
 cdef inline smx_vf32 _times32d(smx_vf32 e, smx_vf32 vh, smx_vf32 vl) noexcept nogil:
     """e * inv rounded once, (vh, vl) the direct pair of _inv_direct32."""
     return smx_muladd_f32(e, vh, smx_mul_f32(e, vl))
@@ -221,8 +226,7 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef float chi = 0, clo = 0     # ... out = (y - chi) - clo
     cdef Py_ssize_t r
     cdef double S, pinv = 0, C
-    # the direct scaling holds when exp(-span) / S >= 2**-85 (S <= K)
-    cdef double direct_span = 85.0 * 0.6931471805599453 - log(<double>K + 1.0)
+    cdef double direct_span = _direct_span(K)
     # log_softmax's S - 1 summed in float32 lanes (_fexp_sum_log32) is good to a relative 2**-28
     # from this on: n**2 * 2**-18, n = ceil(K / SMX_NF32) terms a lane (see _log_rest_min)
     cdef double rest_min = _log_rest_min(K)

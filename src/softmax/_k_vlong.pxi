@@ -9,10 +9,13 @@
 # threads, and the merge runs in block order whatever the thread count: the bits do not
 # depend on it.
 
+DEF STREAM_MIN = 1 << 20      # rows from this long store softmax's output past the caches
 DEF LBLK = 16384               # elements a block (64 KB of float32: in L2 between its passes)
 
 ctypedef struct Block32:       # the partial statistics of a block of a float32 row
     float m                    # its max of y (NaN ignored)
+    float mn                   # softmax: its min of y (NaN ignored)
+    float a                    # the anchor of the sums: m, or softmax's fast path mt (_fast32)
     bint finite                # no NaN, no +-inf in it
     double ones                # log_softmax, logsumexp: the exps equal to 1 ...
     double rest                # ... and the others' sum; softmax: rest = the sum of all
@@ -20,11 +23,25 @@ ctypedef struct Block32:       # the partial statistics of a block of a float32 
 cdef inline void _block_stats32(const float* x, Py_ssize_t n, Temp t, int op, TCase k,
                                 Block32* b) noexcept nogil:
     cdef Row32 c
-    b.finite = _row_max32(x, n, k, &b.m)
+    cdef Stats32 st
+    cdef Fast32 f
+    if op == 0:
+        _row_stats32(x, n, k, &st)
+        b.m = st.m
+        b.mn = st.mn
+        b.finite = st.finite
+    else:
+        b.finite = _row_max32(x, n, k, &b.m)
+        b.mn = b.m             # (unused)
+    b.a = b.m
     b.ones = 0
     b.rest = 0
     if not (fabsf(b.m) < INFINITY):
         return                 # all -inf (or NaN, +inf: the row is special)
+    if op == 0 and b.finite and _fast32(b.m, b.mn, t, &f):
+        b.a = f.mt
+        b.rest = _fexp_sum32(x, n, f, k)
+        return
     c = _row32(b.m, t)
     if op == 0:
         b.rest = _exp_sum32(x, n, c, k)
@@ -33,13 +50,90 @@ cdef inline void _block_stats32(const float* x, Py_ssize_t n, Temp t, int op, TC
     else:
         _lse_sums32(x, n, c, k, &b.ones, &b.rest)
 
+cdef double _fexp_sum32(const float* x, Py_ssize_t K, Fast32 c, TCase k) noexcept nogil:
+    """The sum of exp((y - mt)/|T|) on the fast path (_vexp32f), compensated, nothing stored."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
+    cdef smx_vf32 s0 = smx_setall_f32(1.0), s1 = s0, c0 = z, c1 = z, e0, e1
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        e0 = _vexp32f(_ld32(x + i, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        _fast_acc32(&s0, &c0, e0)
+        _fast_acc32(&s1, &c1, e1)
+        i += 2 * SMX_NF32
+    while i < K:
+        e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        _fast_acc32(&s0, &c0, smx_select_f32(smx_till_f32(K - i), e0, z))
+        i += SMX_NF32
+    return _anchored_total32(s0, s1, smx_add_f32(c0, c1), <int>(2 * SMX_NF32))
+
+cdef inline smx_vf32 _fexp_out32(const float* x, smx_vf32 nmt, Fast32 c, smx_vf32 vh, smx_vf32 vl,
+                                 smx_vf64 vi, bint neg, bint scaled, bint direct) noexcept nogil:
+    """exp((y - mt)/|T|) * inv of a full vector (_fexp_scale_out32)."""
+    cdef smx_vf32 e = _vexp32f(_ld32(x, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+    return _times32d(e, vh, vl) if direct else _times32(e, vh, vl, vi)
+
+cdef inline Py_ssize_t _fexp_out_loop32(const float* x, float* out, Py_ssize_t i, Py_ssize_t n,
+                                        smx_vf32 nmt, Fast32 c, smx_vf32 vh, smx_vf32 vl,
+                                        smx_vf64 vi, bint neg, bint scaled, bint direct,
+                                        bint stream) noexcept nogil:
+    """_fexp_out32 of the full vectors from i on; returns where it stopped."""
+    while i + SMX_NF32 <= n:
+        if stream:
+            smx_stream_f32(out + i, _fexp_out32(x + i, nmt, c, vh, vl, vi, neg, scaled, direct))
+        else:
+            smx_store_f32(out + i, _fexp_out32(x + i, nmt, c, vh, vl, vi, neg, scaled, direct))
+        i += SMX_NF32
+    return i
+
+cdef void _fexp_scale_out32(const float* x, float* out, Py_ssize_t n, Fast32 c, double inv,
+                            Py_ssize_t K, bint stream, TCase k) noexcept nogil:
+    """out = exp((y - mt)/|T|) * inv on the fast path, the exps taken again: the output pass
+    of a long row of K elements (this block n of them); direct scaling where every product
+    stays far above the least normal (as _vrows32_case decides it). stream: the output stored
+    past the caches (from the first vector-aligned element of out on)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef bint direct = c.span <= _direct_span(K)
+    cdef smx_vf32 nmt = smx_setall_f32(-c.mt), vh, vl, e
+    cdef smx_vf64 vi = smx_setall_f64(inv)
+    cdef Py_ssize_t i = 0
+    if direct:
+        _inv_direct32(inv, &vh, &vl)
+    else:
+        _inv_pair32(inv, &vh, &vl, &vi)
+    if stream:                 # a head up to out's first vector-aligned element
+        i = (SMX_NF32 - (<Py_ssize_t>out // <Py_ssize_t>sizeof(float)) % SMX_NF32) % SMX_NF32
+        i = i if i < n else n
+        if i > 0:
+            e = _vexp32f(_ld_till32(x, i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+            smx_store_till_f32(out, i, _times32d(e, vh, vl) if direct else _times32(e, vh, vl, vi))
+    if direct and stream:
+        i = _fexp_out_loop32(x, out, i, n, nmt, c, vh, vl, vi, neg, scaled, True, True)
+    elif direct:
+        i = _fexp_out_loop32(x, out, i, n, nmt, c, vh, vl, vi, neg, scaled, True, False)
+    elif stream:
+        i = _fexp_out_loop32(x, out, i, n, nmt, c, vh, vl, vi, neg, scaled, False, True)
+    else:
+        i = _fexp_out_loop32(x, out, i, n, nmt, c, vh, vl, vi, neg, scaled, False, False)
+    if stream:
+        smx_stream_fence()
+    if i < n:
+        e = _vexp32f(_ld_till32(x + i, n - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        smx_store_till_f32(out + i, n - i, _times32d(e, vh, vl) if direct else _times32(e, vh, vl, vi))
+
 cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op, int P,
                        TCase k, Block32* blocks) noexcept nogil:
     cdef Py_ssize_t nb = (K + LBLK - 1) // LBLK, b, off, n
     cdef double inv = t.inv + t.inv_lo, f, ones = 0, rest = 0, s_hi, s_lo, L
-    cdef float m = -INFINITY
-    cdef bint finite = True
+    cdef float m = -INFINITY, mn = INFINITY, a
+    cdef bint finite = True, fast
+    cdef bint stream = K >= STREAM_MIN and (<Py_ssize_t>out) % sizeof(float) == 0
     cdef Row32 c
+    cdef Fast32 fc
+    fc.mt = 0
     if P > 1:
         for b in prange(nb, num_threads=P, schedule="static"):
             off = b * LBLK
@@ -50,18 +144,21 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
             _block_stats32(x + off, min(<Py_ssize_t>LBLK, K - off), t, op, k, &blocks[b])
     for b in range(nb):
         m = blocks[b].m if blocks[b].m > m else m
+        mn = blocks[b].mn if blocks[b].mn < mn else mn
         finite = finite and blocks[b].finite
     if not (fabsf(m) < INFINITY) or (not finite and _has_nan32(x, K)):
         return 1               # a NaN, +inf or all -inf: the general kernel
     c = _row32(m, t)
-    if not _row32_ok(c):
+    fast = op == 0 and finite and _fast32(m, mn, t, &fc)
+    if not fast and not _row32_ok(c):
         return 1
-    for b in range(nb):        # the merge, in block order: sums relative to m
-        if blocks[b].m == m:
+    a = fc.mt if fast else m   # the anchor of the row's sum
+    for b in range(nb):        # the merge, in block order: sums relative to a
+        if blocks[b].a == a:
             ones += blocks[b].ones
             rest += blocks[b].rest
         elif blocks[b].m > -INFINITY:
-            f = libm_exp((<double>blocks[b].m - <double>m) * inv)
+            f = libm_exp((<double>blocks[b].a - <double>a) * inv)
             rest += (blocks[b].ones + blocks[b].rest) * f
     if op == 2:
         _combine(ones, rest, 0.0, &s_hi, &s_lo)
@@ -72,7 +169,9 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
         for b in prange(nb, num_threads=P, schedule="static"):
             off = b * LBLK
             n = min(<Py_ssize_t>LBLK, K - off)
-            if op == 0:
+            if fast:
+                _fexp_scale_out32(x + off, out + off, n, fc, L, K, stream, k)
+            elif op == 0:
                 _exp_scale_out32(x + off, out + off, n, c, L, k)
             else:
                 _log_out32(x + off, out + off, n, c, L, k)
@@ -80,7 +179,9 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
         for b in range(nb):
             off = b * LBLK
             n = min(<Py_ssize_t>LBLK, K - off)
-            if op == 0:
+            if fast:
+                _fexp_scale_out32(x + off, out + off, n, fc, L, K, stream, k)
+            elif op == 0:
                 _exp_scale_out32(x + off, out + off, n, c, L, k)
             else:
                 _log_out32(x + off, out + off, n, c, L, k)
