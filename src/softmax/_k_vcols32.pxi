@@ -240,7 +240,7 @@ cdef void _vcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t str
             _combine(1.0, fd[j] - 1.0, 0.0, &s_hi, &s_lo)
             out[j] = <float>_lse_value[float](am[j], s_hi, s_lo, t)
         else:                    # fb: the count of exps equal to 1, fd: the rest
-            L = log1p((<double>fb[j] - 1.0) + fd[j])
+            L = _log1p_sum((<double>fb[j] - 1.0) + fd[j])
             if scaled:
                 fd[j] = L
             else:

@@ -225,7 +225,7 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef float* pout = NULL
     cdef float chi = 0, clo = 0     # ... out = (y - chi) - clo
     cdef Py_ssize_t r
-    cdef double S, pinv = 0, C
+    cdef double S, pinv = 0, C, L
     cdef double direct_span = _direct_span(K)
     # log_softmax's S - 1 summed in float32 lanes (_fexp_sum_log32) is good to a relative 2**-28
     # from this on: n**2 * 2**-18, n = ceil(K / SMX_NF32) terms a lane (see _log_rest_min)
@@ -240,14 +240,15 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             S = _fexp_sum_log32(xr, K, c, nx, &nxt, px, pout, chi, clo, k)
             pout = NULL
             if S >= rest_min:
-                C = <double>c.mt + log1p(S)
+                L = _log1p_sum(S)
+                C = <double>c.mt + L
                 chi = <float>C
-                clo = <float>((<double>c.mt - <double>chi) + log1p(S))
+                clo = <float>((<double>c.mt - <double>chi) + L)
                 if not t.scaled and K <= FUSE_MAX_K:
                     px = xr
                     pout = out + r * K
                 else:
-                    _log_out32(xr, out + r * K, K, _row32(c.mt, t), log1p(S), k)
+                    _log_out32(xr, out + r * K, K, _row32(c.mt, t), L, k)
             elif _vrow32_body(xr, out + r * K, K, t, op, cur.m, cur.finite, k) != 0:
                 _softmax_row(xr, out + r * K, K, t, True, ws)
         elif op == 0 and cur.finite and _fast32(cur.m, cur.mn, t, &c):

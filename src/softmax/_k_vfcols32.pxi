@@ -248,7 +248,7 @@ cdef bint _fc_end_log(FcStrip* s, double* cd, Py_ssize_t K, Py_ssize_t w, bint s
         S1 = (<double>ch[j] - 2.0) + cd[j]
         if not (S1 >= rmin):
             return False
-        cd[j] = log1p(S1)
+        cd[j] = _log1p_sum(S1)
         if not scaled:
             ch[j] = <float>(<double>m[j] + cd[j])
             cl[j] = <float>((<double>m[j] - <double>ch[j]) + cd[j])

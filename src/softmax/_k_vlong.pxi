@@ -164,7 +164,7 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
         _combine(ones, rest, 0.0, &s_hi, &s_lo)
         out[0] = <float>_lse_value[float](m, s_hi, s_lo, t)
         return 0
-    L = 1.0 / rest if op == 0 else log1p((ones - 1.0) + rest)
+    L = 1.0 / rest if op == 0 else _log1p_sum((ones - 1.0) + rest)
     if P > 1:
         for b in prange(nb, num_threads=P, schedule="static"):
             off = b * LBLK

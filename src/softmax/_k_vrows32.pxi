@@ -248,7 +248,7 @@ cdef int _vrow32_body(const float* x, float* out, Py_ssize_t K, Temp t, int op, 
         _scale32(out, K, 1.0 / _exp_store_sum32(x, out, K, c, k))
     elif op == 1:
         _exp_count_sum32(x, K, c, k, &ones, &rest)
-        _log_out32(x, out, K, c, log1p((ones - 1.0) + rest), k)
+        _log_out32(x, out, K, c, _log1p_sum((ones - 1.0) + rest), k)
     else:
         _lse_sums32(x, K, c, k, &ones, &rest)
         _combine(ones, rest, 0.0, &s_hi, &s_lo)
@@ -355,7 +355,7 @@ cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t
         iv[j] = ((<double>smx_reduce_add_f32(smx_select_f32(k1, z, one))
                   - <double>(SMX_NF32 - K + 1)) + _sum64_of32(smx_select_f32(k1, v[j], z)))
     for j in range(SHORT_N):
-        iv[j] = log1p(iv[j])
+        iv[j] = _log1p_sum(iv[j])
     vinv = smx_setall_f64(inv)
     for j in range(SHORT_N):     # out = (y - m)/|T| - L (_log_out32)
         y = _ld_till32(x + j * K, K, 0.0, neg)
@@ -384,6 +384,7 @@ cdef inline int _vshort32_lsen(const float* x, float* out, Py_ssize_t K, Temp t,
     cdef smx_vf32 z = smx_zero_f32()
     cdef smx_vf32 v[SHORT_N]
     cdef float mm[SHORT_N]
+    cdef float am = 0
     cdef double on[SHORT_N]
     cdef double re[SHORT_N]
     cdef smx_mf32 till = smx_till_f32(K), bad
@@ -401,10 +402,11 @@ cdef inline int _vshort32_lsen(const float* x, float* out, Py_ssize_t K, Temp t,
         bad = smx_or_mf32(bad, smx_cmpneq_f32(smx_mul_f32(v[j], z), z))   # NaN or +-inf
     if smx_any_mf32(bad):
         return 1
-    for j in range(SHORT_N):
-        if not _row32_ok(_row32(mm[j], t)):
-            return 1
     c = _row32(mm[0], t)         # (inv_hi, inv_lo: the same in every row)
+    for j in range(SHORT_N):     # |m| 2**-23 >= ulp(m): then ylo < m (_row32_ok) in every row
+        am = am if am >= fabsf(mm[j]) else fabsf(mm[j])
+    if not (am * 1.1920928955078125e-07 <= 104.0 * t.abs_t and c.inv_hi < INFINITY):
+        return 1
     inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
     for j in range(SHORT_N):     # _lse_sums32 of one vector (its padding -inf)
         o0 = o1 = r0 = r1 = smx_zero_f64()
@@ -453,7 +455,7 @@ cdef void _vshort32_row(const float* x, float* out, Py_ssize_t K, Temp t, int op
     k1 = smx_cmplt_f32(e, one)
     ones = smx_reduce_add_f32(smx_select_f32(k1, z, one))
     rest = _sum64_of32(smx_select_f32(k1, e, z))
-    _log_out32(x, out, K, c, log1p((ones - 1.0) + rest), k)
+    _log_out32(x, out, K, c, _log1p_sum((ones - 1.0) + rest), k)
 
 cdef void _vshort32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                          int op, TCase k, char_r ws) noexcept nogil:
