@@ -216,6 +216,20 @@ def test_row_tails_nan():
                 assert np.isnan(S.softmax_jvp(x, np.ones_like(x))).all(), (dtype, K, pos)
 
 
+@pytest.mark.parametrize("T", (1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("K", (21, 200, 1000))
+def test_row_max_off_grid(K, T):
+    """log_softmax's fast rows take y - max by Fast2Sum only where the max is a multiple of
+    ulp(max |y|): here it is not (a max near 0.3, the rest near -5 and the sum's rest large
+    enough for the fast sum), and Fast2Sum would lose y - max's low part (4-9 ulp)."""
+    rng = np.random.default_rng([SEED, K, int(T * 8) + 64])
+    x = rng.uniform(-4.9, -4.1, (64, K)) - np.log(K / 20)
+    x[:, 0] = rng.uniform(0.26, 0.49, 64)
+    case = Case((np.sign(T) * x).astype(np.float32), -1, T)
+    for fn in ("log_softmax", "softmax", "logsumexp"):
+        check("row-max-off-grid", fn, case, f" K={K}")
+
+
 # ============================================================================ long rows
 # Rows of K >= 2**18 float32 elements run in blocks of 16384 (each block's max, min and sum,
 # merged in block order, then the output block by block); softmax takes each block on the

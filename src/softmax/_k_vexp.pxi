@@ -170,6 +170,7 @@ ctypedef struct Fast32:     # the per-row constants of a row on the fast path
     float inv_hi     # 1/|T| as a float32 pair
     float inv_lo
     double span      # (mt - min y) / |T| <= FAST_SPAN: every exp normal, 2**n into the exponent
+    bint f2s         # mt a multiple of ulp(max |y|): y - mt exact by Fast2Sum (else TwoSum)
 
 DEF FAST_SPAN = 86.5        # exp(-86.5) > 2**-125: n >= -125 and p * 2**n normal
 
@@ -189,6 +190,7 @@ cdef inline bint _fast32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
         return False
     g = smx__ulp_f32(a)
     c.mt = ceilf(m / g) * g
+    c.f2s = True
     c.span = (<double>c.mt - <double>mn) * inv
     c.inv_hi = <float>inv
     c.inv_lo = <float>(inv - <double>c.inv_hi)

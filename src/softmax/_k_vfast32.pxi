@@ -131,6 +131,12 @@ cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept 
         smx_store_till_f32(out + i, K - i, _times32d(smx_load_till_f32(out + i, K - i, 0.0), vh, vl))
         i += SMX_NF32
 
+cdef inline smx_vf32 _diff_lo32(smx_vf32 y, smx_vf32 nm, smx_vf32 d, bint f2s) noexcept nogil:
+    """y + nm - d exactly, d = fl(y + nm): Fast2Sum where f2s (Fast32.f2s), else TwoSum."""
+    if f2s:
+        return smx_sub_f32(y, _sub_m32(d, nm))
+    return _two_sum_lo32(y, nm, d)
+
 DEF LOG_FLUSH = 16          # _fexp_sum_log32: terms a lane between flushes of c into double
 
 cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
@@ -138,8 +144,16 @@ cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float*
                             TCase k) noexcept nogil:
     """log_softmax's exp pass on the fast path (_fastlog32: mt = m, the exact max): returns
     S - 1, S the sum of the exps as _fexp_store_sum32 sums them (nothing stored; y - m by
-    TwoSum); on the way st = the stats of the next row nx, and when pout is not NULL (T == 1)
-    pout = (py - chi) - clo (the previous row's output pass, _log_out32's)."""
+    Fast2Sum or TwoSum, c.f2s: a loop for each); on the way st = the stats of the next row
+    nx, and when pout is not NULL (T == 1) pout = (py - chi) - clo (the previous row's output
+    pass, _log_out32's)."""
+    if c.f2s:
+        return _fexp_sum_log32_body(x, K, c, nx, st, px, pout, chi, clo, True, k)
+    return _fexp_sum_log32_body(x, K, c, nx, st, px, pout, chi, clo, False, k)
+
+cdef inline double _fexp_sum_log32_body(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
+                                        Stats32* st, const float* px, float* pout, float chi,
+                                        float clo, bint f2s, TCase k) noexcept nogil:
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = pout != NULL
@@ -158,10 +172,10 @@ cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float*
             j = 0
         y = _ld32(x + i, neg)
         d = smx_add_f32(y, nm)
-        e0 = _vexp32d(d, _two_sum_lo32(y, nm, d), c.inv_hi, c.inv_lo, scaled)
+        e0 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
         y = _ld32(x + i + SMX_NF32, neg)
         d = smx_add_f32(y, nm)
-        e1 = _vexp32d(d, _two_sum_lo32(y, nm, d), c.inv_hi, c.inv_lo, scaled)
+        e1 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
         _fast_acc32(&s, &cc, e0)
         _fast_acc32(&s, &cc, e1)
         v = _ld32(nx + i, neg)
@@ -180,7 +194,7 @@ cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float*
     while i < K:
         y = _ld_till32(x + i, K - i, c.mt, neg)
         d = smx_add_f32(y, nm)
-        e0 = _vexp32d(d, _two_sum_lo32(y, nm, d), c.inv_hi, c.inv_lo, scaled)
+        e0 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
         _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
         v = _ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg)   # padding: y[0]
         a0 = smx_max_f32(v, a0)
@@ -199,12 +213,18 @@ cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float*
              - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(cd))
 
 cdef inline bint _fastlog32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
-    """_fast32 for log_softmax: mt = m (its exps of exactly 1 are the maxima; y - m by
-    TwoSum)."""
+    """_fast32 for log_softmax: mt = m (its exps of exactly 1 are the maxima); y - m by
+    Fast2Sum where m is a multiple of ulp(max |y|) (_fast32's argument; most rows: m and
+    min y a binade apart at most), else by TwoSum."""
     cdef double inv = t.inv + t.inv_lo
+    cdef float a = m if m > -mn else -mn, g
     if not SMX_HAS_FMA or t.hard:
         return False
     c.mt = m
+    c.f2s = False
+    if a >= 7.888609052210118e-31 and a < INFINITY:    # 2**-100
+        g = smx__ulp_f32(a)
+        c.f2s = ceilf(m / g) * g == m
     c.span = (<double>m - <double>mn) * inv
     c.inv_hi = <float>inv
     c.inv_lo = <float>(inv - <double>c.inv_hi)
