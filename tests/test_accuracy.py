@@ -234,7 +234,7 @@ def test_row_max_off_grid(K, T):
 # Rows of K >= 2**18 float32 elements run in blocks of 16384 (each block's max, min and sum,
 # merged in block order, then the output block by block); softmax takes each block on the
 # fast exp where the block allows it and the output pass on it where the whole row does, and
-# from 2**20 elements on stores its output past the caches from out's first vector-aligned
+# from 2**22 elements on stores its output past the caches from out's first vector-aligned
 # element. Blocks the fast path cannot take sit beside ones it can.
 LONG_SPECIALS = ("normal", "wide block", "wide row", "tiny block", "-inf", "offset")
 LBLK = 16384
@@ -268,12 +268,17 @@ def test_long_rows(special, T):
         check("long-rows", fn, case, f" {special}")
 
 
+@functools.lru_cache(maxsize=None)
+def _streamed_case(K):
+    return Case(_long_row(K, "normal", -2.5), -1, -2.5)
+
+
 @pytest.mark.parametrize("offset", (0, 1, 15), ids=lambda o: f"out+{o}")
 def test_long_rows_streamed(offset):
     """A row long enough to store its output past the caches, into an out= at each alignment
     of the vector (the head before the first aligned element is stored apart)."""
-    K = 2 ** 20 + 37
-    case = Case(_long_row(K, "normal", -2.5), -1, -2.5)
+    K = 2 ** 22 + 37
+    case = _streamed_case(K)
     buf = np.full(K + 32, 7.0, np.float32)
     out = buf[offset:offset + K]
     S.softmax(case.x, temperature=-2.5, out=out)

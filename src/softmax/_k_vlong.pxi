@@ -9,7 +9,8 @@
 # threads, and the merge runs in block order whatever the thread count: the bits do not
 # depend on it.
 
-DEF STREAM_MIN = 1 << 20      # rows from this long store softmax's output past the caches
+DEF STREAM_MIN = 1 << 22      # rows from this long store softmax's output past the caches
+                               # (16 MB of output; benchmarks/README.md)
 DEF LBLK = 16384               # elements a block (64 KB of float32: in L2 between its passes)
 
 ctypedef struct Block32:       # the partial statistics of a block of a float32 row
