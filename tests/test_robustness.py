@@ -23,7 +23,7 @@ import pytest
 from numpy.exceptions import AxisError
 
 import softmax as sm
-from softmax import _api, _dispatch
+from softmax import _dispatch, _layout
 import test_fuzz as tf
 import util
 
@@ -578,11 +578,11 @@ def test_plan_index_arithmetic_beyond_int32():
         ((5, 2 ** 33, 7), (0, 2), (2 ** 33, 35, 1)),
     ]:
         x = np.broadcast_to(np.float32(0), shape)  # no memory behind it
-        plan = _api._plan(x, axes)
+        plan = _layout._plan(x, axes)
         assert (plan.outer, plan.K, plan.inner) == want
         assert plan.outer * plan.K * plan.inner == x.size > 2 ** 31
     x = np.empty((2 ** 31 + 3, 0), np.float32)
-    assert _api._plan(x, (0,))[2:5] == (1, 2 ** 31 + 3, 0)
+    assert _layout._plan(x, (0,))[2:5] == (1, 2 ** 31 + 3, 0)
     n = 2 ** 40  # empty, so nothing is allocated; K == 0 never reaches a kernel
     assert sm.softmax(np.empty((n, 0)), axis=0).shape == (n, 0)
     assert sm.logsumexp(np.empty((0, n)), axis=1).shape == (0,)

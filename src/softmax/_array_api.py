@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from . import _api, _dispatch
+from . import _args, _dispatch
 
 _REAL = ("float16", "float32", "float64")
 
@@ -44,7 +44,7 @@ def call(fn, lead, x, second, axis, temperature, where, out, dtype, workers, kee
             shape = np.broadcast_shapes(xs, ss)
         except ValueError:
             shape = None
-        if fn is _api._LOGSUMEXP:   # as scipy: b may broadcast a to a larger shape
+        if fn is _args._LOGSUMEXP:   # as scipy: b may broadcast a to a larger shape
             if shape is None:
                 raise ValueError(f"b of shape {ss} does not broadcast with a of shape {xs}")
             x = xp.broadcast_to(x, shape)
@@ -55,13 +55,13 @@ def call(fn, lead, x, second, axis, temperature, where, out, dtype, workers, kee
     # a Python scalar second input is weak, as in NumPy: float32 data with g=1.0 stays float32
     weak = type(second) in (bool, int, float)
     compute, result = _policy(xp, x, None if weak else s, dtype, dev, fn)
-    if fn is _api._JACOBIAN and isinstance(axis, (tuple, list)):
+    if fn is _args._JACOBIAN and isinstance(axis, (tuple, list)):
         raise TypeError(f"axis must be an integer or None for a Jacobian, got axis={axis!r}")
     shape = tuple(x.shape)
-    axes = _api._axes(axis, len(shape))
-    keepdims = _api._bool(keepdims, "keepdims")
-    return_sign = _api._bool(return_sign, "return_sign")
-    t = _api._temperature(temperature, fn.derivative is not None)
+    axes = _args._axes(axis, len(shape))
+    keepdims = _args._bool(keepdims, "keepdims")
+    return_sign = _args._bool(return_sign, "return_sign")
+    t = _args._temperature(temperature, fn.derivative is not None)
     mask = _mask(xp, where, shape, dev)
     if fn.elementwise:
         _check_out(xp, out, shape, result)
@@ -76,11 +76,11 @@ def call(fn, lead, x, second, axis, temperature, where, out, dtype, workers, kee
 def _compute(fn, xp, x, s, axes, t, mask, out, compute, result, keepdims, return_sign):
     x = xp.astype(x, compute, copy=False)
     s = None if s is None else xp.astype(s, compute, copy=False)
-    if fn is _api._LOGSUMEXP:
+    if fn is _args._LOGSUMEXP:
         res, sgn = _logsumexp(xp, x, s, axes, t, mask, keepdims, return_sign)
         res = xp.astype(res, result, copy=False)
         return (res, xp.astype(sgn, result, copy=False)) if return_sign else res
-    if fn is _api._JACOBIAN:
+    if fn is _args._JACOBIAN:
         return xp.astype(_jacobian(xp, x, axes, t, mask), result, copy=False)
     if fn.derivative == "jvp":
         res = _jvp(xp, x, s, axes, t, mask, fn.log)
@@ -163,7 +163,7 @@ def _float64_or_default(xp, dev):
 
 
 def _policy(xp, x, s, dtype, dev, fn):
-    """(compute dtype, result dtype), as ``_api._dtype_policy``: float32/float64 as they are,
+    """(compute dtype, result dtype), as ``_args._dtype_policy``: float32/float64 as they are,
     float16/bfloat16 computed in float32, integers and bool in float64 (or the default
     floating dtype where float64 is missing); complex is refused."""
     src = x.dtype

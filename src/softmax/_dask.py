@@ -1,7 +1,7 @@
 """dask arrays: every public function (but softmax_jacobian) as a lazy graph of kernel calls.
 
 ``call`` checks the arguments once, on zero-stride NumPy stand-ins of the dask inputs
-(``_api._parse``: the same checks, order and messages as for NumPy input, and nothing
+(``_args._parse``: the same checks, order and messages as for NumPy input, and nothing
 computed), aligns the inputs (dask ones broadcast to the full shape and put on common chunks;
 NumPy ones cut into the same chunks; scalars passed as constants), and builds one of two graphs:
 
@@ -27,7 +27,7 @@ from functools import partial
 
 import numpy as np
 
-from . import _api, _interop, _stats
+from . import _api, _args, _interop, _layout, _stats
 
 
 def is_dask(obj):
@@ -80,7 +80,7 @@ def _align(objs, shape, da):
     return out, chunks
 
 
-def _args(arrs, ind):
+def _blockwise_args(arrs, ind):
     out = []
     for a in arrs:
         if a is None:
@@ -98,7 +98,7 @@ def _meta(ndim, dtype):
 
 def _result_dtypes(call):
     """The dtypes of a reduction's value and sign (return_sign: a complex input's value is
-    real), as ``_api._finish_reduction`` gives them."""
+    real), as ``_layout._finish_reduction`` gives them."""
     res = call.result
     if call.return_sign and res.kind == "c":
         return np.finfo(res).dtype, res
@@ -115,12 +115,12 @@ def _whole(xb, sb, wb, *, fn, axes, t, dtype, workers, keepdims, return_sign):
 
 
 def _block_stats(xb, sb, wb, *, fn, axes, t, dtype, workers, weighted, dot):
-    call = _api._parse(fn, xb, sb, axes, t, wb, None, dtype, workers)
+    call = _args._parse(fn, xb, sb, axes, t, wb, None, dtype, workers)
     return _stats._stats_of(call, weighted=weighted, dot=dot)
 
 
 def _block_sums(yb, gb, *, fn, axes, t, workers):
-    call = _api._parse(fn, yb, gb, axes, t, None, None, None, workers)
+    call = _args._parse(fn, yb, gb, axes, t, None, None, None, workers)
     return _stats._vjp_sum(call, fn.log)
 
 
@@ -150,19 +150,19 @@ def _lse_block(st, *, part, keepdims, return_sign):
 
 
 def _finish_block(xb, wb, st, *, fn, axes, t, dtype, workers):
-    call = _api._parse(fn, xb, None, axes, t, wb, None, dtype, workers)
+    call = _args._parse(fn, xb, None, axes, t, wb, None, dtype, workers)
     with np.errstate(all="ignore"):
-        return np.asarray(_api._deliver(_stats._finish(call, st, fn.log), call))
+        return np.asarray(_layout._deliver(_stats._finish(call, st, fn.log), call))
 
 
 def _jvp_block(xb, vb, wb, st, *, fn, axes, t, workers):
-    call = _api._parse(fn, xb, vb, axes, t, wb, None, None, workers)
-    return np.asarray(_api._deliver(_stats._jvp_finish(call, st, fn.log), call))
+    call = _args._parse(fn, xb, vb, axes, t, wb, None, None, workers)
+    return np.asarray(_layout._deliver(_stats._jvp_finish(call, st, fn.log), call))
 
 
 def _vjp_block(yb, gb, st, *, fn, axes, t, workers):
-    call = _api._parse(fn, yb, gb, axes, t, None, None, None, workers)
-    return np.asarray(_api._deliver(_stats._vjp_finish(call, st, fn.log), call))
+    call = _args._parse(fn, yb, gb, axes, t, None, None, None, workers)
+    return np.asarray(_layout._deliver(_stats._vjp_finish(call, st, fn.log), call))
 
 
 # ---------------------------------------------------------------------------- the graphs
@@ -170,7 +170,7 @@ def call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
     """The lazy result (dask arrays) of a public call with a dask input."""
     import dask.array as da
     names = (fn.first, fn.second or "second", "where")
-    if fn is _api._JACOBIAN:
+    if fn is _args._JACOBIAN:
         raise TypeError("softmax_jacobian does not take dask arrays (its (..., K, K) result is "
                         "meant for small K): call .compute() first")
     if out is not None:
@@ -182,7 +182,7 @@ def call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
             raise ValueError(f"{name} has unknown chunk sizes (shape {o.shape}): call "
                              f".compute_chunk_sizes() first")
     # every argument checked as for NumPy input, on stand-ins: nothing is computed
-    c = _api._parse(fn, *map(_stand_in, (x, second)), axis, temperature, _stand_in(where),
+    c = _args._parse(fn, *map(_stand_in, (x, second)), axis, temperature, _stand_in(where),
                     None, dtype, workers, keepdims, return_sign)
     shape, axes = c.x.shape, c.axes
     nd = len(shape)
@@ -198,17 +198,17 @@ def call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
     kept_ind = tuple(i for i in ind if i not in axes)
     if fn.derivative == "vjp":
         st = da.blockwise(partial(_block_sums, fn=fn, axes=axes, t=c.t, workers=wk), ind,
-                          *_args((xa, sa), ind), meta=_meta(nd, object))
+                          *_blockwise_args((xa, sa), ind), meta=_meta(nd, object))
         red = _tree(da, st, axes, len(kept_ind))
         return da.blockwise(partial(_vjp_block, fn=fn, axes=axes, t=c.t, workers=wk), ind,
-                            *_args((xa, sa), ind), red, kept_ind, meta=_meta(nd, c.result))
-    weighted = fn is _api._LOGSUMEXP and second is not None
+                            *_blockwise_args((xa, sa), ind), red, kept_ind, meta=_meta(nd, c.result))
+    weighted = fn is _args._LOGSUMEXP and second is not None
     dot = fn.derivative == "jvp"
     st = da.blockwise(partial(_block_stats, fn=fn, axes=axes, t=c.t, dtype=dtype, workers=wk,
                               weighted=weighted, dot=dot),
-                      ind, *_args((xa, sa, wa), ind), meta=_meta(nd, object))
+                      ind, *_blockwise_args((xa, sa, wa), ind), meta=_meta(nd, object))
     red = _tree(da, st, axes, len(kept_ind))
-    if fn is _api._LOGSUMEXP:
+    if fn is _args._LOGSUMEXP:
         out_ind = ind if keepdims else kept_ind
         new_axes = {a: 1 for a in axes} if keepdims else None
         dts = _result_dtypes(c)
@@ -220,10 +220,10 @@ def call(fn, x, second, axis, temperature, where, out, dtype, workers, keepdims,
         return tuple(parts) if return_sign else parts[0]
     if dot:
         f = partial(_jvp_block, fn=fn, axes=axes, t=c.t, workers=wk)
-        return da.blockwise(f, ind, *_args((xa, sa, wa), ind), red, kept_ind,
+        return da.blockwise(f, ind, *_blockwise_args((xa, sa, wa), ind), red, kept_ind,
                             meta=_meta(nd, c.result))
     f = partial(_finish_block, fn=fn, axes=axes, t=c.t, dtype=dtype, workers=wk)
-    return da.blockwise(f, ind, *_args((xa, wa), ind), red, kept_ind, meta=_meta(nd, c.result))
+    return da.blockwise(f, ind, *_blockwise_args((xa, wa), ind), red, kept_ind, meta=_meta(nd, c.result))
 
 
 def _tree(da, st, axes, kept_ndim, split_every=None):
@@ -239,9 +239,9 @@ def _per_block(da, fn, c, arrs, ind, axes, dtype, wk):
     """The reduced axes within one chunk: the NumPy path on every block."""
     f = partial(_whole, fn=fn, axes=axes, t=c.t, dtype=dtype, workers=wk, keepdims=c.keepdims,
                 return_sign=c.return_sign)
-    args = _args(arrs, ind)
+    args = _blockwise_args(arrs, ind)
     nd = len(ind)
-    if fn is not _api._LOGSUMEXP:
+    if fn is not _args._LOGSUMEXP:
         return da.blockwise(f, ind, *args, meta=_meta(nd, c.result))
     out_ind = ind if c.keepdims else tuple(i for i in ind if i not in axes)
     adjust = {a: 1 for a in axes} if c.keepdims else None

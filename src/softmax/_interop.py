@@ -130,7 +130,7 @@ def masked_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
     for log_softmax; g = 0). The result is a masked array with the joined mask; a reduction's
     entry is masked where every entry of its slice is. ``out`` must then be a MaskedArray: its
     data takes the values and its mask is set."""
-    from . import _api
+    from . import _api, _args
     ma = np.ma
     xd = ma.getdata(x)
     sd = None if second is None else ma.getdata(second)
@@ -149,10 +149,10 @@ def masked_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
         shape = np.broadcast_shapes(np.shape(xd), drop.shape)
         if fn.derivative == "vjp":   # no where: the masked forward pass's values
             drop_full = np.broadcast_to(drop, shape)
-            xd = np.where(drop_full, -np.inf if fn.log else 0.0, _api._as_input(xd, fn.first))
-            sd = np.where(drop_full, 0.0, _api._as_input(sd, fn.second))
+            xd = np.where(drop_full, -np.inf if fn.log else 0.0, _args._as_input(xd, fn.first))
+            sd = np.where(drop_full, 0.0, _args._as_input(sd, fn.second))
         else:
-            keep = ~drop if where is None else _api._mask(where, shape) & ~drop
+            keep = ~drop if where is None else _args._mask(where, shape) & ~drop
             where = keep
     res = _api._kernel_call(fn, xd, sd, *args, where, out_data, dtype, workers, keepdims,
                            return_sign)
@@ -162,17 +162,17 @@ def masked_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
             out.mask = mask
             return out
         return ma.MaskedArray(res, mask=mask)
-    if fn is _api._JACOBIAN:
+    if fn is _args._JACOBIAN:
         if drop is None:
             return ma.MaskedArray(res)
-        m = _api._slices_last(np.broadcast_to(drop, np.shape(xd)), _api._axes(axis, np.ndim(xd)))
+        m = _api._slices_last(np.broadcast_to(drop, np.shape(xd)), _args._axes(axis, np.ndim(xd)))
         return ma.MaskedArray(res, mask=m[..., :, None] | m[..., None, :])
     # logsumexp: an entry is masked where its whole slice is
     full = np.broadcast_shapes(np.shape(xd), np.shape(sd) if sd is not None else ())
     if drop is None:
         rmask = None
     else:
-        rmask = np.broadcast_to(drop, full).all(axis=_api._axes(axis, len(full)), keepdims=keepdims)
+        rmask = np.broadcast_to(drop, full).all(axis=_args._axes(axis, len(full)), keepdims=keepdims)
     parts = res if return_sign else (res,)
     wrapped = tuple(_masked_result(p, rmask) for p in parts)
     return wrapped if return_sign else wrapped[0]
@@ -196,7 +196,7 @@ def pandas_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
     alignment is done). axis as for arrays (None: the whole object, as scipy), or 'index' /
     'columns'. Elementwise results are of the input's type and labels; logsumexp along one
     axis of a DataFrame is a Series labelled by the other axis, along all axes a scalar."""
-    from . import _api
+    from . import _api, _args
     pd = sys.modules["pandas"]
     frame = x if isinstance(x, (pd.Series, pd.DataFrame)) else second
     name = fn.first if frame is x else fn.second
@@ -221,9 +221,9 @@ def pandas_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
                            workers, keepdims, return_sign)
     if fn.elementwise:
         return _relabel(frame, res, pd)
-    if fn is _api._JACOBIAN:
+    if fn is _args._JACOBIAN:
         return _pandas_jacobian(frame, res, axis, pd)
-    axes = _api._axes(axis, frame.ndim)
+    axes = _args._axes(axis, frame.ndim)
     parts = tuple(_pandas_reduced(frame, p, axes, pd) for p in (res if return_sign else (res,)))
     return parts if return_sign else parts[0]
 
@@ -295,7 +295,7 @@ def xarray_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
     reduced dims and their coordinates). ``dim`` names the reduced dims (a name or a tuple of
     names); ``axis`` counts them as integers; not both. A second DataArray (v, g, b, where) must
     have the same dims and shape (no alignment)."""
-    from . import _api
+    from . import _api, _args
     xr = sys.modules["xarray"]
     da = x if isinstance(x, xr.DataArray) else second if isinstance(second, xr.DataArray) else where
     name = fn.first if da is x else fn.second if da is second else "where"
@@ -304,7 +304,7 @@ def xarray_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
     if out is not None:
         raise TypeError("out is not supported for a DataArray input (the result is a new "
                         "DataArray)")
-    if fn is _api._JACOBIAN:
+    if fn is _args._JACOBIAN:
         raise TypeError("softmax_jacobian of a DataArray would need names for two new dims; "
                         "pass .values")
     if dim is not None:
@@ -347,7 +347,7 @@ def xarray_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
             raise ValueError(f"{name} has shape {da.shape}, the result {res.shape}: pass the "
                              f"larger input as the DataArray")
         return da.copy(data=res)
-    axes = _api._axes(axis, da.ndim)
+    axes = _args._axes(axis, da.ndim)
     parts = tuple(_xarray_reduced(da, p, axes, keepdims, xr) for p in (res if return_sign else (res,)))
     return parts if return_sign else parts[0]
 

@@ -28,11 +28,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _api, _dd, _dispatch, _interop
+from . import _args, _dd, _dispatch, _interop, _layout
 
 _INF = np.inf
 
-_PARTIAL = _api._Function("partial_stats", "x", "b", False, None, False)
+_PARTIAL = _args._Function("partial_stats", "x", "b", False, None, False)
 
 
 class _Temp(NamedTuple):
@@ -200,7 +200,7 @@ def _unlift(rh, rl, p2):
 
 def _shift_by(x, ref, tt, real):
     """Integer x shifted exactly by the winners ``ref`` (keepdims), in the real dtype: the
-    difference in uint64 (it always fits), rounded once (as ``_api._exact_shift``)."""
+    difference in uint64 (it always fits), rounded once (as ``_layout._exact_shift``)."""
     wide = x.astype(np.int64 if x.dtype.kind == "i" else np.uint64, copy=False)
     r = np.asarray(ref).astype(wide.dtype, copy=False)
     u, rr = wide.view(np.uint64), r.view(np.uint64)
@@ -222,7 +222,7 @@ def _stats_of(call, weighted=False, dot=False):
         keep = nz if keep is None else (keep & nz)
     else:
         weighted = False
-    xs, ref = _api._exact_shift(call, keep)
+    xs, ref = _layout._exact_shift(call, keep)
     xs = xs.astype(call.compute, copy=False)
     kept = _kept_shape(x.shape, axes)
     K = math.prod(x.shape[i] for i in axes)
@@ -273,11 +273,11 @@ def _stats_of(call, weighted=False, dot=False):
 
 def _kernel_stats(xs, mask, axes, t, nthreads, kept):
     """m, s_hi, s_lo (kept shape) from the kernels, the masked entries excluded."""
-    src = xs if mask is None else np.where(mask, xs, _api._excluded(t))
-    plan = _api._plan(src, axes)
+    src = xs if mask is None else np.where(mask, xs, _layout._excluded(t))
+    plan = _layout._plan(src, axes)
     if plan.K == 0 or src.size == 0:
         return np.full(kept, -_INF), np.zeros(kept), np.zeros(kept)
-    xk = _api._prepare(plan, src, src.dtype)
+    xk = _layout._prepare(plan, src, src.dtype)
     n = plan.outer * plan.inner
     m, h, l = np.empty(n), np.empty(n), np.empty(n)
     _dispatch.kernels.stats(xk, m, h, l, plan.outer, plan.K, plan.inner, t, nthreads)
@@ -351,7 +351,7 @@ def partial_stats(x, axis=None, *, temperature=1.0, where=None, b=None, dtype=No
             raise TypeError(f"partial_stats takes NumPy data; {name} is a {_interop._typename(obj)}: "
                             f"pass its NumPy values (dask arrays reduce through softmax.logsumexp "
                             f"and friends directly)")
-    call = _api._parse(_PARTIAL, x, b, axis, temperature, where, None, dtype, workers)
+    call = _args._parse(_PARTIAL, x, b, axis, temperature, where, None, dtype, workers)
     if not call.fast:
         raise TypeError(f"partial_stats takes real data (bool, integer, float16, float32 or "
                         f"float64), got dtype={call.result}")
@@ -570,21 +570,21 @@ def logsumexp_from_stats(stats, keepdims=False, return_sign=False):
     """
     if not isinstance(stats, SoftmaxStats):
         raise TypeError(f"stats must be a SoftmaxStats (from partial_stats), got {type(stats).__name__}")
-    keepdims = _api._bool(keepdims, "keepdims")
-    return_sign = _api._bool(return_sign, "return_sign")
+    keepdims = _args._bool(keepdims, "keepdims")
+    return_sign = _args._bool(return_sign, "return_sign")
     val, sign = _lse(stats)
     if stats._integer:
         with np.errstate(all="ignore"):
-            val = _api._add_shift(val, np.asarray(stats.max), stats.shape)
+            val = _layout._add_shift(val, np.asarray(stats.max), stats.shape)
     if not return_sign:
         val = np.where(sign < 0, np.nan, val)
     if keepdims:
         val = _keep(val, stats.axis, stats.ndim)
         sign = _keep(sign, stats.axis, stats.ndim)
     dt = stats.dtype
-    val = _api._scalar_if_0d(np.asarray(val).astype(dt), dt)
+    val = _layout._scalar_if_0d(np.asarray(val).astype(dt), dt)
     if return_sign:
-        return val, _api._scalar_if_0d(np.asarray(sign).astype(dt), dt)
+        return val, _layout._scalar_if_0d(np.asarray(sign).astype(dt), dt)
     return val
 
 
@@ -602,7 +602,7 @@ def _finish_call(fn, x, stats, where, out, workers):
     if arr.ndim != stats.ndim:
         raise ValueError(f"x has {arr.ndim} dimensions, but the statistics are of blocks of "
                          f"{stats.ndim} along axis={stats.axis}")
-    call = _api._parse(fn, x, None, stats.axis, stats.temperature, where, out, stats.dtype, workers)
+    call = _args._parse(fn, x, None, stats.axis, stats.temperature, where, out, stats.dtype, workers)
     kept = _kept_shape(call.x.shape, call.axes)
     if kept != stats.shape:
         raise ValueError(f"x of shape {call.x.shape} along axis={stats.axis} has slices of shape "
@@ -626,10 +626,10 @@ def _finish(call, stats, log):
         xs = x
     xs = xs.astype(call.compute, copy=False)
     mask = call.mask
-    src = xs if mask is None else np.where(mask, xs, _api._excluded(call.t))
-    plan = _api._plan(src, axes)
-    xk = _api._prepare(plan, src, call.compute)
-    res, view = _api._target(plan, call, (xk,) if mask is None else (xk, mask), alias_ok=xk)
+    src = xs if mask is None else np.where(mask, xs, _layout._excluded(call.t))
+    plan = _layout._plan(src, axes)
+    xk = _layout._prepare(plan, src, call.compute)
+    res, view = _layout._target(plan, call, (xk,) if mask is None else (xk, mask), alias_ok=xk)
     if plan.K and xk.size:
         order = "F" if plan.layout == "F" else "C"
         flat = [np.ascontiguousarray(np.asarray(a, np.float64).ravel(order=order))
@@ -689,9 +689,9 @@ def softmax_from_stats(x, stats, *, where=None, out=None, workers=None):
     ...                 softmax.softmax_from_stats(x[2:], stats)]).round(6)
     array([0.032059, 0.087144, 0.236883, 0.643914])
     """
-    call = _finish_call(_api._SOFTMAX, x, stats, where, out, workers)
+    call = _finish_call(_args._SOFTMAX, x, stats, where, out, workers)
     with np.errstate(all="ignore"):
-        return _api._deliver(_finish(call, stats, False), call)
+        return _layout._deliver(_finish(call, stats, False), call)
 
 
 def log_softmax_from_stats(x, stats, *, where=None, out=None, workers=None):
@@ -707,9 +707,9 @@ def log_softmax_from_stats(x, stats, *, where=None, out=None, workers=None):
     >>> softmax.log_softmax_from_stats(x[2:], stats).round(6)
     array([-1.44019, -0.44019])
     """
-    call = _finish_call(_api._LOG_SOFTMAX, x, stats, where, out, workers)
+    call = _finish_call(_args._LOG_SOFTMAX, x, stats, where, out, workers)
     with np.errstate(all="ignore"):
-        return _api._deliver(_finish(call, stats, True), call)
+        return _layout._deliver(_finish(call, stats, True), call)
 
 
 # ---------------------------------------------------------------------------- derivatives (dask)
