@@ -27,7 +27,7 @@ from functools import partial
 
 import numpy as np
 
-from . import _api, _args, _interop, _layout, _stats
+from . import _api, _args, _interop, _layout, _stats, _stats_deriv
 
 
 def is_dask(obj):
@@ -121,11 +121,11 @@ def _block_stats(xb, sb, wb, *, fn, axes, t, dtype, workers, weighted, dot):
 
 def _block_sums(yb, gb, *, fn, axes, t, workers):
     call = _args._parse(fn, yb, gb, axes, t, None, None, None, workers)
-    return _stats._vjp_sum(call, fn.log)
+    return _stats_deriv._vjp_sum(call, fn.log)
 
 
 def _flatten(parts):
-    if isinstance(parts, (list, tuple)) and not isinstance(parts, _stats._Sum):
+    if isinstance(parts, (list, tuple)) and not isinstance(parts, _stats_deriv._Sum):
         out = []
         for p in parts:
             out.extend(_flatten(p))
@@ -139,8 +139,8 @@ def _identity(block, axis=None, keepdims=None, **kwargs):
 
 def _merge_blocks(parts, axis=None, keepdims=None, **kwargs):
     items = _flatten(parts)
-    if isinstance(items[0], _stats._Sum):
-        return _stats._merge_sums(items)
+    if isinstance(items[0], _stats_deriv._Sum):
+        return _stats_deriv._merge_sums(items)
     return items[0] if len(items) == 1 else _stats.merge_stats(*items)
 
 
@@ -157,12 +157,12 @@ def _finish_block(xb, wb, st, *, fn, axes, t, dtype, workers):
 
 def _jvp_block(xb, vb, wb, st, *, fn, axes, t, workers):
     call = _args._parse(fn, xb, vb, axes, t, wb, None, None, workers)
-    return np.asarray(_layout._deliver(_stats._jvp_finish(call, st, fn.log), call))
+    return np.asarray(_layout._deliver(_stats_deriv._jvp_finish(call, st, fn.log), call))
 
 
 def _vjp_block(yb, gb, st, *, fn, axes, t, workers):
     call = _args._parse(fn, yb, gb, axes, t, None, None, None, workers)
-    return np.asarray(_layout._deliver(_stats._vjp_finish(call, st, fn.log), call))
+    return np.asarray(_layout._deliver(_stats_deriv._vjp_finish(call, st, fn.log), call))
 
 
 # ---------------------------------------------------------------------------- the graphs

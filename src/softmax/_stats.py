@@ -14,8 +14,8 @@ The kernels' ``stats`` entry point computes the statistics of unweighted slices 
 turned into excluded entries); weighted slices (``b``) and the sums a JVP needs besides
 (``sum(exp((y - m)/|T|) v)``) are computed here in NumPy with the same care: each exponential's
 argument exact as a pair, the exponential with its tail, products with their errors, sums by a
-pairwise tree of TwoSums. The derivatives' finishing steps (JVP, VJP) are here too, for the dask
-path (``softmax._dask``): every output rounded once from a double-double value.
+pairwise tree of TwoSums. The derivatives' finishing steps (JVP, VJP) for the dask path are in
+``softmax._stats_deriv``.
 
 Integer data follow the library's dtype rule: each block is shifted exactly by its winner (the
 maximum; the minimum for T < 0), which the statistics keep as an integer (``max``), and blocks
@@ -710,104 +710,3 @@ def log_softmax_from_stats(x, stats, *, where=None, out=None, workers=None):
     call = _finish_call(_args._LOG_SOFTMAX, x, stats, where, out, workers)
     with np.errstate(all="ignore"):
         return _layout._deliver(_finish(call, stats, True), call)
-
-
-# ---------------------------------------------------------------------------- derivatives (dask)
-def _jvp_finish(call, stats, log):
-    """softmax_jvp (or log_softmax_jvp) of a parsed call's block given the merged statistics of
-    its slices with the JVP's sum P = sum(e v): s (v - P/S) / T, or (v - P/S) / T, from pairs,
-    rounded once."""
-    tt = _temp(call.t)
-    axes, x = call.axes, call.x
-    nd = x.ndim
-    with np.errstate(all="ignore"):
-        if x.dtype.kind in "iu":
-            xs = _shift_by(x, _keep(stats.max, axes, nd), tt, np.float64)
-        else:
-            xs = x.astype(np.float64, copy=False)
-        Sh, Sl = _keep(stats.sum_hi, axes, nd), _keep(stats.sum_lo, axes, nd)
-        Ph, Pl = _keep(stats._dot_hi, axes, nd), _keep(stats._dot_lo, axes, nd)
-        mu_h, mu_l = _dd.div(Ph, Pl, Sh, Sl)
-        v = call.second.astype(np.float64)
-        if call.mask is not None:
-            v = np.where(call.mask, v, 0.0)
-        wh, wl = _dd.two_sum(v, -mu_h)
-        wl = _dd.clean(wh, wl - mu_l)
-        T = np.float64(tt.t)
-        p2 = None
-        if log:
-            rh, rl = _dd.div(wh, wl, T, 0.0)
-        else:
-            y = tt.sgn * xs
-            if call.mask is not None:
-                y = np.where(call.mask, y, -_INF)
-            eh, el, p2 = _exps(y, _keep(stats._my(), axes, nd), tt, lift=True)
-            nh, nl = _dd.mul(eh, el, wh, wl)
-            Dh = Sh * T
-            Dl = _dd.prod_err(Sh, T, Dh) + Sl * T
-            rh, rl = _dd.div(nh, nl, Dh, Dl)
-        res = _unlift(rh, rl, p2).astype(call.compute)
-    return _zero_masked(res, call, stats)
-
-
-def _zero_masked(res, call, stats):
-    if call.mask is not None:
-        np.copyto(res, 0.0, where=~call.mask)
-        empty = stats.count == 0
-        if empty.any():
-            np.copyto(res, 0.0, where=_keep(empty, call.axes, res.ndim))
-    return res
-
-
-class _Sum(NamedTuple):
-    """A double-double sum per slice (kept shape): the VJPs' sum(y g) or sum(g)."""
-    hi: np.ndarray
-    lo: np.ndarray
-
-
-def _vjp_sum(call, log):
-    """The VJP's reduction of a block: sum(y g) (softmax) or sum(g) (log_softmax), as pairs."""
-    kept = _kept_shape(call.x.shape, call.axes)
-    with np.errstate(all="ignore"):
-        g = call.second.astype(np.float64)
-        if log:
-            h, l = _dd.sum_along(g, 0.0, call.axes)
-        else:
-            y = call.x.astype(np.float64)
-            p = y * g
-            h, l = _dd.sum_along(p, _dd.clean(p, _dd.prod_err(y, g, p)), call.axes)
-    return _Sum(h.reshape(kept), l.reshape(kept))
-
-
-def _merge_sums(parts):
-    if len(parts) == 1:
-        return parts[0]
-    with np.errstate(all="ignore"):
-        h, l = _dd.sum_along(np.stack([p.hi for p in parts]), np.stack([p.lo for p in parts]), (0,))
-    return _Sum(h[0], l[0])
-
-
-def _vjp_finish(call, total, log):
-    """softmax_vjp y (g - G) / T, or log_softmax_vjp (g - exp(y) G) / T, of a block given the
-    merged sum G of its slices, from pairs, rounded once."""
-    axes, nd = call.axes, call.x.ndim
-    with np.errstate(all="ignore"):
-        Gh, Gl = _keep(total.hi, axes, nd), _keep(total.lo, axes, nd)
-        y = call.x.astype(np.float64)
-        g = call.second.astype(np.float64)
-        T = np.float64(call.t)
-        if log:
-            eh, el = _kernel_exp(y, np.zeros_like(y))
-            ph, pl = _dd.mul(eh, el, Gh, Gl)
-            wh, wl = _dd.two_sum(g, -ph)
-            wl = _dd.clean(wh, wl - pl)
-            rh, rl = _dd.div(wh, wl, T, 0.0)
-            p2 = None
-        else:
-            wh, wl = _dd.two_sum(g, -Gh)
-            wl = _dd.clean(wh, wl - Gl)
-            p2 = np.where((np.abs(y) < 2.0 ** -800) & (y != 0), _LIFT, 0.0)
-            yl = np.ldexp(y, p2.astype(np.intc))      # exact: y is tiny there
-            nh, nl = _dd.mul(yl, np.zeros_like(y), wh, wl)
-            rh, rl = _dd.div(nh, nl, T, 0.0)
-        return _unlift(rh, rl, p2).astype(call.compute)
