@@ -174,6 +174,14 @@ ctypedef struct Fast32:     # the per-row constants of a row on the fast path
 
 DEF FAST_SPAN = 86.5        # exp(-86.5) > 2**-125: n >= -125 and p * 2**n normal
 
+cdef inline float _grid32(float m, float mn) noexcept nogil:
+    """G = ulp(max |y|) of a row of finite y (max m, min mn): every y is a multiple of it;
+    0 when max |y| is below 2**-100 (the fast path's limit) or not finite."""
+    cdef float a = m if m > -mn else -mn
+    if not (a >= 7.888609052210118e-31 and a < INFINITY):    # 2**-100
+        return 0.0
+    return smx__ulp_f32(a)
+
 cdef inline bint _fast32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
     """The fast path's constants of a row of finite y (max m, min mn): False when it cannot
     take the row (no FMA; (max - min)/|T| above FAST_SPAN; max |y| below 2**-100).
@@ -183,12 +191,10 @@ cdef inline bint _fast32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
     gives d + lo == y - mt (checked exhaustively in reduced precision and on 2e8 random float32
     cases), 3 operations where TwoSum takes 6. Every y <= mt, so every exp <= 1 (the anchored
     sums hold); mt - m < G is a relative 2**-23 of max |y|."""
-    cdef float a = m if m > -mn else -mn
-    cdef float g
+    cdef float g = _grid32(m, mn)
     cdef double inv = t.inv + t.inv_lo
-    if not SMX_HAS_FMA or t.hard or not (a >= 7.888609052210118e-31):   # 2**-100
+    if not SMX_HAS_FMA or t.hard or g == 0.0:
         return False
-    g = smx__ulp_f32(a)
     c.mt = ceilf(m / g) * g
     c.f2s = True
     c.span = (<double>c.mt - <double>mn) * inv

@@ -217,14 +217,11 @@ cdef inline bint _fastlog32(float m, float mn, Temp t, Fast32* c) noexcept nogil
     Fast2Sum where m is a multiple of ulp(max |y|) (_fast32's argument; most rows: m and
     min y a binade apart at most), else by TwoSum."""
     cdef double inv = t.inv + t.inv_lo
-    cdef float a = m if m > -mn else -mn, g
+    cdef float g = _grid32(m, mn)
     if not SMX_HAS_FMA or t.hard:
         return False
     c.mt = m
-    c.f2s = False
-    if a >= 7.888609052210118e-31 and a < INFINITY:    # 2**-100
-        g = smx__ulp_f32(a)
-        c.f2s = ceilf(m / g) * g == m
+    c.f2s = g != 0.0 and ceilf(m / g) * g == m
     c.span = (<double>m - <double>mn) * inv
     c.inv_hi = <float>inv
     c.inv_lo = <float>(inv - <double>c.inv_hi)
