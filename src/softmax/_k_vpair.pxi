@@ -2,9 +2,11 @@
 # kernel source (included by _kernels.pyx).
 
 cdef inline smx_vf32 _sub_m32(smx_vf32 a, smx_vf32 b) noexcept nogil:
-    """a - b, as a - 1 * b where FMA exists: the same rounding, issued to the multiply pipe
-    (the exp loops keep the add pipe the busier one: on a Zen 4 core, 15 of their 27 vector
-    operations were adds, 10 multiplies)."""
+    """a - b, as a - 1 * b where FMA exists: the same rounding, issued to the multiply pipe,
+    for loops whose add pipe is the busier (the compensated sums). The fast exp's own
+    Fast2Sum subtracts on the add pipe: its loops keep the multiply pipe the busier (on a
+    Zen 4 core 14 multiply-pipe and 10 add-pipe operations a vector in the fused softmax
+    pass; benchmarks/README.md)."""
     if SMX_HAS_FMA:
         return smx_nmuladd_f32(smx_setall_f32(1.0), b, a)
     return smx_sub_f32(a, b)
