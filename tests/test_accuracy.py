@@ -173,6 +173,16 @@ def test_temperature_derivatives(fn, T, K, axis, dtype):
     run_case("temperature", fn, shape, 5.0, dtype, axis, T)
 
 
+# float32 softmax-VJP rows of SMX_NF32 < K <= 512 elements at T = +-1 run in blocks, each
+# row's output pass taking the next row's sum on the way (_vvjp_rows32): several blocks (a
+# work item is 65536 elements), the rows at their edges, every kind of tail.
+@pytest.mark.parametrize("scale", (1, 20), ids=lambda s: f"scale{s}")
+@pytest.mark.parametrize("K", (17, 96, 200, 512), ids=lambda k: f"K{k}")
+@pytest.mark.parametrize("T", (1.0, -1.0), ids=lambda t: f"T{t}")
+def test_vjp_row_blocks(T, K, scale):
+    run_case("vjp-rows", "softmax_vjp", (2 * (65536 // K) + 3, K), float(scale), F32, -1, T)
+
+
 # ============================================================================ row tails
 # Rows longer than the short-row kernel run in blocks of 32 lanes; the last K % 32 elements
 # go through a padded block, and the row max takes two blocks a step. Every tail length,

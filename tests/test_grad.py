@@ -167,3 +167,27 @@ def test_short_rows_many(dtype, K, t):
             util.assert_close(one, want.round(np.longdouble), rtol, atol, name)
             np.testing.assert_array_equal(getattr(sm, name)(*args, axis=1, temperature=t, workers=2),
                                           one, err_msg=name)
+
+
+@pytest.mark.parametrize("t", [1.0, -1.0, 0.5])
+def test_vjp_row_blocks_special(t):
+    """float32 softmax-VJP rows of 200 elements run in blocks of 327 rows, each row's output
+    pass with the next row's sum (T = +-1): special rows (NaN, inf in y or g) at a block's
+    first and last rows and beside them go to the general kernel and the rows after them
+    restart the chain. Against the oracle; two threads give the same bits."""
+    rows, K = 700, 200
+    x, _, g = data((rows, K), seed=7, dtype=np.float32)
+    exact = oracle.Exact(x, 1, t)
+    y = exact.softmax().round(np.float32)
+    y[0, 3] = np.nan
+    g[326, 5] = np.inf
+    y[327, 0] = np.nan
+    g[328, 199] = -np.inf
+    g[698, 1] = np.nan
+    y[699, 2] = np.inf
+    rtol, atol = grad_tol(np.float32, x, np.where(np.isfinite(g), g, 0), t)
+    with np.errstate(all="ignore"):
+        want = oracle.softmax_vjp(y, g, 1, t)
+        one = sm.softmax_vjp(y, g, axis=1, temperature=t, workers=1)
+        util.assert_close(one, want.round(np.longdouble), rtol, atol, "softmax_vjp")
+        np.testing.assert_array_equal(sm.softmax_vjp(y, g, axis=1, temperature=t, workers=2), one)

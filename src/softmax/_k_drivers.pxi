@@ -144,7 +144,8 @@ cdef int _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp 
 ctypedef enum Path:
     PATH_ITEMS,         # _run_item: a row or a chunk of columns
     PATH_SHORT,         # _short_rows: a block of rows (short ones; float32: any < SPLIT_MIN)
-    PATH_SHORT_DERIV    # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
+    PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
+    PATH_VJP_ROWS       # _vjp_rows: a block of float32 softmax-VJP rows (SMX_NF32 < K <= FUSE_MAX_K)
 
 cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
                              Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
@@ -160,6 +161,12 @@ cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t
             _vrows32(x, out, rows, K, t, vop, ws)
     else:
         _small_rows(op, x, out, rows, K, t, ws)
+
+cdef inline void _vjp_rows(const floating* y, const floating* g, floating* out,
+                           Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """A block of float32 softmax-VJP rows (_vvjp_rows32). Scratch: WS_ROW."""
+    if floating is float:
+        _vvjp_rows32(y, g, out, rows, K, t, ws)
 
 cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
               Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
@@ -199,13 +206,16 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     if inner == 1 and not reduce_op and (K <= SMX_NF32 if floating is float else (
             K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP))):
         path = PATH_SHORT_DERIV
+    elif floating is float and inner == 1 and op == OP_VJP and K <= FUSE_MAX_K:
+        path = PATH_VJP_ROWS
+        B = max(<Py_ssize_t>1, ROWS_ELEMS // K)     # (a row's bits: the same in any block)
     elif inner == 1 and reduce_op and (K < SPLIT_MIN if floating is float else K <= SMALL_K):
         path = PATH_SHORT
         if floating is float and K > SMX_NF32:
             B = max(<Py_ssize_t>1, ROWS_ELEMS // K)   # (a row's bits: the same in any block)
     if path != PATH_ITEMS:
         nitems = (outer + B - 1) // B   # blocks of B rows, one thread each
-        need = WS_ROW if floating is float and path == PATH_SHORT else WS_SHORT
+        need = WS_ROW if floating is float and path != PATH_SHORT_DERIV else WS_SHORT
     if nthreads > 1 and nitems > 1:
         with parallel(num_threads=nthreads):
             ws = smx_ws_alloc(need)            # one scratch block per worker
@@ -219,6 +229,8 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                 elif path == PATH_SHORT_DERIV:
                     _small_deriv(op, x + r0 * K, v + r0 * K, out + r0 * K,
                                  min(B, outer - r0), K, t, ws)
+                elif path == PATH_VJP_ROWS:
+                    _vjp_rows(x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K, t, ws)
                 else:
                     _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
             smx_ws_free(ws)
@@ -236,6 +248,8 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
         elif path == PATH_SHORT_DERIV:
             _small_deriv(op, x + r0 * K, v + r0 * K, out + r0 * K,
                          min(B, outer - r0), K, t, ws)
+        elif path == PATH_VJP_ROWS:
+            _vjp_rows(x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K, t, ws)
         else:
             _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
     return 0

@@ -257,12 +257,104 @@ cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out,
         res[0] = (_sum64_of32(t0) + _sum64_of32(t1)) + _sum64_of32(smx_add_f32(u0, u1))
     return fabs(res[0]) < INFINITY and not smx_any_mf32(bad)
 
+cdef inline smx_vf32 _vjp_unit32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 nc1,
+                                 smx_vf32 c2) noexcept nogil:
+    """y (g - c) for T = 1, c = c1 + c2 (nc1 = -c1): g - c as a pair a + al (TwoSum), then
+    fma(y, a, y al). Within 0.5 ulp (and 2**-47 relative) of y (g - c) but where y al falls
+    below the least normal: its rounding, at most 2**-150, adds up to 1 ulp to results in
+    [2**-126, 2**-102] and stays under 2**-149 absolute below them. So no lane needs the
+    double-lane redo that _vjp_elem32 flags."""
+    cdef smx_vf32 a = smx_sub_f32(g, c1)
+    cdef smx_vf32 al = smx_sub_f32(_two_sum_lo32(g, nc1, a), c2)
+    return smx_muladd_f32(y, a, smx_mul_f32(y, al))
+
+cdef void _vjp_out_unit32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
+                          bint neg) noexcept nogil:
+    """softmax VJP's output for T = 1 (T = -1: neg), FMA only: out = y (g - c) (_vjp_unit32),
+    c = cs."""
+    cdef float c1 = <float>cs
+    cdef smx_vf32 vc1 = smx_setall_f32(c1), nc1 = smx_setall_f32(-c1)
+    cdef smx_vf32 vc2 = smx_setall_f32(<float>(cs - <double>c1)), r0, r1
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        r0 = _vjp_unit32(smx_load_f32(y + i), smx_load_f32(g + i), vc1, nc1, vc2)
+        r1 = _vjp_unit32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32),
+                         vc1, nc1, vc2)
+        smx_store_f32(out + i, smx_neg_f32(r0) if neg else r0)
+        smx_store_f32(out + i + SMX_NF32, smx_neg_f32(r1) if neg else r1)
+        i += 2 * SMX_NF32
+    while i < K:
+        r0 = _vjp_unit32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
+                         vc1, nc1, vc2)
+        smx_store_till_f32(out + i, K - i, smx_neg_f32(r0) if neg else r0)
+        i += SMX_NF32
+
+cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
+                           bint neg, const float* ny, const float* ng) noexcept nogil:
+    """_vjp_out_unit32 of one row (y, g -> out, c = cs) with the next row's sum(y g) (ny, ng)
+    on the way, returned: the accumulation of _vjp_sum32 (FMA), the same bits."""
+    cdef float c1 = <float>cs
+    cdef smx_vf32 vc1 = smx_setall_f32(c1), nc1 = smx_setall_f32(-c1)
+    cdef smx_vf32 vc2 = smx_setall_f32(<float>(cs - <double>c1)), r0, r1
+    cdef smx_vf32 zf = smx_zero_f32(), t0 = zf, t1 = zf, u0 = zf, u1 = zf
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        r0 = _vjp_unit32(smx_load_f32(y + i), smx_load_f32(g + i), vc1, nc1, vc2)
+        r1 = _vjp_unit32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32),
+                         vc1, nc1, vc2)
+        smx_store_f32(out + i, smx_neg_f32(r0) if neg else r0)
+        smx_store_f32(out + i + SMX_NF32, smx_neg_f32(r1) if neg else r1)
+        _dot_acc32(&t0, &u0, smx_load_f32(ny + i), smx_load_f32(ng + i))
+        _dot_acc32(&t1, &u1, smx_load_f32(ny + i + SMX_NF32), smx_load_f32(ng + i + SMX_NF32))
+        i += 2 * SMX_NF32
+    while i < K:
+        r0 = _vjp_unit32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
+                         vc1, nc1, vc2)
+        smx_store_till_f32(out + i, K - i, smx_neg_f32(r0) if neg else r0)
+        _dot_acc32(&t0, &u0, smx_load_till_f32(ny + i, K - i, 0.0),
+                   smx_load_till_f32(ng + i, K - i, 0.0))
+        i += SMX_NF32
+    return (_sum64_of32(t0) + _sum64_of32(t1)) + _sum64_of32(smx_add_f32(u0, u1))
+
+cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R, Py_ssize_t K,
+                       Temp t, char_r ws) noexcept nogil:
+    """R rows (SMX_NF32 < K <= FUSE_MAX_K) of the softmax VJP. T = +-1 with FMA: each row's
+    output pass takes the next row's sum(y g) on the way (_vjp_out_dot32), so a row costs one
+    loop, not two; other T row by row (_vderiv_row32). A special row (a sum that is not
+    finite) goes to the general kernel. Scratch: WS_ROW."""
+    cdef Pos1 p1
+    cdef double cur = 0, nxt = 0
+    cdef bint ok
+    cdef Py_ssize_t r
+    cdef const float* ny
+    cdef const float* ng
+    if not SMX_HAS_FMA or t.scaled or t.hard:
+        for r in range(R):
+            if _vderiv_row32(OP_VJP, y + r * K, g + r * K, out + r * K, K, t) != 0:
+                _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
+        return
+    ok = _vjp_sum32(y, g, K, False, p1, &cur)
+    for r in range(R):
+        if not ok:
+            _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
+            if r + 1 < R:
+                ok = _vjp_sum32(y + (r + 1) * K, g + (r + 1) * K, K, False, p1, &cur)
+            continue
+        ny = y + (r + 1) * K if r + 1 < R else y + r * K
+        ng = g + (r + 1) * K if r + 1 < R else g + r * K
+        nxt = _vjp_out_dot32(y + r * K, g + r * K, out + r * K, K, cur, t.sgn < 0, ny, ng)
+        ok = fabs(nxt) < INFINITY
+        cur = nxt
+
 cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
                      Temp t, bint log_out, TCase k) noexcept nogil:
-    """softmax: out = y (g - c) f (_vjp_elem32; without FMA in double); log_softmax:
-    out = (g - exp(y) c) f in double; each rounded once (c = cs)."""
+    """softmax: out = y (g - c) f (T = +-1: _vjp_out_unit32; else _vjp_elem32; without FMA in
+    double); log_softmax: out = (g - exp(y) c) f in double; each rounded once (c = cs)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
+    if SMX_HAS_FMA and not log_out and not scaled:
+        _vjp_out_unit32(y, g, out, K, cs, neg)
+        return
     cdef float c1 = <float>cs, f1 = <float>t.inv_signed
     cdef smx_vf32 vc1 = smx_setall_f32(c1), vc2 = smx_setall_f32(<float>(cs - <double>c1))
     cdef smx_vf32 vf1 = smx_setall_f32(f1)

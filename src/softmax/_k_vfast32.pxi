@@ -4,9 +4,6 @@
 # pass of short rows inside the next row's exp pass; the other rows _vrow32_body
 # (_k_vrows32.pxi), special ones the general kernels. Part of the per-ISA kernel source.
 
-DEF FUSE_MAX_K = 512        # rows up to this long take their output pass in the next row's exp
-                            # pass (longer: the four rows it touches crowd L1)
-
 ctypedef struct Stats32:    # what the exp pass of a row learns of the next one
     float m                 # max of y, NaN ignored
     float mn                # min of y, NaN ignored

@@ -27,6 +27,8 @@ Passes, per slice:
 * logsumexp      max | exps summed                | one value
 * *_jvp          max | exps -> out, sum, dot      | out from v and the saved exps
 * *_vjp          dot (or sum)                     | out from y and g
+                 (float32 softmax VJP rows of at most FUSE_MAX_K at T = +-1: each row's
+                 output pass takes the next row's dot, one loop a row)
 Columns: float32 softmax and log_softmax of finite columns whose span keeps every exp normal
 (an FMA build) in strips of four vectors of columns, the three passes above on the fast exp,
 a strided strip copied to a contiguous buffer by its max pass, which runs inside the previous
@@ -75,6 +77,7 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
   logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
   JVPs, VJPs        _vderiv_row32 / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
                     K <= one vector: _vshort_deriv32                 (float64: _jvp_cols, _vjp_cols)
+                    float32 softmax VJP, K <= FUSE_MAX_K: _vvjp_rows32
   statistics        _stats_row, _finish_row (_stats_general, _finish_general)
 
 Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
