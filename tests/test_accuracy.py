@@ -174,7 +174,7 @@ def test_temperature_derivatives(fn, T, K, axis, dtype):
 
 
 # float32 softmax-VJP rows of SMX_NF32 < K <= 512 elements at T = +-1 run in blocks, each
-# row's output pass taking the next row's sum on the way (_vvjp_rows32): several blocks (a
+# row's output pass taking a later row's sum on the way (_vvjp_rows32): several blocks (a
 # work item is 65536 elements), the rows at their edges, every kind of tail.
 @pytest.mark.parametrize("scale", (1, 20), ids=lambda s: f"scale{s}")
 @pytest.mark.parametrize("K", (17, 96, 200, 512), ids=lambda k: f"K{k}")

@@ -172,7 +172,7 @@ def test_short_rows_many(dtype, K, t):
 @pytest.mark.parametrize("t", [1.0, -1.0, 0.5])
 def test_vjp_row_blocks_special(t):
     """float32 softmax-VJP rows of 200 elements run in blocks of 327 rows, each row's output
-    pass with the next row's sum (T = +-1): special rows (NaN, inf in y or g) at a block's
+    pass with a later row's sum (T = +-1): special rows (NaN, inf in y or g) at a block's
     first and last rows and beside them go to the general kernel and the rows after them
     restart the chain. Against the oracle; two threads give the same bits."""
     rows, K = 700, 200

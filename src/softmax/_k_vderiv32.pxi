@@ -291,7 +291,7 @@ cdef void _vjp_out_unit32(const float* y, const float* g, float* out, Py_ssize_t
 
 cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
                            bint neg, const float* ny, const float* ng) noexcept nogil:
-    """_vjp_out_unit32 of one row (y, g -> out, c = cs) with the next row's sum(y g) (ny, ng)
+    """_vjp_out_unit32 of one row (y, g -> out, c = cs) with a later row's sum(y g) (ny, ng)
     on the way, returned: the accumulation of _vjp_sum32 (FMA), the same bits."""
     cdef float c1 = <float>cs
     cdef smx_vf32 vc1 = smx_setall_f32(c1), nc1 = smx_setall_f32(-c1)
@@ -319,32 +319,32 @@ cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_
 cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R, Py_ssize_t K,
                        Temp t, char_r ws) noexcept nogil:
     """R rows (SMX_NF32 < K <= FUSE_MAX_K) of the softmax VJP. T = +-1 with FMA: each row's
-    output pass takes the next row's sum(y g) on the way (_vjp_out_dot32), so a row costs one
-    loop, not two; other T row by row (_vderiv_row32). A special row (a sum that is not
-    finite) goes to the general kernel. Scratch: WS_ROW."""
+    output pass takes the sum(y g) of the row two on (_vjp_out_dot32), so a row costs one
+    loop, not two, and the horizontal sums that finish a dot run beside the next row's pass;
+    other T row by row (_vderiv_row32). A special row (a sum that is not finite) goes to the
+    general kernel. Scratch: WS_ROW."""
     cdef Pos1 p1
-    cdef double cur = 0, nxt = 0
-    cdef bint ok
-    cdef Py_ssize_t r
-    cdef const float* ny
-    cdef const float* ng
+    cdef double cur = 0, nxt = 0, far = 0       # the dots of rows r, r + 1, r + 2
+    cdef bint ok, ok_n, ok_f
+    cdef Py_ssize_t r, nr
     if not SMX_HAS_FMA or t.scaled or t.hard:
         for r in range(R):
             if _vderiv_row32(OP_VJP, y + r * K, g + r * K, out + r * K, K, t) != 0:
                 _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
         return
     ok = _vjp_sum32(y, g, K, False, p1, &cur)
+    ok_n = R > 1 and _vjp_sum32(y + K, g + K, K, False, p1, &nxt)
     for r in range(R):
-        if not ok:
+        nr = r + 2 if r + 2 < R else r       # the row whose dot this row's pass takes
+        if ok:
+            far = _vjp_out_dot32(y + r * K, g + r * K, out + r * K, K, cur, t.sgn < 0,
+                                 y + nr * K, g + nr * K)
+            ok_f = fabs(far) < INFINITY
+        else:
             _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
-            if r + 1 < R:
-                ok = _vjp_sum32(y + (r + 1) * K, g + (r + 1) * K, K, False, p1, &cur)
-            continue
-        ny = y + (r + 1) * K if r + 1 < R else y + r * K
-        ng = g + (r + 1) * K if r + 1 < R else g + r * K
-        nxt = _vjp_out_dot32(y + r * K, g + r * K, out + r * K, K, cur, t.sgn < 0, ny, ng)
-        ok = fabs(nxt) < INFINITY
-        cur = nxt
+            ok_f = _vjp_sum32(y + nr * K, g + nr * K, K, False, p1, &far)
+        cur, ok = nxt, ok_n
+        nxt, ok_n = far, ok_f
 
 cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
                      Temp t, bint log_out, TCase k) noexcept nogil:
