@@ -5,23 +5,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _dd, _stats
+from . import _dd, _stats_elem
 
 
 def _jvp_finish(call, stats, log):
     """softmax_jvp (or log_softmax_jvp) of a parsed call's block given the merged statistics of
     its slices with the JVP's sum P = sum(e v): s (v - P/S) / T, or (v - P/S) / T, from pairs,
     rounded once."""
-    tt = _stats._temp(call.t)
+    tt = _stats_elem._temp(call.t)
     axes, x = call.axes, call.x
     nd = x.ndim
     with np.errstate(all="ignore"):
         if x.dtype.kind in "iu":
-            xs = _stats._shift_by(x, _stats._keep(stats.max, axes, nd), tt, np.float64)
+            xs = _stats_elem._shift_by(x, _stats_elem._keep(stats.max, axes, nd), tt, np.float64)
         else:
             xs = x.astype(np.float64, copy=False)
-        Sh, Sl = _stats._keep(stats.sum_hi, axes, nd), _stats._keep(stats.sum_lo, axes, nd)
-        Ph, Pl = _stats._keep(stats._dot_hi, axes, nd), _stats._keep(stats._dot_lo, axes, nd)
+        Sh, Sl = _stats_elem._keep(stats.sum_hi, axes, nd), _stats_elem._keep(stats.sum_lo, axes, nd)
+        Ph, Pl = _stats_elem._keep(stats._dot_hi, axes, nd), _stats_elem._keep(stats._dot_lo, axes, nd)
         mu_h, mu_l = _dd.div(Ph, Pl, Sh, Sl)
         v = call.second.astype(np.float64)
         if call.mask is not None:
@@ -36,12 +36,12 @@ def _jvp_finish(call, stats, log):
             y = tt.sgn * xs
             if call.mask is not None:
                 y = np.where(call.mask, y, -np.inf)
-            eh, el, p2 = _stats._exps(y, _stats._keep(stats._my(), axes, nd), tt, lift=True)
+            eh, el, p2 = _stats_elem._exps(y, _stats_elem._keep(stats._my(), axes, nd), tt, lift=True)
             nh, nl = _dd.mul(eh, el, wh, wl)
             Dh = Sh * T
             Dl = _dd.prod_err(Sh, T, Dh) + Sl * T
             rh, rl = _dd.div(nh, nl, Dh, Dl)
-        res = _stats._unlift(rh, rl, p2).astype(call.compute)
+        res = _stats_elem._unlift(rh, rl, p2).astype(call.compute)
     return _zero_masked(res, call, stats)
 
 
@@ -50,7 +50,7 @@ def _zero_masked(res, call, stats):
         np.copyto(res, 0.0, where=~call.mask)
         empty = stats.count == 0
         if empty.any():
-            np.copyto(res, 0.0, where=_stats._keep(empty, call.axes, res.ndim))
+            np.copyto(res, 0.0, where=_stats_elem._keep(empty, call.axes, res.ndim))
     return res
 
 
@@ -62,7 +62,7 @@ class _Sum(NamedTuple):
 
 def _vjp_sum(call, log):
     """The VJP's reduction of a block: sum(y g) (softmax) or sum(g) (log_softmax), as pairs."""
-    kept = _stats._kept_shape(call.x.shape, call.axes)
+    kept = _stats_elem._kept_shape(call.x.shape, call.axes)
     with np.errstate(all="ignore"):
         g = call.second.astype(np.float64)
         if log:
@@ -87,12 +87,12 @@ def _vjp_finish(call, total, log):
     merged sum G of its slices, from pairs, rounded once."""
     axes, nd = call.axes, call.x.ndim
     with np.errstate(all="ignore"):
-        Gh, Gl = _stats._keep(total.hi, axes, nd), _stats._keep(total.lo, axes, nd)
+        Gh, Gl = _stats_elem._keep(total.hi, axes, nd), _stats_elem._keep(total.lo, axes, nd)
         y = call.x.astype(np.float64)
         g = call.second.astype(np.float64)
         T = np.float64(call.t)
         if log:
-            eh, el = _stats._kernel_exp(y, np.zeros_like(y))
+            eh, el = _stats_elem._kernel_exp(y, np.zeros_like(y))
             ph, pl = _dd.mul(eh, el, Gh, Gl)
             wh, wl = _dd.two_sum(g, -ph)
             wl = _dd.clean(wh, wl - pl)
@@ -101,8 +101,8 @@ def _vjp_finish(call, total, log):
         else:
             wh, wl = _dd.two_sum(g, -Gh)
             wl = _dd.clean(wh, wl - Gl)
-            p2 = np.where((np.abs(y) < 2.0 ** -800) & (y != 0), _stats._LIFT, 0.0)
+            p2 = np.where((np.abs(y) < 2.0 ** -800) & (y != 0), _stats_elem._LIFT, 0.0)
             yl = np.ldexp(y, p2.astype(np.intc))      # exact: y is tiny there
             nh, nl = _dd.mul(yl, np.zeros_like(y), wh, wl)
             rh, rl = _dd.div(nh, nl, T, 0.0)
-        return _stats._unlift(rh, rl, p2).astype(call.compute)
+        return _stats_elem._unlift(rh, rl, p2).astype(call.compute)
