@@ -209,7 +209,7 @@ cdef inline smx_vf32 _vexp32f(smx_vf32 y, smx_vf32 nmt, float inv_hi, float inv_
     argument in [-FAST_SPAN, 0] (no -inf lanes to blend away, no clamp), 2**n with n >= -125
     straight into the exponent bits (every result normal: no times 2**-64). FMA only."""
     cdef smx_vf32 d = smx_add_f32(y, nmt)
-    return _vexp32d(d, smx_sub_f32(y, smx_sub_f32(d, nmt)), inv_hi, inv_lo, scaled)
+    return _vexp32d(d, _fast2sum_lo32(y, nmt, d), inv_hi, inv_lo, scaled)
 
 cdef inline smx_vf32 _vexp32d(smx_vf32 d, smx_vf32 lo, float inv_hi, float inv_lo,
                               bint scaled) noexcept nogil:

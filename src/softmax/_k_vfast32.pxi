@@ -131,7 +131,7 @@ cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept 
 cdef inline smx_vf32 _diff_lo32(smx_vf32 y, smx_vf32 nm, smx_vf32 d, bint f2s) noexcept nogil:
     """y + nm - d exactly, d = fl(y + nm): Fast2Sum where f2s (Fast32.f2s), else TwoSum."""
     if f2s:
-        return smx_sub_f32(y, smx_sub_f32(d, nm))
+        return _fast2sum_lo32(y, nm, d)
     return _two_sum_lo32(y, nm, d)
 
 DEF LOG_FLUSH = 16          # _fexp_sum_log32: terms a lane between flushes of c into double

@@ -17,6 +17,11 @@ cdef inline smx_vf32 _two_sum_lo32(smx_vf32 a, smx_vf32 b, smx_vf32 s) noexcept 
     cdef smx_vf32 bb = _sub_m32(s, a)
     return smx_add_f32(smx_sub_f32(a, smx_sub_f32(s, bb)), _sub_m32(b, bb))
 
+cdef inline smx_vf32 _fast2sum_lo32(smx_vf32 a, smx_vf32 b, smx_vf32 s) noexcept nogil:
+    """a + b - s for s = fl(a + b), exact where Fast2Sum is (the fast path: b = -mt a multiple
+    of ulp(a), _fast32); both subtractions on the add pipe."""
+    return smx_sub_f32(a, smx_sub_f32(s, b))
+
 cdef inline smx_vf32 _two_prod_lo32(smx_vf32 a, smx_vf32 b, smx_vf32 p) noexcept nogil:
     """a * b - p exactly, for p = fl(a * b): one FMA, else Dekker's split product."""
     cdef smx_vf32 c, ah, al, bh, bl, k
