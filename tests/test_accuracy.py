@@ -336,6 +336,44 @@ def test_column_strips(K, inner, special, T):
             check("column-strips", fn, case, f" K={K} inner={inner} {special} at {where}")
 
 
+# An axis whose inner size is at most one strip (64 float32 columns with AVX-512, 32 with AVX2)
+# is a contiguous (K, inner) block per outer index: softmax, log_softmax and the softmax VJP run
+# their passes on it in place of a copy, the vectors of columns past inner skipped; a block the
+# fast path cannot take (a special column, a confident log-softmax column) goes whole to the
+# general column kernel. The VJP's g sits near 2 so that g - sum(y g) cancels: its dot must keep
+# its compensation (flushed into double every 16 rows) to stay within 2 ulp.
+BLOCK_SPECIALS = ("none",) + COLUMN_SPECIALS + ("confident column",)
+
+
+@functools.lru_cache(maxsize=None)
+def _block_case(K, inner, special, T):
+    rng = np.random.default_rng([SEED, K, inner, BLOCK_SPECIALS.index(special), int(T * 100) + 500])
+    x = rng.standard_normal((3, K, inner)).astype(np.float32) * np.float32(3)
+    where, r = inner - 1, int(rng.integers(K))
+    col = x[1, :, where]                # (a view: the middle block's last column)
+    if special in ("nan", "inf", "-inf"):
+        col[r] = np.float32(special)
+    elif special == "-inf column":
+        col[:] = -np.inf
+    elif special == "wide column":      # a span (max - min)/|T| beyond the fast exp's
+        col *= 100
+    elif special == "tiny column":      # max |x| below 2**-100
+        col *= np.float32(1e-33)
+    elif special == "confident column":     # log_softmax: S - 1 too small for float32 lanes
+        col[r] += np.float32(60 * abs(T))
+    g = (rng.standard_normal(x.shape) * 0.25 + 2).astype(np.float32)
+    return Case(x, 1, T, g=g)
+
+
+@pytest.mark.parametrize("T", (1.0, -1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("special", BLOCK_SPECIALS)
+@pytest.mark.parametrize("K, inner", ((3, 5), (300, 16), (1000, 33), (517, 64), (40, 47)))
+def test_column_blocks(K, inner, special, T):
+    case = _block_case(K, inner, special, T)
+    for fn in ("softmax", "log_softmax", "softmax_vjp", "softmax_jvp"):
+        check("column-blocks", fn, case, f" K={K} inner={inner} {special}")
+
+
 # ============================================================================ log-softmax VJP
 @pytest.mark.parametrize("T", (1.0, -0.6), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)

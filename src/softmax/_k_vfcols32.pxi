@@ -63,12 +63,15 @@ cdef inline void _fc_row1(const float* p, Py_ssize_t stride, Py_ssize_t w, float
         for j in range(0, FCV * SMX_NF32, 16):
             smx_prefetch(p + pf + j)
     _fc_stats(p, w, cp, neg, &s.a0, &s.b0, &s.q0)
-    _fc_stats(p + SMX_NF32, w - SMX_NF32, cp + SMX_NF32 if cp != NULL else NULL, neg,
-              &s.a1, &s.b1, &s.q0)
-    _fc_stats(p + 2 * SMX_NF32, w - 2 * SMX_NF32, cp + 2 * SMX_NF32 if cp != NULL else NULL,
-              neg, &s.a2, &s.b2, &s.q0)
-    _fc_stats(p + 3 * SMX_NF32, w - 3 * SMX_NF32, cp + 3 * SMX_NF32 if cp != NULL else NULL,
-              neg, &s.a3, &s.b3, &s.q0)
+    if w > SMX_NF32 or cp != NULL:     # (a copy has all its lanes; else vectors past w skipped)
+        _fc_stats(p + SMX_NF32, w - SMX_NF32, cp + SMX_NF32 if cp != NULL else NULL, neg,
+                  &s.a1, &s.b1, &s.q0)
+    if w > 2 * SMX_NF32 or cp != NULL:
+        _fc_stats(p + 2 * SMX_NF32, w - 2 * SMX_NF32, cp + 2 * SMX_NF32 if cp != NULL else NULL,
+                  neg, &s.a2, &s.b2, &s.q0)
+    if w > 3 * SMX_NF32 or cp != NULL:
+        _fc_stats(p + 3 * SMX_NF32, w - 3 * SMX_NF32, cp + 3 * SMX_NF32 if cp != NULL else NULL,
+                  neg, &s.a3, &s.b3, &s.q0)
 
 cdef inline bint _fc_consts(smx_vf32* a, smx_vf32* b, smx_vf32 q, Py_ssize_t n,
                             float inv_hi) noexcept nogil:
@@ -118,12 +121,15 @@ cdef inline void _fc_row2(const float* p, float* d, Py_ssize_t w, bint neg, floa
                           float inv_lo, bint scaled, FcStrip* s) noexcept nogil:
     """Pass 2 on one row of a strip: the exps of the w columns at p to d, summed."""
     _fc_exp(p, d, w, neg, s.a0, inv_hi, inv_lo, scaled, &s.b0, &s.q0)
-    _fc_exp(p + SMX_NF32, d + SMX_NF32, w - SMX_NF32, neg, s.a1, inv_hi, inv_lo, scaled,
-            &s.b1, &s.q1)
-    _fc_exp(p + 2 * SMX_NF32, d + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, s.a2, inv_hi, inv_lo,
-            scaled, &s.b2, &s.q2)
-    _fc_exp(p + 3 * SMX_NF32, d + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, s.a3, inv_hi, inv_lo,
-            scaled, &s.b3, &s.q3)
+    if w > SMX_NF32:
+        _fc_exp(p + SMX_NF32, d + SMX_NF32, w - SMX_NF32, neg, s.a1, inv_hi, inv_lo, scaled,
+                &s.b1, &s.q1)
+    if w > 2 * SMX_NF32:
+        _fc_exp(p + 2 * SMX_NF32, d + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, s.a2, inv_hi,
+                inv_lo, scaled, &s.b2, &s.q2)
+    if w > 3 * SMX_NF32:
+        _fc_exp(p + 3 * SMX_NF32, d + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, s.a3, inv_hi,
+                inv_lo, scaled, &s.b3, &s.q3)
 
 cdef inline void _fc_inv(smx_vf32* s, smx_vf32* c) noexcept nogil:
     """(s, c) = the float32 pair of 2**24 / S, S = (s - 1) + c the anchored sum of pass 2."""
@@ -151,11 +157,15 @@ cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t
     _fc_inv(&s.b3, &s.q3)
     for row in range(K):
         _fc_out(d + row * ds, out + row * stride, w, s.b0, s.q0)
-        _fc_out(d + row * ds + SMX_NF32, out + row * stride + SMX_NF32, w - SMX_NF32, s.b1, s.q1)
-        _fc_out(d + row * ds + 2 * SMX_NF32, out + row * stride + 2 * SMX_NF32,
-                w - 2 * SMX_NF32, s.b2, s.q2)
-        _fc_out(d + row * ds + 3 * SMX_NF32, out + row * stride + 3 * SMX_NF32,
-                w - 3 * SMX_NF32, s.b3, s.q3)
+        if w > SMX_NF32:
+            _fc_out(d + row * ds + SMX_NF32, out + row * stride + SMX_NF32, w - SMX_NF32,
+                    s.b1, s.q1)
+        if w > 2 * SMX_NF32:
+            _fc_out(d + row * ds + 2 * SMX_NF32, out + row * stride + 2 * SMX_NF32,
+                    w - 2 * SMX_NF32, s.b2, s.q2)
+        if w > 3 * SMX_NF32:
+            _fc_out(d + row * ds + 3 * SMX_NF32, out + row * stride + 3 * SMX_NF32,
+                    w - 3 * SMX_NF32, s.b3, s.q3)
 
 # ---------------------------------------------------------------- log_softmax
 # The same strips, with the arithmetic of the rows' fast log_softmax (_fexp_sum_log32): mt = m
@@ -190,10 +200,10 @@ cdef inline bint _fc_ready_log(FcStrip* s, Py_ssize_t w, float inv_hi, double* c
         cd[j] = 0.0
     return True
 
-cdef inline void _fc_explog(const float* p, bint neg, smx_vf32 nm, float inv_hi, float inv_lo,
-                            bint scaled, smx_vf32* s, smx_vf32* c) noexcept nogil:
-    """log_softmax's pass 2 on one vector of a row (a copy's: all lanes): (s, c) += the exps."""
-    cdef smx_vf32 y = smx_load_f32(p)
+cdef inline void _fc_explog(const float* p, Py_ssize_t n, bint neg, smx_vf32 nm, float inv_hi,
+                            float inv_lo, bint scaled, smx_vf32* s, smx_vf32* c) noexcept nogil:
+    """log_softmax's pass 2 on one vector of a row (n columns at p): (s, c) += the exps."""
+    cdef smx_vf32 y = _fld32(p, n, neg)
     cdef smx_vf32 d
     if neg:
         y = smx_neg_f32(y)
@@ -206,13 +216,19 @@ cdef inline void _fc_flush(smx_vf32* c, double* cd) noexcept nogil:
     smx_store_f64(cd + SMX_NF64, smx_add_f64(smx_load_f64(cd + SMX_NF64), smx_cvt_hi_f32_f64(c[0])))
     c[0] = smx_zero_f32()
 
-cdef inline void _fc_row2log(const float* p, Py_ssize_t row, bint neg, float inv_hi,
-                             float inv_lo, bint scaled, FcStrip* s, double* cd) noexcept nogil:
-    """log_softmax's pass 2 on one row of a copied strip."""
-    _fc_explog(p, neg, s.a0, inv_hi, inv_lo, scaled, &s.b0, &s.q0)
-    _fc_explog(p + SMX_NF32, neg, s.a1, inv_hi, inv_lo, scaled, &s.b1, &s.q1)
-    _fc_explog(p + 2 * SMX_NF32, neg, s.a2, inv_hi, inv_lo, scaled, &s.b2, &s.q2)
-    _fc_explog(p + 3 * SMX_NF32, neg, s.a3, inv_hi, inv_lo, scaled, &s.b3, &s.q3)
+cdef inline void _fc_row2log(const float* p, Py_ssize_t w, Py_ssize_t row, bint neg,
+                             float inv_hi, float inv_lo, bint scaled, FcStrip* s,
+                             double* cd) noexcept nogil:
+    """log_softmax's pass 2 on one row of a strip (w columns at p)."""
+    _fc_explog(p, w, neg, s.a0, inv_hi, inv_lo, scaled, &s.b0, &s.q0)
+    if w > SMX_NF32:
+        _fc_explog(p + SMX_NF32, w - SMX_NF32, neg, s.a1, inv_hi, inv_lo, scaled, &s.b1, &s.q1)
+    if w > 2 * SMX_NF32:
+        _fc_explog(p + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, s.a2, inv_hi, inv_lo, scaled, &s.b2,
+                   &s.q2)
+    if w > 3 * SMX_NF32:
+        _fc_explog(p + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, s.a3, inv_hi, inv_lo, scaled, &s.b3,
+                   &s.q3)
     if row % LOG_FLUSH == LOG_FLUSH - 1:
         _fc_flush(&s.q0, cd)
         _fc_flush(&s.q1, cd + SMX_NF32)
@@ -297,29 +313,45 @@ cdef inline void _fc_pass3log(const float* d, Py_ssize_t ds, float* out, Py_ssiz
         p = d + row * ds
         o = out + row * stride
         _fc_outlog(p, o, w, neg, scaled, s.a0, s.b0, s.q0, L, inv)
-        _fc_outlog(p + SMX_NF32, o + SMX_NF32, w - SMX_NF32, neg, scaled, s.a1, s.b1, s.q1,
-                   L + SMX_NF32, inv)
-        _fc_outlog(p + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, scaled, s.a2,
-                   s.b2, s.q2, L + 2 * SMX_NF32, inv)
-        _fc_outlog(p + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, scaled, s.a3,
-                   s.b3, s.q3, L + 3 * SMX_NF32, inv)
+        if w > SMX_NF32:
+            _fc_outlog(p + SMX_NF32, o + SMX_NF32, w - SMX_NF32, neg, scaled, s.a1, s.b1, s.q1,
+                       L + SMX_NF32, inv)
+        if w > 2 * SMX_NF32:
+            _fc_outlog(p + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, scaled, s.a2,
+                       s.b2, s.q2, L + 2 * SMX_NF32, inv)
+        if w > 3 * SMX_NF32:
+            _fc_outlog(p + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, scaled, s.a3,
+                       s.b3, s.q3, L + 3 * SMX_NF32, inv)
 
-cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t w,
+cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t w, int op,
                            float inv_hi, float inv_lo, TCase k) noexcept nogil:
-    """softmax of a contiguous (K, w) block, w <= FCV * SMX_NF32, on the fast path: the three
-    passes on x and out; False, nothing written, when a column cannot take it."""
+    """softmax (op 0) or log_softmax (1) of a contiguous (K, w) block, w <= FCV * SMX_NF32, on
+    the fast path: the three passes on x and out, no copy; False, nothing written, when a
+    column cannot take it."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef double cd[FCV * 16]        # log_softmax: the compensation in double, then L
+    cdef float ch[FCV * 16]
+    cdef float cl[FCV * 16]
     cdef FcStrip s
     cdef Py_ssize_t row
     _fc_start(&s)
     for row in range(K):
         _fc_row1(x + row * w, w, w, NULL, neg, &s, 0)
-    if not _fc_ready(&s, w, inv_hi):
+    if op == 0:
+        if not _fc_ready(&s, w, inv_hi):
+            return False
+        for row in range(K):
+            _fc_row2(x + row * w, out + row * w, w, neg, inv_hi, inv_lo, scaled, &s)
+        _fc_pass3(out, w, out, w, K, w, &s)
+        return True
+    if not _fc_ready_log(&s, w, inv_hi, cd):
         return False
     for row in range(K):
-        _fc_row2(x + row * w, out + row * w, w, neg, inv_hi, inv_lo, scaled, &s)
-    _fc_pass3(out, w, out, w, K, w, &s)
+        _fc_row2log(x + row * w, w, row, neg, inv_hi, inv_lo, scaled, &s, cd)
+    if not _fc_end_log(&s, cd, K, w, scaled, ch, cl):
+        return False
+    _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo)
     return True
 
 cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
@@ -364,13 +396,13 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
                 if op == 0:
                     _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
                 else:
-                    _fc_row2log(cur + row * FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
+                    _fc_row2log(cur + row * FW, FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
         else:
             for row in range(K):
                 if op == 0:
                     _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
                 else:
-                    _fc_row2log(cur + row * FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
+                    _fc_row2log(cur + row * FW, FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
         if op == 0:
             _fc_pass3(cur, FW, out + j, stride, K, w, &s)
         elif _fc_end_log(&s, cd, K, w, scaled, ch, cl):
@@ -395,14 +427,14 @@ cdef void _fcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t str
                         Py_ssize_t W, Temp t, int op, TCase k, char* scratch,
                         char_r ws) noexcept nogil:
     """softmax (op 0) or log_softmax (1) of W columns on the fast path where it can take them
-    (_vcols32_case the rest). A contiguous block of softmax (W == stride) needs no copy."""
+    (_vcols32_case the rest). A contiguous block (W == stride) needs no copy."""
     cdef double inv = t.inv + t.inv_lo
     cdef float inv_hi = <float>inv, inv_lo = <float>(inv - <double><float>inv)
     cdef float* cur
     cdef float* nxt
-    if op == 0 and stride <= FCV * SMX_NF32:    # (then W == stride: one contiguous strip)
-        if not _fc_contiguous32(x, out, K, W, inv_hi, inv_lo, k):
-            _vcols32_case(x, out, K, stride, W, t, 0, k, scratch, ws)
+    if stride <= FCV * SMX_NF32:    # (then W == stride: one contiguous strip)
+        if not _fc_contiguous32(x, out, K, W, op, inv_hi, inv_lo, k):
+            _vcols32_case(x, out, K, stride, W, t, op, k, scratch, ws)
         return
     cur = <float*>_ws(&ws, FCOL_BYTES)
     nxt = <float*>_ws(&ws, FCOL_BYTES)
