@@ -177,6 +177,92 @@ cdef void _cvjp_out32(const float* y, const float* g, float* out, Py_ssize_t K,
             _cst32(out + r * stride + j, W - j, _times_f32(a0, a1, vf, neg, scaled))
             j += SMX_NF32
 
+# ---------------------------------------------------------------- softmax VJP, contiguous block
+# A contiguous (K, w) block, w <= FCV * SMX_NF32 (an axis whose inner size is at most 64 with
+# AVX-512), at T = +-1 with FMA: the arithmetic of the rows' float32 lanes (_vjp_sum32's
+# compensated dot per column, _vjp_unit32's output), the state of its FCV vectors of columns
+# in registers, none in scratch arrays; the dot's compensation flushed into double every
+# LOG_FLUSH rows (each column's dot takes K terms in one lane, the rows' K / (2 SMX_NF32)).
+
+cdef inline void _cvjp_pair(smx_vf32 t, const double* cd, smx_vf32* c1, smx_vf32* nc1,
+                            smx_vf32* c2) noexcept nogil:
+    """c = t + cd per column (t exactly, the flushed compensation cd in double) as the
+    float32 pair c1 + c2 (nc1 = -c1)."""
+    cdef smx_vf64 d0 = smx_add_f64(smx_cvt_lo_f32_f64(t), smx_load_f64(cd))
+    cdef smx_vf64 d1 = smx_add_f64(smx_cvt_hi_f32_f64(t), smx_load_f64(cd + SMX_NF64))
+    c1[0] = smx_cvt_f64x2_f32(d0, d1)
+    nc1[0] = smx_neg_f32(c1[0])
+    c2[0] = smx_cvt_f64x2_f32(smx_sub_f64(d0, smx_cvt_lo_f32_f64(c1[0])),
+                              smx_sub_f64(d1, smx_cvt_hi_f32_f64(c1[0])))
+
+cdef inline void _cvjp_out1(const float* y, const float* g, float* o, Py_ssize_t n,
+                            smx_vf32 c1, smx_vf32 nc1, smx_vf32 c2, bint neg) noexcept nogil:
+    """One vector of a row's output: o = y (g - c), negated for T = -1 (n columns)."""
+    cdef smx_vf32 r = _vjp_unit32(_cldv32(y, n), _cldv32(g, n), c1, nc1, c2)
+    _cst32(o, n, smx_neg_f32(r) if neg else r)
+
+cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K, Py_ssize_t w,
+                       bint neg) noexcept nogil:
+    """The softmax VJP of a contiguous (K, w) block at T = 1 (T = -1: neg), FMA only. False,
+    nothing written, when a column's sum(y g) is not finite as a float32 pair (the general
+    path then)."""
+    cdef smx_vf32 zf = smx_zero_f32(), t0 = zf, t1 = zf, t2 = zf, t3 = zf
+    cdef smx_vf32 u0 = zf, u1 = zf, u2 = zf, u3 = zf
+    cdef smx_vf32 a0, a1, a2, a3, n0, n1, n2, n3, b0, b1, b2, b3
+    cdef double cd[FCV * 16]
+    cdef Py_ssize_t row, j
+    cdef const float* p
+    cdef const float* q
+    cdef float* o
+    for j in range(FCV * SMX_NF32):
+        cd[j] = 0.0
+    for row in range(K):        # (the vectors past w skipped: a branch the same every row)
+        p = y + row * w
+        q = g + row * w
+        _dot_acc32(&t0, &u0, _cldv32(p, w), _cldv32(q, w))
+        if w > SMX_NF32:
+            _dot_acc32(&t1, &u1, _cldv32(p + SMX_NF32, w - SMX_NF32),
+                       _cldv32(q + SMX_NF32, w - SMX_NF32))
+        if w > 2 * SMX_NF32:
+            _dot_acc32(&t2, &u2, _cldv32(p + 2 * SMX_NF32, w - 2 * SMX_NF32),
+                       _cldv32(q + 2 * SMX_NF32, w - 2 * SMX_NF32))
+        if w > 3 * SMX_NF32:
+            _dot_acc32(&t3, &u3, _cldv32(p + 3 * SMX_NF32, w - 3 * SMX_NF32),
+                       _cldv32(q + 3 * SMX_NF32, w - 3 * SMX_NF32))
+        if row % LOG_FLUSH == LOG_FLUSH - 1:
+            _fc_flush(&u0, cd)
+            _fc_flush(&u1, cd + SMX_NF32)
+            _fc_flush(&u2, cd + 2 * SMX_NF32)
+            _fc_flush(&u3, cd + 3 * SMX_NF32)
+    _fc_flush(&u0, cd)
+    _fc_flush(&u1, cd + SMX_NF32)
+    _fc_flush(&u2, cd + 2 * SMX_NF32)
+    _fc_flush(&u3, cd + 3 * SMX_NF32)
+    _cvjp_pair(t0, cd, &a0, &n0, &b0)
+    _cvjp_pair(t1, cd + SMX_NF32, &a1, &n1, &b1)
+    _cvjp_pair(t2, cd + 2 * SMX_NF32, &a2, &n2, &b2)
+    _cvjp_pair(t3, cd + 3 * SMX_NF32, &a3, &n3, &b3)
+    if not smx_all_mf32(smx_and_mf32(      # (the lanes past w: 0)
+            smx_and_mf32(smx_cmplt_f32(smx_abs_f32(a0), smx_setall_f32(INFINITY)),
+                         smx_cmplt_f32(smx_abs_f32(a1), smx_setall_f32(INFINITY))),
+            smx_and_mf32(smx_cmplt_f32(smx_abs_f32(a2), smx_setall_f32(INFINITY)),
+                         smx_cmplt_f32(smx_abs_f32(a3), smx_setall_f32(INFINITY))))):
+        return False
+    for row in range(K):
+        p = y + row * w
+        q = g + row * w
+        o = out + row * w
+        _cvjp_out1(p, q, o, w, a0, n0, b0, neg)
+        if w > SMX_NF32:
+            _cvjp_out1(p + SMX_NF32, q + SMX_NF32, o + SMX_NF32, w - SMX_NF32, a1, n1, b1, neg)
+        if w > 2 * SMX_NF32:
+            _cvjp_out1(p + 2 * SMX_NF32, q + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32,
+                       a2, n2, b2, neg)
+        if w > 3 * SMX_NF32:
+            _cvjp_out1(p + 3 * SMX_NF32, q + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32,
+                       a3, n3, b3, neg)
+    return True
+
 cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out, Py_ssize_t K,
                               Py_ssize_t stride, Py_ssize_t W, Temp t, TCase k,
                               char* scratch, char_r ws) noexcept nogil:
@@ -240,6 +326,9 @@ cdef void _vderiv_cols32(Op op, const float* x, const float* v, float* out, Py_s
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
+    if (op == OP_VJP and SMX_HAS_FMA and not t.scaled and stride <= FCV * SMX_NF32
+            and _cvjp_unit32(x, v, out, K, W, t.sgn < 0)):
+        return
     if case == 0:
         _vderiv_cols32_case(op, x, v, out, K, stride, W, t, p1, scratch, ws)
     elif case == 1:
