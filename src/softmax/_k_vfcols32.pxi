@@ -151,21 +151,22 @@ cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t
                            Py_ssize_t w, FcStrip* s) noexcept nogil:
     """Pass 3 of a strip: out = its exps (d, rows ds apart) times 1/sum."""
     cdef Py_ssize_t row
-    _fc_inv(&s.b0, &s.q0)
-    _fc_inv(&s.b1, &s.q1)
-    _fc_inv(&s.b2, &s.q2)
-    _fc_inv(&s.b3, &s.q3)
+    cdef FcStrip l = s[0]       # (local: in registers, _fc_pass1)
+    _fc_inv(&l.b0, &l.q0)
+    _fc_inv(&l.b1, &l.q1)
+    _fc_inv(&l.b2, &l.q2)
+    _fc_inv(&l.b3, &l.q3)
     for row in range(K):
-        _fc_out(d + row * ds, out + row * stride, w, s.b0, s.q0)
+        _fc_out(d + row * ds, out + row * stride, w, l.b0, l.q0)
         if w > SMX_NF32:
             _fc_out(d + row * ds + SMX_NF32, out + row * stride + SMX_NF32, w - SMX_NF32,
-                    s.b1, s.q1)
+                    l.b1, l.q1)
         if w > 2 * SMX_NF32:
             _fc_out(d + row * ds + 2 * SMX_NF32, out + row * stride + 2 * SMX_NF32,
-                    w - 2 * SMX_NF32, s.b2, s.q2)
+                    w - 2 * SMX_NF32, l.b2, l.q2)
         if w > 3 * SMX_NF32:
             _fc_out(d + row * ds + 3 * SMX_NF32, out + row * stride + 3 * SMX_NF32,
-                    w - 3 * SMX_NF32, s.b3, s.q3)
+                    w - 3 * SMX_NF32, l.b3, l.q3)
 
 # ---------------------------------------------------------------- log_softmax
 # The same strips, with the arithmetic of the rows' fast log_softmax (_fexp_sum_log32): mt = m
@@ -309,19 +310,72 @@ cdef inline void _fc_pass3log(const float* d, Py_ssize_t ds, float* out, Py_ssiz
     cdef Py_ssize_t row
     cdef const float* p
     cdef float* o
+    cdef FcStrip l = s[0]       # (local: in registers, _fc_pass1)
     for row in range(K):
         p = d + row * ds
         o = out + row * stride
-        _fc_outlog(p, o, w, neg, scaled, s.a0, s.b0, s.q0, L, inv)
+        _fc_outlog(p, o, w, neg, scaled, l.a0, l.b0, l.q0, L, inv)
         if w > SMX_NF32:
-            _fc_outlog(p + SMX_NF32, o + SMX_NF32, w - SMX_NF32, neg, scaled, s.a1, s.b1, s.q1,
+            _fc_outlog(p + SMX_NF32, o + SMX_NF32, w - SMX_NF32, neg, scaled, l.a1, l.b1, l.q1,
                        L + SMX_NF32, inv)
         if w > 2 * SMX_NF32:
-            _fc_outlog(p + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, scaled, s.a2,
-                       s.b2, s.q2, L + 2 * SMX_NF32, inv)
+            _fc_outlog(p + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, scaled, l.a2,
+                       l.b2, l.q2, L + 2 * SMX_NF32, inv)
         if w > 3 * SMX_NF32:
-            _fc_outlog(p + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, scaled, s.a3,
-                       s.b3, s.q3, L + 3 * SMX_NF32, inv)
+            _fc_outlog(p + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, scaled, l.a3,
+                       l.b3, l.q3, L + 3 * SMX_NF32, inv)
+
+cdef void _fc_pass1(const float* x, Py_ssize_t stride, Py_ssize_t K, Py_ssize_t w, float* cp,
+                    bint neg, FcStrip* s, Py_ssize_t pf) noexcept nogil:
+    """Pass 1 of a strip: w columns of K rows stride apart at x (copied to cp, rows FCV
+    vectors apart, when not NULL; pf: _fc_row1's prefetch). (The strip's state is copied to a
+    local, whose address no call outside this function sees: gcc keeps it in registers,
+    where the caller's, passed on to functions not inlined, stays in memory: a load and a
+    store a vector a row.)"""
+    cdef FcStrip l = s[0]
+    cdef Py_ssize_t row
+    for row in range(K):
+        _fc_row1(x + row * stride, stride, w, cp + row * FCV * SMX_NF32 if cp != NULL else NULL,
+                 neg, &l, pf)
+    s[0] = l
+
+cdef void _fc_pass12(const float* cur, const float* x, Py_ssize_t stride, Py_ssize_t K,
+                     Py_ssize_t wn, float* nxt, int op, bint neg, float inv_hi, float inv_lo,
+                     bint scaled, FcStrip* s, FcStrip* sn, double* cd, Py_ssize_t pf) noexcept nogil:
+    """Pass 2 of the copied strip cur (softmax, op 0: its exps in place; log_softmax: summed)
+    with, row for row, pass 1 of the next strip (wn > 0 columns at x, copied to nxt). (Local
+    state: _fc_pass1.)"""
+    cdef FcStrip l = s[0], ln = sn[0]
+    cdef Py_ssize_t row, FW = FCV * SMX_NF32
+    for row in range(K):
+        _fc_row1(x + row * stride, stride, wn, nxt + row * FW, neg, &ln, pf)
+        if op == 0:
+            _fc_row2(cur + row * FW, <float*>cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &l)
+        else:
+            _fc_row2log(cur + row * FW, FW, row, neg, inv_hi, inv_lo, scaled, &l, cd)
+    s[0] = l
+    sn[0] = ln
+
+cdef void _fc_pass2(const float* x, float* out, Py_ssize_t ws, Py_ssize_t K, Py_ssize_t w,
+                    bint neg, float inv_hi, float inv_lo, bint scaled, FcStrip* s) noexcept nogil:
+    """softmax's pass 2 over a block (K rows of w columns, ws apart, to out: the same layout;
+    its state local: _fc_pass1)."""
+    cdef FcStrip l = s[0]
+    cdef Py_ssize_t row
+    for row in range(K):
+        _fc_row2(x + row * ws, out + row * ws, w, neg, inv_hi, inv_lo, scaled, &l)
+    s[0] = l
+
+cdef void _fc_pass2log(const float* x, Py_ssize_t ws, Py_ssize_t K, Py_ssize_t w, bint neg,
+                       float inv_hi, float inv_lo, bint scaled, FcStrip* s,
+                       double* cd) noexcept nogil:
+    """log_softmax's pass 2 over a block (K rows of w columns, ws apart; its state local:
+    _fc_pass1)."""
+    cdef FcStrip l = s[0]
+    cdef Py_ssize_t row
+    for row in range(K):
+        _fc_row2log(x + row * ws, w, row, neg, inv_hi, inv_lo, scaled, &l, cd)
+    s[0] = l
 
 cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t w, int op,
                            float inv_hi, float inv_lo, TCase k) noexcept nogil:
@@ -334,21 +388,17 @@ cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t 
     cdef float ch[FCV * 16]
     cdef float cl[FCV * 16]
     cdef FcStrip s
-    cdef Py_ssize_t row
     _fc_start(&s)
-    for row in range(K):
-        _fc_row1(x + row * w, w, w, NULL, neg, &s, 0)
+    _fc_pass1(x, w, K, w, NULL, neg, &s, 0)
     if op == 0:
         if not _fc_ready(&s, w, inv_hi):
             return False
-        for row in range(K):
-            _fc_row2(x + row * w, out + row * w, w, neg, inv_hi, inv_lo, scaled, &s)
+        _fc_pass2(x, out, w, K, w, neg, inv_hi, inv_lo, scaled, &s)
         _fc_pass3(out, w, out, w, K, w, &s)
         return True
     if not _fc_ready_log(&s, w, inv_hi, cd):
         return False
-    for row in range(K):
-        _fc_row2log(x + row * w, w, row, neg, inv_hi, inv_lo, scaled, &s, cd)
+    _fc_pass2log(x, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd)
     if not _fc_end_log(&s, cd, K, w, scaled, ch, cl):
         return False
     _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo)
@@ -369,7 +419,7 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
     cdef float cl[FCV * 16]
     cdef FcStrip s, sn
     cdef float* tmp
-    cdef Py_ssize_t j = 0, jn, w = 0, wn, row
+    cdef Py_ssize_t j = 0, jn, w = 0, wn
     cdef bint have = False          # s (columns j, width w) has had pass 1 into cur, ready
     # pass 1 also prefetches the strip D = FC_STRIPS_AHEAD_BYTES / (a strip's bytes) on (2 to 8;
     # none for longer strips, whose buffers fill L2): reading memory a strip's 256 bytes a row
@@ -380,8 +430,7 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
         if not have:                # pass 1 alone: the first strip, or one after a fallback
             w = min(FW, W - j)
             _fc_start(&s)
-            for row in range(K):
-                _fc_row1(x + row * stride + j, stride, w, cur + row * FW, neg, &s, pf)
+            _fc_pass1(x + j, stride, K, w, cur, neg, &s, pf)
             have = _fc_ready(&s, w, inv_hi) if op == 0 else _fc_ready_log(&s, w, inv_hi, cd)
             if not have:
                 _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
@@ -391,18 +440,12 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
         wn = min(FW, W - jn)
         if wn > 0:                  # pass 2 of s, pass 1 of the next strip
             _fc_start(&sn)
-            for row in range(K):
-                _fc_row1(x + row * stride + jn, stride, wn, nxt + row * FW, neg, &sn, pf)
-                if op == 0:
-                    _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
-                else:
-                    _fc_row2log(cur + row * FW, FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
+            _fc_pass12(cur, x + jn, stride, K, wn, nxt, op, neg, inv_hi, inv_lo, scaled, &s, &sn,
+                       cd, pf)
+        elif op == 0:
+            _fc_pass2(cur, cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s)
         else:
-            for row in range(K):
-                if op == 0:
-                    _fc_row2(cur + row * FW, cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &s)
-                else:
-                    _fc_row2log(cur + row * FW, FW, row, neg, inv_hi, inv_lo, scaled, &s, cd)
+            _fc_pass2log(cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s, cd)
         if op == 0:
             _fc_pass3(cur, FW, out + j, stride, K, w, &s)
         elif _fc_end_log(&s, cd, K, w, scaled, ch, cl):
