@@ -337,10 +337,10 @@ def test_column_strips(K, inner, special, T):
 
 
 # An axis whose inner size is at most one strip (64 float32 columns with AVX-512, 32 with AVX2)
-# is a contiguous (K, inner) block per outer index: softmax, log_softmax and the softmax VJP run
-# their passes on it in place of a copy, the vectors of columns past inner skipped; a block the
-# fast path cannot take (a special column, a confident log-softmax column) goes whole to the
-# general column kernel. The VJP's g sits near 2 so that g - sum(y g) cancels: its dot must keep
+# is a contiguous (K, inner) block per outer index: softmax, log_softmax, the softmax VJP and
+# the JVPs run their passes on it with their state in registers (no copy, no state arrays), the
+# vectors of columns past inner skipped; a block the fast path cannot take (a special column, a
+# confident log-softmax column) goes whole to the general column kernel. The VJP's g sits near 2 so that g - sum(y g) cancels: its dot must keep
 # its compensation (flushed into double every 16 rows) to stay within 2 ulp.
 BLOCK_SPECIALS = ("none",) + COLUMN_SPECIALS + ("confident column",)
 
@@ -370,7 +370,7 @@ def _block_case(K, inner, special, T):
 @pytest.mark.parametrize("K, inner", ((3, 5), (300, 16), (1000, 33), (517, 64), (40, 47)))
 def test_column_blocks(K, inner, special, T):
     case = _block_case(K, inner, special, T)
-    for fn in ("softmax", "log_softmax", "softmax_vjp", "softmax_jvp"):
+    for fn in ("softmax", "log_softmax", "softmax_vjp", "softmax_jvp", "log_softmax_jvp"):
         check("column-blocks", fn, case, f" K={K} inner={inner} {special}")
 
 

@@ -263,6 +263,154 @@ cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K,
                        a3, n3, b3, neg)
     return True
 
+# ---------------------------------------------------------------- JVP, contiguous block
+# A contiguous (K, w) block, w <= FCV * SMX_NF32: the passes of _vderiv_cols32_case, each over
+# a group of two vectors of columns at a time, the group's state (max, anchor, sums in double)
+# in registers, not in scratch arrays (where each row cost a load and a store a vector of
+# every sum); the same operations, the same bits. A special column sends the whole block to
+# _vderiv_cols32_case before anything is written.
+
+cdef inline void _cjvp_max1(const float* x, const float* v, Py_ssize_t n, bint neg, smx_vf32* a,
+                            smx_vf32* b, smx_vf32* q) noexcept nogil:
+    """_cjvp_max32 on one vector of a row (n columns): a max, b anchor, q y * 0 summed."""
+    cdef smx_vf32 z = smx_zero_f32()
+    cdef smx_vf32 y = _cld32(x, n, neg)
+    cdef smx_mf32 g = smx_cmpgt_f32(y, a[0])
+    a[0] = smx_select_f32(g, y, a[0])
+    b[0] = smx_select_f32(g, _cldv32(v, n), b[0])
+    q[0] = smx_muladd_f32(smx_select_f32(smx_cmpeq_f32(y, smx_setall_f32(-INFINITY)), z, y), z,
+                          q[0])
+
+cdef inline void _cjvp_exp1(const float* x, const float* v, float* out, Py_ssize_t n, bint neg,
+                            bint scaled, bint store, smx_vf64 iv, const double* md,
+                            const double* cd, smx_vf64* s0, smx_vf64* s1, smx_vf64* d0,
+                            smx_vf64* d1) noexcept nogil:
+    """_cjvp_exp32 on one vector of a row (md, cd: its columns' max and anchor)."""
+    cdef smx_vf32 y = _cld32(x, n, neg)
+    cdef smx_vf32 w = _cldv32(v, n)
+    cdef smx_vf64 h0 = smx_sub_f64(_lo64(y), smx_load_f64(md))
+    cdef smx_vf64 h1 = smx_sub_f64(_hi64(y), smx_load_f64(md + SMX_NF64))
+    if scaled:
+        h0 = smx_mul_f64(h0, iv)
+        h1 = smx_mul_f64(h1, iv)
+    h0 = _vexp_z64(h0, V64_SHIFT64)
+    h1 = _vexp_z64(h1, V64_SHIFT64)
+    s0[0] = smx_add_f64(s0[0], h0)
+    s1[0] = smx_add_f64(s1[0], h1)
+    d0[0] = smx_muladd_f64(h0, smx_sub_f64(_lo64(w), smx_load_f64(cd)), d0[0])
+    d1[0] = smx_muladd_f64(h1, smx_sub_f64(_hi64(w), smx_load_f64(cd + SMX_NF64)), d1[0])
+    if store:
+        _cst32(out, n, smx_cvt_f64x2_f32(h0, h1))
+
+cdef inline void _cjvp_out1(const float* v, float* out, Py_ssize_t n, bint neg, bint scaled,
+                            bint log_out, smx_vf64 vf, const double* cd, const double* mu,
+                            const double* qf) noexcept nogil:
+    """_cjvp_out32 on one vector of a row (cd, mu, qf: its columns')."""
+    cdef smx_vf32 w = _cldv32(v, n), e
+    cdef smx_vf64 a0 = smx_sub_f64(smx_sub_f64(_lo64(w), smx_load_f64(cd)), smx_load_f64(mu))
+    cdef smx_vf64 a1 = smx_sub_f64(smx_sub_f64(_hi64(w), smx_load_f64(cd + SMX_NF64)),
+                                   smx_load_f64(mu + SMX_NF64))
+    if log_out:
+        e = _times_f32(a0, a1, vf, neg, scaled)
+    else:
+        e = _cldv32(out, n)
+        e = smx_cvt_f64x2_f32(smx_mul_f64(smx_mul_f64(_lo64(e), smx_load_f64(qf)), a0),
+                              smx_mul_f64(smx_mul_f64(_hi64(e), smx_load_f64(qf + SMX_NF64)), a1))
+    _cst32(out, n, e)
+
+cdef void _cjvp_group32(const float* x, const float* v, float* out, Py_ssize_t K, Py_ssize_t w,
+                        Py_ssize_t j, Temp t, bint log_out, double* md, double* cd,
+                        TCase k) noexcept nogil:
+    """The exp and output passes of the group of columns j, j + 2 SMX_NF32 of the block (md, cd
+    from _cjvp_block32); the sums in registers, mu and qf in small arrays."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf64 z = smx_zero_f64(), iv = smx_setall_f64(t.inv + t.inv_lo)
+    cdef smx_vf64 vf = smx_setall_f64(t.inv_signed), one = smx_setall_f64(1.0), q
+    cdef smx_vf64 s0 = z, s1 = z, s2 = z, s3 = z, d0 = z, d1 = z, d2 = z, d3 = z
+    cdef double mu[2 * 16]
+    cdef double qf[2 * 16]
+    cdef Py_ssize_t row, n0 = w - j, n1 = w - j - SMX_NF32
+    cdef const float* p
+    cdef const float* pv
+    cdef float* o
+    for row in range(K):
+        p = x + row * w + j
+        pv = v + row * w + j
+        o = out + row * w + j
+        _cjvp_exp1(p, pv, o, n0, neg, scaled, not log_out, iv, md + j, cd + j, &s0, &s1, &d0, &d1)
+        if n1 > 0:
+            _cjvp_exp1(p + SMX_NF32, pv + SMX_NF32, o + SMX_NF32, n1, neg, scaled, not log_out,
+                       iv, md + j + SMX_NF32, cd + j + SMX_NF32, &s2, &s3, &d2, &d3)
+    q = smx_div_f64(one, s0)            # per column: mu - c = D / S, qf = f / S
+    smx_store_f64(mu, smx_mul_f64(d0, q))
+    smx_store_f64(qf, smx_mul_f64(q, vf))
+    q = smx_div_f64(one, s1)
+    smx_store_f64(mu + SMX_NF64, smx_mul_f64(d1, q))
+    smx_store_f64(qf + SMX_NF64, smx_mul_f64(q, vf))
+    q = smx_div_f64(one, s2)
+    smx_store_f64(mu + SMX_NF32, smx_mul_f64(d2, q))
+    smx_store_f64(qf + SMX_NF32, smx_mul_f64(q, vf))
+    q = smx_div_f64(one, s3)
+    smx_store_f64(mu + SMX_NF32 + SMX_NF64, smx_mul_f64(d3, q))
+    smx_store_f64(qf + SMX_NF32 + SMX_NF64, smx_mul_f64(q, vf))
+    for row in range(K):
+        pv = v + row * w + j
+        o = out + row * w + j
+        _cjvp_out1(pv, o, n0, neg, scaled, log_out, vf, cd + j, mu, qf)
+        if n1 > 0:
+            _cjvp_out1(pv + SMX_NF32, o + SMX_NF32, n1, neg, scaled, log_out, vf,
+                       cd + j + SMX_NF32, mu + SMX_NF32, qf + SMX_NF32)
+
+cdef bint _cjvp_block32(const float* x, const float* v, float* out, Py_ssize_t K, Py_ssize_t w,
+                        Temp t, bint log_out, TCase k) noexcept nogil:
+    """The JVP of a contiguous (K, w) block, w <= FCV * SMX_NF32; False, nothing written,
+    when a column is special (_vderiv_cols32_case's test)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf32 lo = smx_setall_f32(-INFINITY), zf = smx_zero_f32()
+    cdef smx_vf32 a0, a1, b0, b1, q0, q1
+    cdef float am[FCV * 16]
+    cdef float av[FCV * 16]
+    cdef float ac[FCV * 16]
+    cdef double md[FCV * 16]
+    cdef double cd[FCV * 16]
+    cdef Py_ssize_t row, j, nv = (w + SMX_NF32 - 1) // SMX_NF32
+    cdef smx_mf32 bad
+    if t.hard or not (t.inv + t.inv_lo < INFINITY):
+        return False
+    j = 0
+    while j < nv * SMX_NF32:        # the max pass, a group of two vectors at a time
+        a0 = a1 = lo
+        b0 = b1 = q0 = q1 = zf
+        for row in range(K):
+            _cjvp_max1(x + row * w + j, v + row * w + j, w - j, neg, &a0, &b0, &q0)
+            if w - j > SMX_NF32:
+                _cjvp_max1(x + row * w + j + SMX_NF32, v + row * w + j + SMX_NF32,
+                           w - j - SMX_NF32, neg, &a1, &b1, &q1)
+        smx_store_f32(am + j, a0)
+        smx_store_f32(av + j, b0)
+        smx_store_f32(ac + j, q0)
+        smx_store_f32(am + j + SMX_NF32, a1)
+        smx_store_f32(av + j + SMX_NF32, b1)
+        smx_store_f32(ac + j + SMX_NF32, q1)
+        j += 2 * SMX_NF32
+    j = 0
+    while j < w:
+        a0 = smx_load_f32(ac + j)
+        bad = smx_and_mf32(smx_till_f32(w - j), smx_or_mf32(
+            smx_cmpneq_f32(a0, a0), smx_cmpeq_f32(smx_load_f32(am + j), lo)))
+        if smx_any_mf32(bad):
+            return False
+        j += SMX_NF32
+    for j in range(nv * SMX_NF32):   # the lanes past w too: finite, never stored
+        md[j] = am[j] if fabsf(am[j]) < INFINITY else 0.0
+        cd[j] = av[j] if fabsf(av[j]) < INFINITY else 0.0
+    j = 0
+    while j < w:
+        _cjvp_group32(x, v, out, K, w, j, t, log_out, md, cd, k)
+        j += 2 * SMX_NF32
+    return True
+
 cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out, Py_ssize_t K,
                               Py_ssize_t stride, Py_ssize_t W, Temp t, TCase k,
                               char* scratch, char_r ws) noexcept nogil:
@@ -329,6 +477,18 @@ cdef void _vderiv_cols32(Op op, const float* x, const float* v, float* out, Py_s
     if (op == OP_VJP and SMX_HAS_FMA and not t.scaled and stride <= FCV * SMX_NF32
             and _cvjp_unit32(x, v, out, K, W, t.sgn < 0)):
         return
+    if (op == OP_JVP or op == OP_LOG_JVP) and stride <= FCV * SMX_NF32:
+        if case == 0:
+            if _cjvp_block32(x, v, out, K, W, t, op == OP_LOG_JVP, p1):
+                return
+        elif case == 1:
+            if _cjvp_block32(x, v, out, K, W, t, op == OP_LOG_JVP, pt):
+                return
+        elif case == 2:
+            if _cjvp_block32(x, v, out, K, W, t, op == OP_LOG_JVP, n1):
+                return
+        elif _cjvp_block32(x, v, out, K, W, t, op == OP_LOG_JVP, nt):
+            return
     if case == 0:
         _vderiv_cols32_case(op, x, v, out, K, stride, W, t, p1, scratch, ws)
     elif case == 1:
