@@ -340,7 +340,9 @@ def test_column_strips(K, inner, special, T):
 # is a contiguous (K, inner) block per outer index: softmax, log_softmax, the softmax VJP and
 # the JVPs run their passes on it with their state in registers (no copy, no state arrays), the
 # vectors of columns past inner skipped; a block the fast path cannot take (a special column, a
-# confident log-softmax column) goes whole to the general column kernel. The VJP's g sits near 2 so that g - sum(y g) cancels: its dot must keep
+# confident log-softmax column) goes whole to the general column kernel. A block of any K
+# (4100 here: each column's sum takes 4100 terms in one lane, its compensation flushed into
+# double every 16 rows). The VJP's g sits near 2 so that g - sum(y g) cancels: its dot must keep
 # its compensation (flushed into double every 16 rows) to stay within 2 ulp.
 BLOCK_SPECIALS = ("none",) + COLUMN_SPECIALS + ("confident column",)
 
@@ -367,7 +369,8 @@ def _block_case(K, inner, special, T):
 
 @pytest.mark.parametrize("T", (1.0, -1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("special", BLOCK_SPECIALS)
-@pytest.mark.parametrize("K, inner", ((3, 5), (300, 16), (1000, 33), (517, 64), (40, 47)))
+@pytest.mark.parametrize("K, inner", ((3, 5), (300, 16), (1000, 33), (517, 64), (40, 47),
+                                      (4100, 16)))
 def test_column_blocks(K, inner, special, T):
     case = _block_case(K, inner, special, T)
     for fn in ("softmax", "log_softmax", "softmax_vjp", "softmax_jvp", "log_softmax_jvp"):

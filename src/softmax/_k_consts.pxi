@@ -45,6 +45,9 @@ DEF VCW = 1024     # at most this many float32 columns a chunk of the vector col
 DEF WS_VCOL = 48 * VCW      # their state (_vcols32: 25 VCW bytes, _vderiv_cols32: 45 VCW)
 DEF FCOL_BYTES = 262144     # the float32 softmax columns' fast path (_k_vfcols32.pxi): at most
                             # K * (its strip's width) * 4 bytes, each of its two strip copies
+DEF FCOL_LOG_CONTIG = 16777216  # a contiguous block (no copy) of any size for softmax; for
+                            # log_softmax at most this many bytes (its three passes from DRAM
+                            # ran 1.4x the time of the two-pass form: benchmarks/README.md)
 DEF WS_COL = 2 * FCOL_BYTES + WS_VCOL + 10 * CW * 8    # the column kernels: two strip copies,
                             # a vector one's state, then a
                             # general one's (the most, 9.125 CW doubles: _softmax_cols's ih,

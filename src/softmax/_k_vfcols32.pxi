@@ -6,10 +6,12 @@
 #   1  each column's max and min (and x * 0 summed: NaN for a NaN or an inf);
 #   2  the exps exp((y - mt)/|T|) on the fast exp of the rows (_vexp32f: mt the max rounded up
 #      to a multiple of ulp(max |y|), y - mt by Fast2Sum, no guards), summed (anchored
-#      Fast2Sum);
+#      Fast2Sum, its compensation flushed into double every LOG_FLUSH rows);
 #   3  out = the exps times 1/sum, each product rounded once.
 # x is read once from memory and out written once; the exp is taken once per element, where
-# the two-pass online form (_vcols32_case) takes it twice. A strip of a wider block (rows far
+# the two-pass online form (_vcols32_case) takes it twice. A block of at most one strip's
+# width (inner <= 64 with AVX-512) is contiguous: the passes run on x and out themselves, for
+# any K (log_softmax: up to FCOL_LOG_CONTIG bytes). A strip of a wider block (rows far
 # apart) is copied by pass 1 into a contiguous buffer, where passes 2 and 3 find it in L2
 # (rows a large power of two apart share a few cache sets and would not stay there), and
 # pass 1 of the next strip runs inside pass 2 of this one, so that reading memory overlaps
@@ -98,14 +100,18 @@ cdef inline bint _fc_consts(smx_vf32* a, smx_vf32* b, smx_vf32 q, Py_ssize_t n,
     b[0] = one
     return True
 
-cdef inline bint _fc_ready(FcStrip* s, Py_ssize_t w, float inv_hi) noexcept nogil:
-    """After pass 1: whether the strip's w columns take the fast path (then ready for pass 2)."""
+cdef inline bint _fc_ready(FcStrip* s, Py_ssize_t w, float inv_hi, double* cd) noexcept nogil:
+    """After pass 1: whether the strip's w columns take the fast path (then ready for pass 2,
+    the compensation's double lanes cd set to 0)."""
+    cdef Py_ssize_t j
     if not (_fc_consts(&s.a0, &s.b0, s.q0, w, inv_hi)
             and _fc_consts(&s.a1, &s.b1, s.q0, w - SMX_NF32, inv_hi)
             and _fc_consts(&s.a2, &s.b2, s.q0, w - 2 * SMX_NF32, inv_hi)
             and _fc_consts(&s.a3, &s.b3, s.q0, w - 3 * SMX_NF32, inv_hi)):
         return False
     s.q0 = s.q1 = s.q2 = s.q3 = smx_zero_f32()
+    for j in range(FCV * SMX_NF32):
+        cd[j] = 0.0
     return True
 
 cdef inline void _fc_exp(const float* p, float* d, Py_ssize_t n, bint neg, smx_vf32 nmt,
@@ -117,9 +123,12 @@ cdef inline void _fc_exp(const float* p, float* d, Py_ssize_t n, bint neg, smx_v
     _st_till32(d, n, e)
     _fast_acc32(s, c, e)
 
-cdef inline void _fc_row2(const float* p, float* d, Py_ssize_t w, bint neg, float inv_hi,
-                          float inv_lo, bint scaled, FcStrip* s) noexcept nogil:
-    """Pass 2 on one row of a strip: the exps of the w columns at p to d, summed."""
+cdef inline void _fc_row2(const float* p, float* d, Py_ssize_t w, Py_ssize_t row, bint neg,
+                          float inv_hi, float inv_lo, bint scaled, FcStrip* s,
+                          double* cd) noexcept nogil:
+    """Pass 2 on one row of a strip: the exps of the w columns at p to d, summed; the
+    compensation into its double lanes cd every LOG_FLUSH rows (each lane sums K terms: in
+    float32 alone its rounding errors grow as K**2 2**-48 of the sum)."""
     _fc_exp(p, d, w, neg, s.a0, inv_hi, inv_lo, scaled, &s.b0, &s.q0)
     if w > SMX_NF32:
         _fc_exp(p + SMX_NF32, d + SMX_NF32, w - SMX_NF32, neg, s.a1, inv_hi, inv_lo, scaled,
@@ -130,13 +139,18 @@ cdef inline void _fc_row2(const float* p, float* d, Py_ssize_t w, bint neg, floa
     if w > 3 * SMX_NF32:
         _fc_exp(p + 3 * SMX_NF32, d + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, s.a3, inv_hi,
                 inv_lo, scaled, &s.b3, &s.q3)
+    if row % LOG_FLUSH == LOG_FLUSH - 1:
+        _fc_flush4(s, cd)
 
-cdef inline void _fc_inv(smx_vf32* s, smx_vf32* c) noexcept nogil:
-    """(s, c) = the float32 pair of 2**24 / S, S = (s - 1) + c the anchored sum of pass 2."""
-    cdef smx_vf64 d0 = smx_div_f64(smx_setall_f64(16777216.0), smx_add_f64(
-        smx_sub_f64(smx_cvt_lo_f32_f64(s[0]), smx_setall_f64(1.0)), smx_cvt_lo_f32_f64(c[0])))
-    cdef smx_vf64 d1 = smx_div_f64(smx_setall_f64(16777216.0), smx_add_f64(
-        smx_sub_f64(smx_cvt_hi_f32_f64(s[0]), smx_setall_f64(1.0)), smx_cvt_hi_f32_f64(c[0])))
+cdef inline void _fc_inv(smx_vf32* s, smx_vf32* c, double* cd) noexcept nogil:
+    """(s, c) = the float32 pair of 2**24 / S, S = (s - 1) + c the anchored sum of pass 2, its
+    compensation c flushed into cd (then S = (s - 1) + cd)."""
+    cdef smx_vf64 d0, d1
+    _fc_flush(c, cd)
+    d0 = smx_div_f64(smx_setall_f64(16777216.0), smx_add_f64(
+        smx_sub_f64(smx_cvt_lo_f32_f64(s[0]), smx_setall_f64(1.0)), smx_load_f64(cd)))
+    d1 = smx_div_f64(smx_setall_f64(16777216.0), smx_add_f64(
+        smx_sub_f64(smx_cvt_hi_f32_f64(s[0]), smx_setall_f64(1.0)), smx_load_f64(cd + SMX_NF64)))
     s[0] = smx_cvt_f64x2_f32(d0, d1)
     c[0] = smx_cvt_f64x2_f32(smx_sub_f64(d0, smx_cvt_lo_f32_f64(s[0])),
                              smx_sub_f64(d1, smx_cvt_hi_f32_f64(s[0])))
@@ -148,14 +162,14 @@ cdef inline void _fc_out(const float* p, float* o, Py_ssize_t n, smx_vf32 vh,
     _st_till32(o, n, _times32(e, vh, vl, smx_zero_f64()))
 
 cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t stride, Py_ssize_t K,
-                           Py_ssize_t w, FcStrip* s) noexcept nogil:
+                           Py_ssize_t w, FcStrip* s, double* cd) noexcept nogil:
     """Pass 3 of a strip: out = its exps (d, rows ds apart) times 1/sum."""
     cdef Py_ssize_t row
     cdef FcStrip l = s[0]       # (local: in registers, _fc_pass1)
-    _fc_inv(&l.b0, &l.q0)
-    _fc_inv(&l.b1, &l.q1)
-    _fc_inv(&l.b2, &l.q2)
-    _fc_inv(&l.b3, &l.q3)
+    _fc_inv(&l.b0, &l.q0, cd)
+    _fc_inv(&l.b1, &l.q1, cd + SMX_NF32)
+    _fc_inv(&l.b2, &l.q2, cd + 2 * SMX_NF32)
+    _fc_inv(&l.b3, &l.q3, cd + 3 * SMX_NF32)
     for row in range(K):
         _fc_out(d + row * ds, out + row * stride, w, l.b0, l.q0)
         if w > SMX_NF32:
@@ -217,6 +231,13 @@ cdef inline void _fc_flush(smx_vf32* c, double* cd) noexcept nogil:
     smx_store_f64(cd + SMX_NF64, smx_add_f64(smx_load_f64(cd + SMX_NF64), smx_cvt_hi_f32_f64(c[0])))
     c[0] = smx_zero_f32()
 
+cdef inline void _fc_flush4(FcStrip* s, double* cd) noexcept nogil:
+    """_fc_flush of the strip's four compensations s.q into cd."""
+    _fc_flush(&s.q0, cd)
+    _fc_flush(&s.q1, cd + SMX_NF32)
+    _fc_flush(&s.q2, cd + 2 * SMX_NF32)
+    _fc_flush(&s.q3, cd + 3 * SMX_NF32)
+
 cdef inline void _fc_row2log(const float* p, Py_ssize_t w, Py_ssize_t row, bint neg,
                              float inv_hi, float inv_lo, bint scaled, FcStrip* s,
                              double* cd) noexcept nogil:
@@ -231,10 +252,7 @@ cdef inline void _fc_row2log(const float* p, Py_ssize_t w, Py_ssize_t row, bint 
         _fc_explog(p + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, s.a3, inv_hi, inv_lo, scaled, &s.b3,
                    &s.q3)
     if row % LOG_FLUSH == LOG_FLUSH - 1:
-        _fc_flush(&s.q0, cd)
-        _fc_flush(&s.q1, cd + SMX_NF32)
-        _fc_flush(&s.q2, cd + 2 * SMX_NF32)
-        _fc_flush(&s.q3, cd + 3 * SMX_NF32)
+        _fc_flush4(s, cd)
 
 cdef inline double _fc_rest_min(Py_ssize_t K) noexcept nogil:
     """The least S - 1 whose float32 lane sums (K terms, the compensation flushed every
@@ -249,10 +267,7 @@ cdef bint _fc_end_log(FcStrip* s, double* cd, Py_ssize_t K, Py_ssize_t w, bint s
     cdef float m[FCV * 16]
     cdef double rmin = _fc_rest_min(K), S1
     cdef Py_ssize_t j
-    _fc_flush(&s.q0, cd)
-    _fc_flush(&s.q1, cd + SMX_NF32)
-    _fc_flush(&s.q2, cd + 2 * SMX_NF32)
-    _fc_flush(&s.q3, cd + 3 * SMX_NF32)
+    _fc_flush4(s, cd)
     smx_store_f32(ch, s.b0)
     smx_store_f32(ch + SMX_NF32, s.b1)
     smx_store_f32(ch + 2 * SMX_NF32, s.b2)
@@ -350,31 +365,38 @@ cdef void _fc_pass12(const float* cur, const float* x, Py_ssize_t stride, Py_ssi
     for row in range(K):
         _fc_row1(x + row * stride, stride, wn, nxt + row * FW, neg, &ln, pf)
         if op == 0:
-            _fc_row2(cur + row * FW, <float*>cur + row * FW, FW, neg, inv_hi, inv_lo, scaled, &l)
+            _fc_row2(cur + row * FW, <float*>cur + row * FW, FW, row, neg, inv_hi, inv_lo, scaled,
+                     &l, cd)
         else:
             _fc_row2log(cur + row * FW, FW, row, neg, inv_hi, inv_lo, scaled, &l, cd)
     s[0] = l
     sn[0] = ln
 
 cdef void _fc_pass2(const float* x, float* out, Py_ssize_t ws, Py_ssize_t K, Py_ssize_t w,
-                    bint neg, float inv_hi, float inv_lo, bint scaled, FcStrip* s) noexcept nogil:
+                    bint neg, float inv_hi, float inv_lo, bint scaled, FcStrip* s,
+                    double* cd) noexcept nogil:
     """softmax's pass 2 over a block (K rows of w columns, ws apart, to out: the same layout;
     its state local: _fc_pass1)."""
     cdef FcStrip l = s[0]
     cdef Py_ssize_t row
     for row in range(K):
-        _fc_row2(x + row * ws, out + row * ws, w, neg, inv_hi, inv_lo, scaled, &l)
+        _fc_row2(x + row * ws, out + row * ws, w, row, neg, inv_hi, inv_lo, scaled, &l, cd)
     s[0] = l
 
 cdef void _fc_pass2log(const float* x, Py_ssize_t ws, Py_ssize_t K, Py_ssize_t w, bint neg,
-                       float inv_hi, float inv_lo, bint scaled, FcStrip* s,
-                       double* cd) noexcept nogil:
+                       float inv_hi, float inv_lo, bint scaled, FcStrip* s, double* cd,
+                       float* pw) noexcept nogil:
     """log_softmax's pass 2 over a block (K rows of w columns, ws apart; its state local:
-    _fc_pass1)."""
+    _fc_pass1); when pw is not NULL, its rows (the output, same layout) prefetched for
+    writing, so that pass 3, a light loop, does not wait for their lines (10-15% for blocks
+    from L3)."""
     cdef FcStrip l = s[0]
-    cdef Py_ssize_t row
+    cdef Py_ssize_t row, j
     for row in range(K):
         _fc_row2log(x + row * ws, w, row, neg, inv_hi, inv_lo, scaled, &l, cd)
+        if pw != NULL:
+            for j in range(0, w, 16):
+                smx_prefetchw(pw + row * ws + j)
     s[0] = l
 
 cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t w, int op,
@@ -384,21 +406,21 @@ cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t 
     column cannot take it."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef double cd[FCV * 16]        # log_softmax: the compensation in double, then L
+    cdef double cd[FCV * 16]        # the compensation in double (log_softmax: then L)
     cdef float ch[FCV * 16]
     cdef float cl[FCV * 16]
     cdef FcStrip s
     _fc_start(&s)
     _fc_pass1(x, w, K, w, NULL, neg, &s, 0)
     if op == 0:
-        if not _fc_ready(&s, w, inv_hi):
+        if not _fc_ready(&s, w, inv_hi, cd):
             return False
-        _fc_pass2(x, out, w, K, w, neg, inv_hi, inv_lo, scaled, &s)
-        _fc_pass3(out, w, out, w, K, w, &s)
+        _fc_pass2(x, out, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd)
+        _fc_pass3(out, w, out, w, K, w, &s, cd)
         return True
     if not _fc_ready_log(&s, w, inv_hi, cd):
         return False
-    _fc_pass2log(x, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd)
+    _fc_pass2log(x, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd, out)
     if not _fc_end_log(&s, cd, K, w, scaled, ch, cl):
         return False
     _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo)
@@ -414,7 +436,7 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef Py_ssize_t FW = FCV * SMX_NF32
     cdef double inv = <double>inv_hi + <double>inv_lo
-    cdef double cd[FCV * 16]        # log_softmax: the compensation in double, then L
+    cdef double cd[FCV * 16]        # the compensation in double (log_softmax: then L)
     cdef float ch[FCV * 16]
     cdef float cl[FCV * 16]
     cdef FcStrip s, sn
@@ -431,7 +453,7 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
             w = min(FW, W - j)
             _fc_start(&s)
             _fc_pass1(x + j, stride, K, w, cur, neg, &s, pf)
-            have = _fc_ready(&s, w, inv_hi) if op == 0 else _fc_ready_log(&s, w, inv_hi, cd)
+            have = _fc_ready(&s, w, inv_hi, cd) if op == 0 else _fc_ready_log(&s, w, inv_hi, cd)
             if not have:
                 _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
                 j += w
@@ -443,11 +465,11 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
             _fc_pass12(cur, x + jn, stride, K, wn, nxt, op, neg, inv_hi, inv_lo, scaled, &s, &sn,
                        cd, pf)
         elif op == 0:
-            _fc_pass2(cur, cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s)
+            _fc_pass2(cur, cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s, cd)
         else:
-            _fc_pass2log(cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s, cd)
+            _fc_pass2log(cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s, cd, NULL)
         if op == 0:
-            _fc_pass3(cur, FW, out + j, stride, K, w, &s)
+            _fc_pass3(cur, FW, out + j, stride, K, w, &s, cd)
         elif _fc_end_log(&s, cd, K, w, scaled, ch, cl):
             _fc_pass3log(cur, FW, out + j, stride, K, w, neg, scaled, &s, cd, inv)
         else:
@@ -455,7 +477,7 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
         have = False
         j = jn
         if wn > 0:
-            if _fc_ready(&sn, wn, inv_hi) if op == 0 else _fc_ready_log(&sn, wn, inv_hi, cd):
+            if _fc_ready(&sn, wn, inv_hi, cd) if op == 0 else _fc_ready_log(&sn, wn, inv_hi, cd):
                 s = sn
                 w = wn
                 tmp = cur
@@ -494,7 +516,8 @@ cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
     cdef NegT nt
     cdef int case = _tcase(t)
     cdef bint fast = (op != 2 and SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
-                      and K * FCV * SMX_NF32 * 4 <= FCOL_BYTES)
+                      and (K * FCV * SMX_NF32 * 4 <= FCOL_BYTES or (
+                          stride <= FCV * SMX_NF32 and (op == 0 or K * stride * 4 <= FCOL_LOG_CONTIG))))
     if case == 0:
         if fast:
             _fcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
