@@ -19,13 +19,80 @@ cdef inline smx_vf32 _cldv32(const float* p, Py_ssize_t n) noexcept nogil:
         return smx_load_f32(p)
     return smx_load_till_f32(p, n, 0.0)
 
+# One vector of columns of the JVP's passes (the column kernels below hold their state in
+# scratch arrays, the contiguous block's in registers: the same steps, the same bits).
+
+cdef inline void _cjvp_max1(const float* x, const float* v, Py_ssize_t n, bint neg, smx_vf32* a,
+                            smx_vf32* b, smx_vf32* q) noexcept nogil:
+    """The max pass on one vector of a row (n columns): a max, b anchor, q y * 0 summed."""
+    cdef smx_vf32 z = smx_zero_f32()
+    cdef smx_vf32 y = _cld32(x, n, neg)
+    cdef smx_mf32 g = smx_cmpgt_f32(y, a[0])
+    a[0] = smx_select_f32(g, y, a[0])
+    b[0] = smx_select_f32(g, _cldv32(v, n), b[0])
+    q[0] = smx_muladd_f32(smx_select_f32(smx_cmpeq_f32(y, smx_setall_f32(-INFINITY)), z, y), z,
+                          q[0])
+
+cdef inline void _cjvp_exp1(const float* x, const float* v, float* out, Py_ssize_t n, bint neg,
+                            bint scaled, bint store, smx_vf64 iv, const double* md,
+                            const double* cd, smx_vf64* s0, smx_vf64* s1, smx_vf64* d0,
+                            smx_vf64* d1) noexcept nogil:
+    """The exp pass on one vector of a row (md, cd: its columns' max and anchor; s0, s1 the
+    sums of e, d0, d1 of e (v - c), in double)."""
+    cdef smx_vf32 y = _cld32(x, n, neg)
+    cdef smx_vf32 w = _cldv32(v, n)
+    cdef smx_vf64 h0 = smx_sub_f64(_lo64(y), smx_load_f64(md))
+    cdef smx_vf64 h1 = smx_sub_f64(_hi64(y), smx_load_f64(md + SMX_NF64))
+    if scaled:
+        h0 = smx_mul_f64(h0, iv)
+        h1 = smx_mul_f64(h1, iv)
+    h0 = _vexp_z64(h0, V64_SHIFT64)
+    h1 = _vexp_z64(h1, V64_SHIFT64)
+    s0[0] = smx_add_f64(s0[0], h0)
+    s1[0] = smx_add_f64(s1[0], h1)
+    d0[0] = smx_muladd_f64(h0, smx_sub_f64(_lo64(w), smx_load_f64(cd)), d0[0])
+    d1[0] = smx_muladd_f64(h1, smx_sub_f64(_hi64(w), smx_load_f64(cd + SMX_NF64)), d1[0])
+    if store:
+        _cst32(out, n, smx_cvt_f64x2_f32(h0, h1))
+
+cdef inline void _cjvp_out1(const float* v, float* out, Py_ssize_t n, bint neg, bint scaled,
+                            bint log_out, smx_vf64 vf, const double* cd, const double* mu,
+                            const double* qf) noexcept nogil:
+    """The output pass on one vector of a row (cd, mu, qf: its columns')."""
+    cdef smx_vf32 w = _cldv32(v, n), e
+    cdef smx_vf64 a0 = smx_sub_f64(smx_sub_f64(_lo64(w), smx_load_f64(cd)), smx_load_f64(mu))
+    cdef smx_vf64 a1 = smx_sub_f64(smx_sub_f64(_hi64(w), smx_load_f64(cd + SMX_NF64)),
+                                   smx_load_f64(mu + SMX_NF64))
+    if log_out:
+        e = _times_f32(a0, a1, vf, neg, scaled)
+    else:
+        e = _cldv32(out, n)
+        e = smx_cvt_f64x2_f32(smx_mul_f64(smx_mul_f64(_lo64(e), smx_load_f64(qf)), a0),
+                              smx_mul_f64(smx_mul_f64(_hi64(e), smx_load_f64(qf + SMX_NF64)), a1))
+    _cst32(out, n, e)
+
+cdef inline bint _cjvp_special(const float* am, const float* ac, Py_ssize_t n) noexcept nogil:
+    """Whether one of the n columns of a vector is special after the max pass: a NaN or +inf
+    (ac NaN), or all -inf (am -inf)."""
+    cdef smx_vf32 a = smx_load_f32(ac)
+    return smx_any_mf32(smx_and_mf32(smx_till_f32(n), smx_or_mf32(
+        smx_cmpneq_f32(a, a), smx_cmpeq_f32(smx_load_f32(am), smx_setall_f32(-INFINITY)))))
+
+cdef inline void _cjvp_anchors(const float* am, const float* av, Py_ssize_t n, double* md,
+                               double* cd) noexcept nogil:
+    """md, cd = the max and the anchor of n columns in double, 0 where not finite (the lanes
+    past the block's width too: finite, never stored)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        md[j] = am[j] if fabsf(am[j]) < INFINITY else 0.0
+        cd[j] = av[j] if fabsf(av[j]) < INFINITY else 0.0
+
 cdef void _cjvp_max32(const float* x, const float* v, Py_ssize_t K, Py_ssize_t stride,
                       Py_ssize_t W, TCase k, float* am, float* av, float* ac) noexcept nogil:
     """Per column: am = the max of y (NaN ignored), av = the v of an element at it, ac = the
     sum of y * 0 over the entries other than -inf (NaN for a NaN or +inf)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef smx_vf32 z = smx_zero_f32(), lo = smx_setall_f32(-INFINITY), y, a
-    cdef smx_mf32 g
+    cdef smx_vf32 z = smx_zero_f32(), lo = smx_setall_f32(-INFINITY), a, b, q
     cdef Py_ssize_t r, j
     j = 0
     while j < W:
@@ -36,14 +103,13 @@ cdef void _cjvp_max32(const float* x, const float* v, Py_ssize_t K, Py_ssize_t s
     for r in range(K):
         j = 0
         while j < W:
-            y = _cld32(x + r * stride + j, W - j, neg)
             a = smx_load_f32(am + j)
-            g = smx_cmpgt_f32(y, a)
-            smx_store_f32(am + j, smx_select_f32(g, y, a))
-            smx_store_f32(av + j, smx_select_f32(g, _cldv32(v + r * stride + j, W - j),
-                                                 smx_load_f32(av + j)))
-            smx_store_f32(ac + j, smx_muladd_f32(smx_select_f32(smx_cmpeq_f32(y, lo), z, y), z,
-                                                 smx_load_f32(ac + j)))
+            b = smx_load_f32(av + j)
+            q = smx_load_f32(ac + j)
+            _cjvp_max1(x + r * stride + j, v + r * stride + j, W - j, neg, &a, &b, &q)
+            smx_store_f32(am + j, a)
+            smx_store_f32(av + j, b)
+            smx_store_f32(ac + j, q)
             j += SMX_NF32
 
 cdef void _cjvp_exp32(const float* x, const float* v, float* out, Py_ssize_t K,
@@ -54,8 +120,7 @@ cdef void _cjvp_exp32(const float* x, const float* v, float* out, Py_ssize_t K,
     sum(e (v - c)), e = exp((y - m)/|T|) * 2**64 in double; with store out = e rounded."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf64 iv = smx_setall_f64(inv), z = smx_zero_f64(), h0, h1
-    cdef smx_vf32 y, w
+    cdef smx_vf64 iv = smx_setall_f64(inv), z = smx_zero_f64(), s0, s1, d0, d1
     cdef Py_ssize_t r, j
     j = 0
     while j < W:
@@ -70,24 +135,16 @@ cdef void _cjvp_exp32(const float* x, const float* v, float* out, Py_ssize_t K,
             if sp[j // SMX_NF32]:
                 j += SMX_NF32
                 continue
-            y = _cld32(x + r * stride + j, W - j, neg)
-            w = _cldv32(v + r * stride + j, W - j)
-            h0 = smx_sub_f64(_lo64(y), smx_load_f64(md + j))
-            h1 = smx_sub_f64(_hi64(y), smx_load_f64(md + j + SMX_NF64))
-            if scaled:
-                h0 = smx_mul_f64(h0, iv)
-                h1 = smx_mul_f64(h1, iv)
-            h0 = _vexp_z64(h0, V64_SHIFT64)
-            h1 = _vexp_z64(h1, V64_SHIFT64)
-            smx_store_f64(S + j, smx_add_f64(smx_load_f64(S + j), h0))
-            smx_store_f64(S + j + SMX_NF64, smx_add_f64(smx_load_f64(S + j + SMX_NF64), h1))
-            smx_store_f64(D + j, smx_muladd_f64(h0, smx_sub_f64(_lo64(w), smx_load_f64(cd + j)),
-                                                smx_load_f64(D + j)))
-            smx_store_f64(D + j + SMX_NF64, smx_muladd_f64(
-                h1, smx_sub_f64(_hi64(w), smx_load_f64(cd + j + SMX_NF64)),
-                smx_load_f64(D + j + SMX_NF64)))
-            if store:
-                _cst32(out + r * stride + j, W - j, smx_cvt_f64x2_f32(h0, h1))
+            s0 = smx_load_f64(S + j)
+            s1 = smx_load_f64(S + j + SMX_NF64)
+            d0 = smx_load_f64(D + j)
+            d1 = smx_load_f64(D + j + SMX_NF64)
+            _cjvp_exp1(x + r * stride + j, v + r * stride + j, out + r * stride + j, W - j, neg,
+                       scaled, store, iv, md + j, cd + j, &s0, &s1, &d0, &d1)
+            smx_store_f64(S + j, s0)
+            smx_store_f64(S + j + SMX_NF64, s1)
+            smx_store_f64(D + j, d0)
+            smx_store_f64(D + j + SMX_NF64, d1)
             j += SMX_NF32
 
 cdef void _cjvp_out32(const float* v, float* out, Py_ssize_t K, Py_ssize_t stride,
@@ -96,8 +153,7 @@ cdef void _cjvp_out32(const float* v, float* out, Py_ssize_t K, Py_ssize_t strid
     """The output pass (_jvp_out32 per column: its c, mu and qf from arrays)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf64 vf = smx_setall_f64(f), a0, a1
-    cdef smx_vf32 w, e
+    cdef smx_vf64 vf = smx_setall_f64(f)
     cdef Py_ssize_t r, j
     for r in range(K):
         j = 0
@@ -105,18 +161,8 @@ cdef void _cjvp_out32(const float* v, float* out, Py_ssize_t K, Py_ssize_t strid
             if sp[j // SMX_NF32]:
                 j += SMX_NF32
                 continue
-            w = _cldv32(v + r * stride + j, W - j)
-            a0 = smx_sub_f64(smx_sub_f64(_lo64(w), smx_load_f64(cd + j)), smx_load_f64(mu + j))
-            a1 = smx_sub_f64(smx_sub_f64(_hi64(w), smx_load_f64(cd + j + SMX_NF64)),
-                             smx_load_f64(mu + j + SMX_NF64))
-            if log_out:
-                e = _times_f32(a0, a1, vf, neg, scaled)
-            else:
-                e = _cldv32(out + r * stride + j, W - j)
-                e = smx_cvt_f64x2_f32(
-                    smx_mul_f64(smx_mul_f64(_lo64(e), smx_load_f64(qf + j)), a0),
-                    smx_mul_f64(smx_mul_f64(_hi64(e), smx_load_f64(qf + j + SMX_NF64)), a1))
-            _cst32(out + r * stride + j, W - j, e)
+            _cjvp_out1(v + r * stride + j, out + r * stride + j, W - j, neg, scaled, log_out, vf,
+                       cd + j, mu + j, qf + j)
             j += SMX_NF32
 
 cdef bint _cvjp_sum32(const float* y, const float* g, Py_ssize_t K, Py_ssize_t stride,
@@ -201,6 +247,14 @@ cdef inline void _cvjp_out1(const float* y, const float* g, float* o, Py_ssize_t
     cdef smx_vf32 r = _vjp_unit32(_cldv32(y, n), _cldv32(g, n), c1, nc1, c2)
     _cst32(o, n, smx_neg_f32(r) if neg else r)
 
+cdef inline void _cvjp_flush(smx_vf32* u0, smx_vf32* u1, smx_vf32* u2, smx_vf32* u3,
+                             double* cd) noexcept nogil:
+    """The four vectors' dot compensations into their double lanes cd (_fc_flush)."""
+    _fc_flush(u0, cd)
+    _fc_flush(u1, cd + SMX_NF32)
+    _fc_flush(u2, cd + 2 * SMX_NF32)
+    _fc_flush(u3, cd + 3 * SMX_NF32)
+
 cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K, Py_ssize_t w,
                        bint neg) noexcept nogil:
     """The softmax VJP of a contiguous (K, w) block at T = 1 (T = -1: neg), FMA only. False,
@@ -230,14 +284,8 @@ cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K,
             _dot_acc32(&t3, &u3, _cldv32(p + 3 * SMX_NF32, w - 3 * SMX_NF32),
                        _cldv32(q + 3 * SMX_NF32, w - 3 * SMX_NF32))
         if row % LOG_FLUSH == LOG_FLUSH - 1:
-            _fc_flush(&u0, cd)
-            _fc_flush(&u1, cd + SMX_NF32)
-            _fc_flush(&u2, cd + 2 * SMX_NF32)
-            _fc_flush(&u3, cd + 3 * SMX_NF32)
-    _fc_flush(&u0, cd)
-    _fc_flush(&u1, cd + SMX_NF32)
-    _fc_flush(&u2, cd + 2 * SMX_NF32)
-    _fc_flush(&u3, cd + 3 * SMX_NF32)
+            _cvjp_flush(&u0, &u1, &u2, &u3, cd)
+    _cvjp_flush(&u0, &u1, &u2, &u3, cd)
     _cvjp_pair(t0, cd, &a0, &n0, &b0)
     _cvjp_pair(t1, cd + SMX_NF32, &a1, &n1, &b1)
     _cvjp_pair(t2, cd + 2 * SMX_NF32, &a2, &n2, &b2)
@@ -269,54 +317,6 @@ cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K,
 # in registers, not in scratch arrays (where each row cost a load and a store a vector of
 # every sum); the same operations, the same bits. A special column sends the whole block to
 # _vderiv_cols32_case before anything is written.
-
-cdef inline void _cjvp_max1(const float* x, const float* v, Py_ssize_t n, bint neg, smx_vf32* a,
-                            smx_vf32* b, smx_vf32* q) noexcept nogil:
-    """_cjvp_max32 on one vector of a row (n columns): a max, b anchor, q y * 0 summed."""
-    cdef smx_vf32 z = smx_zero_f32()
-    cdef smx_vf32 y = _cld32(x, n, neg)
-    cdef smx_mf32 g = smx_cmpgt_f32(y, a[0])
-    a[0] = smx_select_f32(g, y, a[0])
-    b[0] = smx_select_f32(g, _cldv32(v, n), b[0])
-    q[0] = smx_muladd_f32(smx_select_f32(smx_cmpeq_f32(y, smx_setall_f32(-INFINITY)), z, y), z,
-                          q[0])
-
-cdef inline void _cjvp_exp1(const float* x, const float* v, float* out, Py_ssize_t n, bint neg,
-                            bint scaled, bint store, smx_vf64 iv, const double* md,
-                            const double* cd, smx_vf64* s0, smx_vf64* s1, smx_vf64* d0,
-                            smx_vf64* d1) noexcept nogil:
-    """_cjvp_exp32 on one vector of a row (md, cd: its columns' max and anchor)."""
-    cdef smx_vf32 y = _cld32(x, n, neg)
-    cdef smx_vf32 w = _cldv32(v, n)
-    cdef smx_vf64 h0 = smx_sub_f64(_lo64(y), smx_load_f64(md))
-    cdef smx_vf64 h1 = smx_sub_f64(_hi64(y), smx_load_f64(md + SMX_NF64))
-    if scaled:
-        h0 = smx_mul_f64(h0, iv)
-        h1 = smx_mul_f64(h1, iv)
-    h0 = _vexp_z64(h0, V64_SHIFT64)
-    h1 = _vexp_z64(h1, V64_SHIFT64)
-    s0[0] = smx_add_f64(s0[0], h0)
-    s1[0] = smx_add_f64(s1[0], h1)
-    d0[0] = smx_muladd_f64(h0, smx_sub_f64(_lo64(w), smx_load_f64(cd)), d0[0])
-    d1[0] = smx_muladd_f64(h1, smx_sub_f64(_hi64(w), smx_load_f64(cd + SMX_NF64)), d1[0])
-    if store:
-        _cst32(out, n, smx_cvt_f64x2_f32(h0, h1))
-
-cdef inline void _cjvp_out1(const float* v, float* out, Py_ssize_t n, bint neg, bint scaled,
-                            bint log_out, smx_vf64 vf, const double* cd, const double* mu,
-                            const double* qf) noexcept nogil:
-    """_cjvp_out32 on one vector of a row (cd, mu, qf: its columns')."""
-    cdef smx_vf32 w = _cldv32(v, n), e
-    cdef smx_vf64 a0 = smx_sub_f64(smx_sub_f64(_lo64(w), smx_load_f64(cd)), smx_load_f64(mu))
-    cdef smx_vf64 a1 = smx_sub_f64(smx_sub_f64(_hi64(w), smx_load_f64(cd + SMX_NF64)),
-                                   smx_load_f64(mu + SMX_NF64))
-    if log_out:
-        e = _times_f32(a0, a1, vf, neg, scaled)
-    else:
-        e = _cldv32(out, n)
-        e = smx_cvt_f64x2_f32(smx_mul_f64(smx_mul_f64(_lo64(e), smx_load_f64(qf)), a0),
-                              smx_mul_f64(smx_mul_f64(_hi64(e), smx_load_f64(qf + SMX_NF64)), a1))
-    _cst32(out, n, e)
 
 cdef void _cjvp_group32(const float* x, const float* v, float* out, Py_ssize_t K, Py_ssize_t w,
                         Py_ssize_t j, Temp t, bint log_out, double* md, double* cd,
@@ -375,7 +375,6 @@ cdef bint _cjvp_block32(const float* x, const float* v, float* out, Py_ssize_t K
     cdef double md[FCV * 16]
     cdef double cd[FCV * 16]
     cdef Py_ssize_t row, j, nv = (w + SMX_NF32 - 1) // SMX_NF32
-    cdef smx_mf32 bad
     if t.hard or not (t.inv + t.inv_lo < INFINITY):
         return False
     j = 0
@@ -396,15 +395,10 @@ cdef bint _cjvp_block32(const float* x, const float* v, float* out, Py_ssize_t K
         j += 2 * SMX_NF32
     j = 0
     while j < w:
-        a0 = smx_load_f32(ac + j)
-        bad = smx_and_mf32(smx_till_f32(w - j), smx_or_mf32(
-            smx_cmpneq_f32(a0, a0), smx_cmpeq_f32(smx_load_f32(am + j), lo)))
-        if smx_any_mf32(bad):
+        if _cjvp_special(am + j, ac + j, w - j):
             return False
         j += SMX_NF32
-    for j in range(nv * SMX_NF32):   # the lanes past w too: finite, never stored
-        md[j] = am[j] if fabsf(am[j]) < INFINITY else 0.0
-        cd[j] = av[j] if fabsf(av[j]) < INFINITY else 0.0
+    _cjvp_anchors(am, av, nv * SMX_NF32, md, cd)
     j = 0
     while j < w:
         _cjvp_group32(x, v, out, K, w, j, t, log_out, md, cd, k)
@@ -425,7 +419,6 @@ cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out,
     cdef unsigned char* sp = <unsigned char*>(ac + VCW)
     cdef Py_ssize_t j, jv, n, nvec = (W + SMX_NF32 - 1) // SMX_NF32
     cdef bint any_ok = False, tok = (not t.hard) and t.inv + t.inv_lo < INFINITY
-    cdef smx_mf32 mk
     cdef double q
     if op == OP_VJP or op == OP_LOG_VJP:
         _cvjp_sum32(x, v, K, stride, W, log_out, k, S, am)
@@ -442,21 +435,14 @@ cdef void _vderiv_cols32_case(Op op, const float* x, const float* v, float* out,
     for jv in range(nvec):       # which vectors of columns are ordinary
         j = jv * SMX_NF32
         n = min(<Py_ssize_t>SMX_NF32, W - j)
-        mk = smx_till_f32(n)
-        sp[jv] = (not tok
-                  or smx_any_mf32(smx_and_mf32(mk, smx_cmpneq_f32(smx_load_f32(ac + j),
-                                                                  smx_load_f32(ac + j))))
-                  or smx_any_mf32(smx_and_mf32(mk, smx_cmpeq_f32(smx_load_f32(am + j),
-                                                                 smx_setall_f32(-INFINITY)))))
+        sp[jv] = not tok or _cjvp_special(am + j, ac + j, n)
         if sp[jv]:
             _jvp_cols(x + j, v + j, out + j, K, stride, n, t, log_out, ws)
         else:
             any_ok = True
     if not any_ok:
         return
-    for j in range(nvec * SMX_NF32):   # the lanes past W too: finite, never stored
-        md[j] = am[j] if fabsf(am[j]) < INFINITY else 0.0
-        cd[j] = av[j] if fabsf(av[j]) < INFINITY else 0.0
+    _cjvp_anchors(am, av, nvec * SMX_NF32, md, cd)
     _cjvp_exp32(x, v, out, K, stride, W, sp, md, cd, t.inv + t.inv_lo, not log_out, k, S, D)
     for j in range(W):           # per column: S -> qf = f / S, D -> mu - c
         q = 1.0 / S[j]
