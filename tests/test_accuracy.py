@@ -393,6 +393,35 @@ def test_log_softmax_vjp_positive_y(dtype, T):
 
 
 # ============================================================================ confident rows
+def _row_sequence(R, K, dtype_name, special_at):
+    """R rows of K whose neighbours differ wildly: row r centred on 60 (r % 5) - 120 with a
+    spread of 0.5 ... 20, so that any row's max and min taken for another row's would put
+    exps above 1 or out of range; row special_at (if any) holds a NaN, the next a -inf."""
+    rng = np.random.default_rng([SEED, R, K, special_at + 7])
+    off = (60.0 * (np.arange(R) % 5) - 120.0)[:, None]
+    spread = np.array([0.5, 20.0, 3.0, 9.0])[np.arange(R) % 4][:, None]
+    x = off + spread * rng.standard_normal((R, K))
+    if 0 <= special_at < R:
+        x[special_at, K // 3] = np.nan
+        if special_at + 1 < R:
+            x[special_at + 1, K - 1] = -np.inf
+    return x.astype(dtype_name)
+
+
+@pytest.mark.parametrize("T", (1.0, -1.0, 0.37), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("K", (17, 96, 200, 512, 513))
+def test_row_sequences(K, T):
+    """The float32 rows take each row's max and min from an earlier row's exp pass (one or
+    two rows before, _vrows32_case): short batches (R = 1 ... 5) and special rows at the
+    start, the middle and the end of the batch."""
+    for dtype in DTYPES:
+        for R in (1, 2, 3, 5, 9):
+            for special_at in sorted({-1, 0, 1, R // 2, R - 2, R - 1}):
+                case = Case(_row_sequence(R, K, dtype.name, special_at), -1, T)
+                for fn in ("softmax", "log_softmax", "logsumexp"):
+                    check("row-seq", fn, case, f" R={R} K={K} special row {special_at}")
+
+
 def _confident_rows(dtype):
     """Rows with one dominant entry: log_softmax there is ~ -exp(-gap), far below 1 in size;
     and the rows the oracle is checked on against mpmath (tests/test_oracle.py)."""

@@ -32,6 +32,15 @@ cdef extern from *:
         memcpy(&a, &b, 4);
         return a;
     }
+    /* 1/g for a power of two g whose inverse is normal (2**-126 < g < 2**127): exact. */
+    static inline float smx__recip_pow2_f32(float g)
+    {
+        uint32_t b;
+        memcpy(&b, &g, 4);
+        b = (254u << 23) - b;
+        memcpy(&g, &b, 4);
+        return g;
+    }
     """
     const float V32_LOG2E
     const float V32_SHIFT64
@@ -42,6 +51,7 @@ cdef extern from *:
     const float V32_SHIFT
     float smx__next_up_f32(float y) noexcept nogil
     float smx__ulp_f32(float a) noexcept nogil
+    float smx__recip_pow2_f32(float g) noexcept nogil
 
 # The compile-time cases of the vector kernels: the sign of T (T < 0 reduces sgn * x = -x)
 # and whether |T| != 1 ("scaled"), as a fused type of four empty markers. Cython writes one
@@ -182,6 +192,11 @@ cdef inline float _grid32(float m, float mn) noexcept nogil:
         return 0.0
     return smx__ulp_f32(a)
 
+cdef inline float _grid_up32(float m, float g) noexcept nogil:
+    """m rounded up to a multiple of g = _grid32(...) != 0: ceil(m / g) * g, the quotient as
+    m * (1/g) (1/g exact: the same rounding as the division, without its latency)."""
+    return ceilf(m * smx__recip_pow2_f32(g)) * g
+
 cdef inline bint _fast32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
     """The fast path's constants of a row of finite y (max m, min mn): False when it cannot
     take the row (no FMA; (max - min)/|T| above FAST_SPAN; max |y| below 2**-100).
@@ -195,7 +210,7 @@ cdef inline bint _fast32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
     cdef double inv = t.inv + t.inv_lo
     if not SMX_HAS_FMA or t.hard or g == 0.0:
         return False
-    c.mt = ceilf(m / g) * g
+    c.mt = _grid_up32(m, g)
     c.f2s = True
     c.span = (<double>c.mt - <double>mn) * inv
     c.inv_hi = <float>inv

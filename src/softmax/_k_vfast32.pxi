@@ -134,6 +134,7 @@ cdef inline smx_vf32 _diff_lo32(smx_vf32 y, smx_vf32 nm, smx_vf32 d, bint f2s) n
         return _fast2sum_lo32(y, nm, d)
     return _two_sum_lo32(y, nm, d)
 
+DEF AHEAD2_MAX_K = 512    # _vrows32_case: softmax rows up to this take their stats two rows on
 DEF LOG_FLUSH = 16          # _fexp_sum_log32: terms a lane between flushes of c into double
 
 cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
@@ -218,7 +219,7 @@ cdef inline bint _fastlog32(float m, float mn, Temp t, Fast32* c) noexcept nogil
     if not SMX_HAS_FMA or t.hard:
         return False
     c.mt = m
-    c.f2s = g != 0.0 and ceilf(m / g) * g == m
+    c.f2s = g != 0.0 and _grid_up32(m, g) == m
     c.span = (<double>m - <double>mn) * inv
     c.inv_hi = <float>inv
     c.inv_lo = <float>(inv - <double>c.inv_hi)
@@ -227,10 +228,12 @@ cdef inline bint _fastlog32(float m, float mn, Temp t, Fast32* c) noexcept nogil
 cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
                         TCase k, char_r ws) noexcept nogil:
     """R rows (SMX_NF32 < K < SPLIT_MIN) of softmax (op 0), log_softmax (1), logsumexp (2: out[r]
-    per row). A row's max and min come from the previous row's exp pass; softmax rows of finite
-    y with (max - min)/|T| <= FAST_SPAN take the fast path (_fast32), the others _vrow32_body,
-    special rows the general kernels."""
-    cdef Stats32 cur, nxt
+    per row). A row's max and min come from the exp pass of the row `ahead` before it: two
+    for softmax rows up to AHEAD2_MAX_K (the reductions and the row's constants, a chain of
+    scalar latencies, then run beside the exps of the row between), else one. Softmax rows of
+    finite y with (max - min)/|T| <= FAST_SPAN take the fast path (_fast32), the others
+    _vrow32_body, special rows the general kernels."""
+    cdef Stats32 cur, nxt, far     # the stats of rows r, r + 1, r + 2
     cdef Fast32 c
     cdef const float* xr
     cdef const float* nx
@@ -244,14 +247,19 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     # log_softmax's S - 1 summed in float32 lanes (_fexp_sum_log32) is good to a relative 2**-28
     # from this on: n**2 * 2**-18, n = ceil(K / SMX_NF32) terms a lane (see _log_rest_min)
     cdef double rest_min = _log_rest_min(K)
+    cdef Py_ssize_t ahead = 2 if op == 0 and K <= AHEAD2_MAX_K else 1
     if R <= 0:
         return
     _row_stats32(x, K, k, &cur)
+    nxt = cur
+    far = cur
+    if ahead == 2 and R > 1:
+        _row_stats32(x + K, K, k, &nxt)
     for r in range(R):
         xr = x + r * K
-        nx = xr + K if r + 1 < R else xr
+        nx = xr + ahead * K if r + ahead < R else xr    # the row whose stats this pass takes
         if op == 1 and cur.finite and _fastlog32(cur.m, cur.mn, t, &c):
-            S = _fexp_sum_log32(xr, K, c, nx, &nxt, px, pout, chi, clo, k)
+            S = _fexp_sum_log32(xr, K, c, nx, &far, px, pout, chi, clo, k)
             pout = NULL
             if S >= rest_min:
                 L = _log1p_sum(S)
@@ -266,7 +274,7 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             elif _vrow32_body(xr, out + r * K, K, t, op, cur.m, cur.finite, k) != 0:
                 _softmax_row(xr, out + r * K, K, t, True, ws)
         elif op == 0 and cur.finite and _fast32(cur.m, cur.mn, t, &c):
-            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &nxt, prev, pinv, k)
+            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &far, prev, pinv, k)
             prev = NULL
             if c.span <= direct_span and K <= FUSE_MAX_K:
                 prev = out + r * K
@@ -285,9 +293,13 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
                     _lse_row(xr, out + r, K, t, ws)
                 else:
                     _softmax_row(xr, out + r * K, K, t, op == 1, ws)
-            if r + 1 < R:
-                _row_stats32(nx, K, k, &nxt)
-        cur = nxt
+            if r + ahead < R:
+                _row_stats32(nx, K, k, &far)
+        if ahead == 2:
+            cur = nxt
+            nxt = far
+        else:
+            cur = far
     if prev != NULL:
         _fscale32(prev, K, pinv, True)
     if pout != NULL:
