@@ -384,6 +384,43 @@ def run_table(args, S, sp, torch, ortf):
     return notes
 
 
+# ----------------------------------------------------------------------------- small calls
+def small_calls(S, x):
+    """{label: zero-arg call} of the issue's small-call targets on a 10-element x."""
+    v, o, w = np.ones_like(x), np.empty_like(x), x > x.min()
+    return {
+        "softmax": lambda: S.softmax(x),
+        "softmax axis=0 T=0.5 out=": lambda: S.softmax(x, axis=0, temperature=0.5, out=o),
+        "log_softmax": lambda: S.log_softmax(x),
+        "logsumexp": lambda: S.logsumexp(x),
+        "softmax_jvp": lambda: S.softmax_jvp(x, v),
+        "softmax_vjp": lambda: S.softmax_vjp(x, v),
+        "softmax where=": lambda: S.softmax(x, where=w),
+        "log_softmax where=": lambda: S.log_softmax(x, where=w),
+        "logsumexp where=": lambda: S.logsumexp(x, where=w),
+        "softmax_jvp where=": lambda: S.softmax_jvp(x, v, where=w),
+        "softmax_jacobian": lambda: S.softmax_jacobian(x),
+    }
+
+
+def run_small(args, S):
+    """Median microseconds per call of the small calls (small_calls), float32 and float64."""
+    if S is None:
+        return
+    print()
+    print("Small calls, a 10-element array (median us per call; targets: 1.0 for softmax, "
+          "log_softmax, logsumexp; 1.2 for the JVP/VJP; 3 with where= and for the Jacobian)")
+    rows = {}
+    for dt in (F32, F64):
+        x = np.random.default_rng(2).standard_normal(10).astype(dt)
+        for label, f in small_calls(S, x).items():
+            rows.setdefault(label, []).append(timeit_median(f, 0.005 if args.quick else 0.02,
+                                                            args.repeat) * 1e6)
+    print(f"  {'call':<28}{'float32':>9}{'float64':>9}")
+    for label, (t32, t64) in rows.items():
+        print(f"  {label:<28}{t32:>9.2f}{t64:>9.2f}")
+
+
 # ----------------------------------------------------------------------------- memory
 def run_memory(args, S, sp):
     print()
@@ -528,6 +565,7 @@ def main(argv=None):
     ap.add_argument("--cases", nargs="+", metavar="SUBSTR", help="only cases whose label contains one")
     ap.add_argument("--repeat", type=int, default=None, help="samples per median (>= 7)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc section")
+    ap.add_argument("--no-small", action="store_true", help="skip the small-call section")
     args = ap.parse_args(argv)
     if args.repeat is None:
         args.repeat = 7 if args.quick else 9
@@ -593,6 +631,8 @@ def main(argv=None):
             print("notes (! in the table = wrong result; rows are checked against a wider-precision result):")
             for n in notes:
                 print("  " + n)
+        if not (args.no_small or args.plot_only or args.cases):
+            run_small(args, S)
         if not (args.no_memory or args.plot_only):
             run_memory(args, S, sp)
         if args.plot:

@@ -6,7 +6,7 @@ the kernels receive must be aligned, contiguous, native float32/float64, of the
 (outer, K, inner) size announced, writeable where written, and never partially
 overlapping another argument -- the kernels assume all of that and check none
 of it; and a call the small-call shortcuts (small_softmax, small_logsumexp,
-small_derivative) answer must be one of the kind they may take.
+small_derivative, small_jacobian) answer must be one of the kind they may take.
 
 Valid calls are checked by the oracle of test_fuzz.py (`run_case`): the result
 matches tests/oracle.py, has the policy's dtype and shape, and no input (x, v,
@@ -92,32 +92,53 @@ class KernelSpy:
         assert min(outer, K, inner) >= 1, f"{name}: empty plan {(outer, K, inner)} reached a kernel"
         _check_kernel_arrays(name, arrays, outer, K, inner, written, may_alias)
 
+    def jacobian(self, s, jac, outer, K, t):
+        self.calls += 1
+        _check_kernel_arrays("jacobian", [s, jac], outer, K, 1, [1], set())
+        assert s.flags.c_contiguous and jac.flags.c_contiguous and t != 0
+        assert s.size == outer * K >= 1 and jac.size == outer * K * K
+        return self.real.jacobian(s, jac, outer, K, t)
+
     # The small-call shortcuts take any objects and answer None for a call they do not take;
-    # a call they answer must be of their kind (see _core.pyx: _small_view, _small_temp).
-    def small_softmax(self, x, axis, t, log, max_size, out=None):
-        res = self.real.small_softmax(x, axis, t, log, max_size, out)
+    # a call they answer must be of their kind (see _core_small.pxi: _small_view, _small_temp,
+    # _mask_ok).
+    def small_softmax(self, x, axis, t, log, max_size, out=None, where=None):
+        res = self.real.small_softmax(x, axis, t, log, max_size, out, where)
         if res is not None:
-            self._check_small("small_softmax", x, axis, t, max_size, [out], res, x.shape)
+            self._check_small("small_softmax", x, axis, t, max_size, [out], res, x.shape, where)
             assert out is None or res is out
         return res
 
-    def small_logsumexp(self, x, axis, t, max_size, b=None):
-        res = self.real.small_logsumexp(x, axis, t, max_size, b)
+    def small_logsumexp(self, x, axis, t, max_size, b=None, where=None):
+        res = self.real.small_logsumexp(x, axis, t, max_size, b, where)
         if res is not None:
             shape = () if axis is None else x.shape[:axis % x.ndim] + x.shape[axis % x.ndim + 1:]
-            self._check_small("small_logsumexp", x, axis, t, max_size, [b], res, shape)
+            self._check_small("small_logsumexp", x, axis, t, max_size, [b], res, shape, where)
             assert (x.size == 0 or x.shape[axis % x.ndim if axis is not None else 0]) and np.ndim(res) == len(shape)
+            assert b is None or where is None
         return res
 
-    def small_derivative(self, x, v, axis, t, vjp, log, max_size, out=None):
-        res = self.real.small_derivative(x, v, axis, t, vjp, log, max_size, out)
+    def small_derivative(self, x, v, axis, t, vjp, log, max_size, out=None, where=None):
+        res = self.real.small_derivative(x, v, axis, t, vjp, log, max_size, out, where)
         if res is not None:
-            self._check_small("small_derivative", x, axis, t, max_size, [v, out], res, x.shape)
-            assert t != 0 and (out is None or (res is out and not np.may_share_memory(out, x)
-                                               and not np.may_share_memory(out, v)))
+            self._check_small("small_derivative", x, axis, t, max_size, [v, out], res, x.shape, where)
+            assert t != 0 and (out is None or res is out)
+            assert where is None or not vjp
+            if where is None:   # (with a mask the kernel reads copies of x and v)
+                assert out is None or not (np.may_share_memory(out, x) or np.may_share_memory(out, v))
         return res
 
-    def _check_small(self, name, x, axis, t, max_size, others, res, shape):
+    def small_jacobian(self, x, axis, t, max_size):
+        res = self.real.small_jacobian(x, axis, t, max_size)
+        if res is not None:
+            ax = x.ndim - 1 if axis is None else axis % x.ndim
+            K = x.size if axis is None else x.shape[ax]
+            batch = () if axis is None else x.shape[:ax] + x.shape[ax + 1:]
+            self._check_small("small_jacobian", x, axis, t, max_size, [], res, batch + (K, K), None)
+            assert t != 0 and x.size >= 1 and (axis is None or x.shape[ax + 1:].count(1) == x.ndim - ax - 1)
+        return res
+
+    def _check_small(self, name, x, axis, t, max_size, others, res, shape, where):
         self.calls += 1
         assert type(x) is np.ndarray and x.dtype in (np.float32, np.float64) and x.dtype.isnative, name
         assert x.flags.aligned and x.flags.c_contiguous and 1 <= x.ndim and x.size < max_size, name
@@ -126,6 +147,10 @@ class KernelSpy:
         for o in others:
             assert o is None or (type(o) is np.ndarray and o.dtype == x.dtype and o.shape == x.shape
                                  and o.flags.c_contiguous and o.flags.aligned), f"{name}: {o!r}"
+        assert where is None or (type(where) is np.ndarray and where.dtype == np.bool_
+                                 and where.shape == x.shape and where.flags.c_contiguous), f"{name}: where"
+        if where is not None and others and others[-1] is not None:
+            assert not np.may_share_memory(others[-1], where), f"{name}: out overlaps where"
         r = np.asarray(res)
         assert r.dtype == x.dtype and r.shape == tuple(shape), f"{name}: result {r.dtype} {r.shape}"
 

@@ -13,7 +13,7 @@ import softmax as sm
 from softmax import _api
 import util
 
-SHORTCUT_FUNCS = util.FUNCS[:7]   # softmax_jacobian has no shortcut
+SHORTCUT_FUNCS = util.FUNCS
 
 
 # ---------------------------------------------------------------- one call, made twice
@@ -63,8 +63,13 @@ def draw_call(d):
         kw["out"] = out
     if d.chance(3):
         kw["workers"] = d.choice([2, 0, -1, True, 1.5, np.int64(1)]) if odd() else d.choice([None, 1])
-    if "where" in util.TAKES[name] and odd():
-        kw["where"] = np.ones(shape, bool)
+    if "where" in util.TAKES[name] and d.chance(3):
+        mask = util.draw_values(d, np.bool_, shape)
+        if mask.ndim and mask.size and d.chance(2):   # the first entry of every last-axis slice out
+            mask[(slice(None),) * (mask.ndim - 1) + (0,)] = False
+        if odd():   # what the shortcuts leave: a broadcast mask, another layout, a list
+            mask = d.choice([np.ones(shape[-1:], bool), util.layout(mask, "F"), mask.tolist()])
+        kw["where"] = mask
     if "dtype" in util.TAKES[name] and odd():
         kw["dtype"] = np.float64
     return name, args, kw
@@ -85,8 +90,21 @@ def outcome(name, args, kw, shortcuts):
     out = kw.get("out")
     parts = res if isinstance(res, tuple) else (res,)
     return ("returned", isinstance(res, tuple), res is out if isinstance(out, np.ndarray) else None,
-            [(type(p), np.asarray(p).dtype, np.shape(p), np.asarray(p).tobytes()) for p in parts],
-            np.asarray(args[0]).tobytes(), out.tobytes() if isinstance(out, np.ndarray) else None)
+            [(type(p), np.asarray(p).dtype, np.shape(p), _bits(p)) for p in parts],
+            _bits(args[0]), _bits(out) if isinstance(out, np.ndarray) else None)
+
+
+def _bits(a):
+    """The bytes of a's values: for long double (whose storage has padding bytes nothing
+    writes) those of its exact double-double split."""
+    a = np.asarray(a)
+    if a.dtype.kind == "c" and a.dtype.itemsize > 16:
+        return _bits(a.real) + _bits(a.imag)
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        with np.errstate(all="ignore"):
+            hi = a.astype(np.float64)
+            return hi.tobytes() + np.where(np.isfinite(hi), a - hi, 0).astype(np.float64).tobytes()
+    return a.tobytes()
 
 
 def assert_same_both_ways(draw):
@@ -111,14 +129,17 @@ def test_the_switch_reaches_the_shortcuts(monkeypatch):
     """_SHORTCUT_BELOW = 0: the kernel module's shortcuts answer no call."""
     answered = []
     k = sm._dispatch.kernels
-    for f in ("small_softmax", "small_logsumexp", "small_derivative"):
+    for f in ("small_softmax", "small_logsumexp", "small_derivative", "small_jacobian"):
         monkeypatch.setattr(k, f, lambda *a, real=getattr(k, f): answered.append(real(*a)) or answered[-1])
     x = np.linspace(-1, 1, 10)
+    w = x > -0.5
     for below in (_api._SHORTCUT_BELOW, 0):
         monkeypatch.setattr(_api, "_SHORTCUT_BELOW", below)
         answered.clear()
         sm.softmax(x), sm.log_softmax(x), sm.logsumexp(x), sm.softmax_jvp(x, x), sm.softmax_vjp(x, x)
-        assert sum(r is not None for r in answered) == (5 if below else 0)
+        sm.softmax(x, where=w), sm.logsumexp(x, where=w), sm.softmax_jvp(x, x, where=w)
+        sm.softmax_jacobian(x)
+        assert sum(r is not None for r in answered) == (9 if below else 0)
 
 
 # ---------------------------------------------------------------- the edge, case by case
@@ -210,6 +231,59 @@ def test_small_call_shortcut_takes_and_leaves():
         xc, vc = x.copy(), v.copy()
         for o in (xc, vc, np.empty((6, 7), np.float32), np.empty((6, 7), order="F")):
             assert k.small_derivative(xc, vc, -1, 1.0, vjp, False, M, o) is None
+
+
+def test_small_call_masks_and_jacobian_take_and_leave():
+    """where= (a boolean C-contiguous mask of x's shape) and softmax_jacobian (slices along
+    the last axis in memory) are shortcut calls too, with the general path's bits; any other
+    mask, an out on the mask's memory, a mask with b= or with a VJP, a Jacobian along an
+    axis with later dimensions, or T = 0 for it, are left to the general path."""
+    k, M = sm._dispatch.kernels, sm._dispatch.PARALLEL_MIN_ELEMENTS
+    x, v = util.make(np.float64, (6, 7), seed=3), util.make(np.float64, (6, 7), seed=4)
+    w = util.make(np.float64, (6, 7), seed=5) > 0
+    w[2] = False                                   # a fully masked row
+    for f32 in (False, True):
+        xx, vv = (x.astype(np.float32), v.astype(np.float32)) if f32 else (x, v)
+        for axis, t in [(1, 1.0), (0, -2.5), (None, 0.0), (-1, 3)]:
+            for log in (False, True):
+                got = k.small_softmax(xx, axis, t, log, M, None, w)
+                assert got is not None, (axis, t)
+                _api._SHORTCUT_BELOW, saved = 0, _api._SHORTCUT_BELOW
+                try:
+                    want = (sm.log_softmax if log else sm.softmax)(xx, axis=axis, temperature=t, where=w)
+                    want_lse = sm.logsumexp(xx, axis=axis, temperature=t, where=w)
+                    want_jvp = sm.softmax_jvp(xx, vv, axis=axis, temperature=t or 1.0, where=w)
+                finally:
+                    _api._SHORTCUT_BELOW = saved
+                assert got.tobytes() == want.tobytes(), (axis, t, log)
+            assert np.asarray(k.small_logsumexp(xx, axis, t, M, None, w)).tobytes() == np.asarray(want_lse).tobytes()
+            got = k.small_derivative(xx, vv, axis, t or 1.0, False, False, M, None, w)
+            assert got.tobytes() == want_jvp.tobytes(), (axis, t)
+    assert k.small_softmax(x, 1, 1.0, False, M, None, np.ones(7, bool)) is None      # broadcast
+    assert k.small_softmax(x, 1, 1.0, False, M, None, np.asfortranarray(w)) is None
+    assert k.small_softmax(x, 1, 1.0, False, M, None, w.astype(np.uint8)) is None
+    assert k.small_softmax(x, 1, 1.0, False, M, None, w.tolist()) is None
+    assert k.small_logsumexp(x, 1, 1.0, M, v, w) is None                                # b and a mask
+    assert k.small_derivative(x, v, 1, 1.0, True, False, M, None, w) is None            # a VJP's mask
+    buf = np.zeros(6 * 7 * 9, np.uint8)
+    out, mask = buf[:6 * 7 * 8].view(np.float64).reshape(6, 7), buf[-42:].view(bool).reshape(6, 7)
+    assert k.small_softmax(x, 1, 1.0, False, M, out, mask) is not None                  # apart
+    mask = buf[:42].view(bool).reshape(6, 7)
+    assert k.small_softmax(x, 1, 1.0, False, M, out, mask) is None                      # on out
+    xi = x.copy()
+    assert k.small_softmax(xi, 1, 1.0, False, M, xi, w) is xi                           # in place
+    for xx, axis in [(x, -1), (x, 1), (x, None), (x[0].copy(), 0), (x.reshape(6, 7, 1), 1)]:
+        got = k.small_jacobian(xx, axis, 1.5, M)
+        assert got is not None, axis
+        _api._SHORTCUT_BELOW, saved = 0, _api._SHORTCUT_BELOW
+        try:
+            want = sm.softmax_jacobian(xx, axis=axis, temperature=1.5)
+        finally:
+            _api._SHORTCUT_BELOW = saved
+        assert got.shape == want.shape and got.tobytes() == want.tobytes(), axis
+    for xx, axis, t in [(x, 0, 1.0), (x, 1, 0.0), (x, 1, 0), (x, (1,), 1.0), (np.zeros((3, 0)), 1, 1.0),
+                        (x.reshape(6, 7, 1), 0, 1.0)]:
+        assert k.small_jacobian(xx, axis, t, M) is None, (axis, t)
 
 
 def test_small_call_weighted_logsumexp():

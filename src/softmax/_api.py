@@ -20,8 +20,9 @@ hands their NumPy views back to ``_kernel_call`` or computes them in their own n
 (``softmax._array_api``), and returns a result of their kind (docs/arrays.md).
 
 Small common calls never reach the parsing: the kernel module's C-level
-shortcuts (``small_softmax``, ``small_logsumexp``, ``small_derivative``) take
-them, or return None and leave them to the general path, which checks them.
+shortcuts (``small_softmax``, ``small_logsumexp``, ``small_derivative``,
+``small_jacobian``; with or without a ``where`` mask) take them, or return None
+and leave them to the general path, which checks them.
 ``_SHORTCUT_BELOW = 0`` switches the shortcuts off (the tests compare both paths).
 """
 import math
@@ -156,6 +157,12 @@ def _jacobian_of(call):
                          f"more than NumPy {np.__version__} allows ({_MAX_DIMS})")
     s = _slices_last(np.asarray(_softmax_of(call, log=False)), call.axes)
     K = s.shape[-1]
+    if call.fast:   # the kernel module's assembly (the small-call shortcut's too)
+        jac = np.empty(s.shape[:-1] + (K, K), call.compute)
+        if jac.size:
+            rows = np.ascontiguousarray(s.reshape(-1, K))
+            _dispatch.kernels.jacobian(rows, jac, rows.shape[0], K, call.t)
+        return jac.astype(call.result, copy=False)
     jac = -s[..., :, None] * s[..., None, :]
     idx = np.arange(K)
     others = np.where(np.eye(K, dtype=bool), 0, s[..., None, :]).sum(axis=-1)  # sum_{j != i} s_j
@@ -221,9 +228,9 @@ def _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
 def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers, dim):
     """A public softmax or log_softmax: the C-level shortcut of a small call, or parse, plan,
     kernel, finish."""
-    if (where is None and dtype is None and dim is None
-            and (workers is None or (type(workers) is int and workers > 0))):
-        res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out)
+    if dtype is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out,
+                                              where)
         if res is not None:   # the common small call, checked and run at C level
             return res
     return _call(fn, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
@@ -231,9 +238,9 @@ def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers, dim):
 
 def _derivative(fn, x, v, axis, temperature, where, out, workers, dim):
     """A public JVP or VJP: the C-level shortcut of a small call, or parse, plan, kernel, finish."""
-    if where is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
+    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
         res = _dispatch.kernels.small_derivative(x, v, axis, temperature, fn.derivative == "vjp",
-                                                 fn.log, _SHORTCUT_BELOW, out)
+                                                 fn.log, _SHORTCUT_BELOW, out, where)
         if res is not None:   # the common small call, checked and run at C level
             return res
     return _call(fn, x, v, axis, temperature, where, out, None, workers, dim=dim)
@@ -512,10 +519,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     >>> float(logsumexp([1.0, 2.0, 3.0], temperature=0))
     3.0
     """
-    if (where is None and dtype is None and keepdims is False and return_sign is False
+    if (dtype is None and keepdims is False and return_sign is False
             and dim is None and (workers is None or (type(workers) is int and workers > 0))):
-        res = _dispatch.kernels.small_logsumexp(a, axis, temperature,
-                                                _SHORTCUT_BELOW, b)
+        res = _dispatch.kernels.small_logsumexp(a, axis, temperature, _SHORTCUT_BELOW, b, where)
         if res is not None:   # the common small call, checked and run at C level
             return res
     return _call(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
@@ -649,4 +655,7 @@ def softmax_jacobian(x, axis=-1, *, temperature=1.0):
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
     """
+    res = _dispatch.kernels.small_jacobian(x, axis, temperature, _SHORTCUT_BELOW)
+    if res is not None:   # the common small call, checked and run at C level
+        return res
     return _call(_JACOBIAN, x, None, axis, temperature)
