@@ -93,10 +93,12 @@ class Case:
         return value, self.exact.scale(fn, self.v)
 
 
-def check(group, fn, case, extra=""):
-    """Call `fn` on the case's arguments and assert its error against the oracle."""
+def check(group, fn, case, extra="", workers=None):
+    """Call `fn` on the case's arguments (on `workers` threads when given) and assert its
+    error against the oracle."""
+    kw = {} if workers is None else {"workers": workers}
     with np.errstate(all="ignore"):
-        got = np.asarray(getattr(S, fn)(*case.args(fn), axis=case.axis, temperature=case.T))
+        got = np.asarray(getattr(S, fn)(*case.args(fn), axis=case.axis, temperature=case.T, **kw))
     dtype = case.x.dtype
     assert got.dtype == dtype, f"{fn}: {got.dtype} for {dtype} input"
     exact, scale = case.value_and_scale(fn)
@@ -246,7 +248,7 @@ def test_row_max_off_grid(K, T):
 # fast exp where the block allows it and the output pass on it where the whole row does, and
 # from 2**22 elements on stores its output past the caches from out's first vector-aligned
 # element. Blocks the fast path cannot take sit beside ones it can.
-LONG_SPECIALS = ("normal", "wide block", "wide row", "tiny block", "-inf", "offset")
+LONG_SPECIALS = ("normal", "wide block", "wide row", "tiny block", "-inf", "offset", "blocks apart")
 LBLK = 16384
 
 
@@ -267,15 +269,20 @@ def _long_row(K, special, T):
         x[b][::5] = -sgn * np.inf
     elif special == "offset":                      # y - max must stay exact
         x = x * 0.01 + sgn * 1000.0
+    elif special == "blocks apart":                # each block 60 above the one before: one
+        x += sgn * 60.0 * (np.arange(K) // LBLK)   # block's stats for another's overflow
     return x.astype(np.float32)
 
 
 @pytest.mark.parametrize("T", (1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("special", LONG_SPECIALS)
 def test_long_rows(special, T):
+    """A long row's blocks (pass 1 on one thread takes a block's stats during the exps of
+    the block before it; on two, each block its own)."""
     case = Case(_long_row(2 ** 18 + 5, special, T), -1, T)
     for fn in ("softmax", "log_softmax", "logsumexp"):
-        check("long-rows", fn, case, f" {special}")
+        for workers in (1, 2):
+            check("long-rows", fn, case, f" {special} workers={workers}", workers)
 
 
 @functools.lru_cache(maxsize=None)

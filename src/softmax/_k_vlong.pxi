@@ -11,6 +11,7 @@
 
 DEF STREAM_MIN = 1 << 22      # rows from this long store softmax's output past the caches
                                # (16 MB of output; benchmarks/README.md)
+DEF LONG_AHEAD = 1024           # _fexp_sum_ahead32: floats ahead it prefetches of the next block
 DEF LBLK = 16384               # elements a block (64 KB of float32: in L2 between its passes)
 
 ctypedef struct Block32:       # the partial statistics of a block of a float32 row
@@ -70,6 +71,84 @@ cdef double _fexp_sum32(const float* x, Py_ssize_t K, Fast32 c, TCase k) noexcep
         i += SMX_NF32
     return _anchored_total32(s0, s1, smx_add_f32(c0, c1), <int>(2 * SMX_NF32))
 
+cdef double _fexp_sum_ahead32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
+                              Py_ssize_t nn, Stats32* st, TCase k) noexcept nogil:
+    """_fexp_sum32 of x (the same sum, the same bits) and, on the way, st = the stats of the
+    next block nx (nn <= K elements, _row_stats32's; none when nn is 0): its loads from
+    memory hidden by the exps (_long_pass1_32)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
+    cdef smx_vf32 s0 = smx_setall_f32(1.0), s1 = s0, c0 = z, c1 = z, e0, e1, v
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 q0 = z, q1 = z
+    cdef Py_ssize_t i = 0, j = 0
+    while i + 2 * SMX_NF32 <= K:
+        e0 = _vexp32f(_ld32(x + i, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        _fast_acc32(&s0, &c0, e0)
+        _fast_acc32(&s1, &c1, e1)
+        if i + 2 * SMX_NF32 <= nn:
+            smx_prefetch(nx + i + LONG_AHEAD)
+            smx_prefetch(nx + i + LONG_AHEAD + 16)
+            v = _ld32(nx + i, neg)
+            a0 = smx_max_f32(v, a0)
+            b0 = smx_min_f32(v, b0)
+            q0 = smx_muladd_f32(v, z, q0)
+            v = _ld32(nx + i + SMX_NF32, neg)
+            a1 = smx_max_f32(v, a1)
+            b1 = smx_min_f32(v, b1)
+            q1 = smx_muladd_f32(v, z, q1)
+            j = i + 2 * SMX_NF32
+        i += 2 * SMX_NF32
+    while i < K:
+        e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        _fast_acc32(&s0, &c0, smx_select_f32(smx_till_f32(K - i), e0, z))
+        i += SMX_NF32
+    if nn > 0:                 # the rest of the next block's stats (its padding: y[0])
+        while j < nn:
+            v = _ld_till32(nx + j, nn - j, -nx[0] if neg else nx[0], neg)
+            a0 = smx_max_f32(v, a0)
+            b0 = smx_min_f32(v, b0)
+            q0 = smx_muladd_f32(v, z, q0)
+            j += SMX_NF32
+        st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
+        st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
+        q0 = smx_add_f32(q0, q1)
+        st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+    return _anchored_total32(s0, s1, smx_add_f32(c0, c1), <int>(2 * SMX_NF32))
+
+cdef void _long_pass1_32(const float* x, Py_ssize_t K, Temp t, TCase k,
+                         Block32* blocks) noexcept nogil:
+    """Pass 1 of a long softmax row on one thread: blocks[b] as _block_stats32 makes it, the
+    stats of block b + 1 taken during block b's exps on the fast path (_fexp_sum_ahead32),
+    so that block b + 1 comes from memory beside the arithmetic instead of in a pass of its
+    own (a block's stats pass ran at memory speed)."""
+    cdef Py_ssize_t nb = (K + LBLK - 1) // LBLK, b, off, n, nn
+    cdef Stats32 st, nst
+    cdef Fast32 f
+    _row_stats32(x, min(<Py_ssize_t>LBLK, K), k, &st)
+    nst = st
+    for b in range(nb):
+        off = b * LBLK
+        n = min(<Py_ssize_t>LBLK, K - off)
+        nn = min(<Py_ssize_t>LBLK, K - off - n) if b + 1 < nb else 0
+        blocks[b].m = st.m
+        blocks[b].mn = st.mn
+        blocks[b].finite = st.finite
+        blocks[b].a = st.m
+        blocks[b].ones = 0
+        blocks[b].rest = 0
+        if fabsf(st.m) < INFINITY and st.finite and _fast32(st.m, st.mn, t, &f):
+            blocks[b].a = f.mt
+            blocks[b].rest = _fexp_sum_ahead32(x + off, n, f, x + off + n, nn, &nst, k)
+        else:
+            if fabsf(st.m) < INFINITY:
+                blocks[b].rest = _exp_sum32(x + off, n, _row32(st.m, t), k)
+            if nn > 0:
+                _row_stats32(x + off + n, nn, k, &nst)
+        st = nst
+
 cdef inline smx_vf32 _fexp_out32(const float* x, smx_vf32 nmt, Fast32 c, smx_vf32 vh, smx_vf32 vl,
                                  smx_vf64 vi, bint neg, bint scaled, bint direct) noexcept nogil:
     """exp((y - mt)/|T|) * inv of a full vector (_fexp_scale_out32)."""
@@ -82,6 +161,7 @@ cdef inline Py_ssize_t _fexp_out_loop32(const float* x, float* out, Py_ssize_t i
                                         bint stream) noexcept nogil:
     """_fexp_out32 of the full vectors from i on; returns where it stopped."""
     while i + SMX_NF32 <= n:
+        smx_prefetch(x + i + LONG_AHEAD)
         if stream:
             smx_stream_f32(out + i, _fexp_out32(x + i, nmt, c, vh, vl, vi, neg, scaled, direct))
         else:
@@ -139,6 +219,8 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
         for b in prange(nb, num_threads=P, schedule="static"):
             off = b * LBLK
             _block_stats32(x + off, min(<Py_ssize_t>LBLK, K - off), t, op, k, &blocks[b])
+    elif op == 0:
+        _long_pass1_32(x, K, t, k, blocks)
     else:
         for b in range(nb):
             off = b * LBLK
