@@ -126,12 +126,13 @@ cdef void _fill_masked(cnp.ndarray r, cnp.ndarray w, double fill):
             if not m[i]:
                 d64[i] = fill
 
-cdef object _small_out(cnp.ndarray a, object out, object where):
-    """The array a small call writes (elementwise, of a's shape): a new one, or out when it
-    fits (a's dtype and layout, writeable, not overlapping the mask, which is read after the
-    kernel); None when it does not."""
+cdef object _small_out(cnp.ndarray a, cnp.ndarray src, object out, object where):
+    """The array a small call writes (elementwise, of a's shape): out when it fits (a's
+    dtype and layout, writeable, not overlapping the mask, which is read after the kernel),
+    None when it does not; without out, src when where is given (the call's masked copy of
+    a, new: the kernel may write over its input), else a new array."""
     if out is None:
-        return _like(a)
+        return src if where is not None else _like(a)
     if not _same_layout(a, out) or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out):
         return None
     if where is not None and _overlap(<cnp.ndarray>out, <cnp.ndarray>where):
@@ -154,15 +155,14 @@ def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_
     cdef cnp.ndarray src
     if a is None or not _small_temp(temperature, False, &t) or not _mask_ok(a, where):
         return None
-    res = _small_out(<cnp.ndarray>a, out, where)
-    if res is None:
-        return None
     src = <cnp.ndarray>a
     if where is not None:      # the masked copy is new: out may be x (or overlap it)
         src = _masked_copy(src, <cnp.ndarray>where, INFINITY if t < 0 else -INFINITY, False)
-        if out is None:
-            res = src          # (the kernel may write over its input)
-    elif (out is not None and cnp.PyArray_DATA(<cnp.ndarray>res) != cnp.PyArray_DATA(src)
+    res = _small_out(<cnp.ndarray>a, src, out, where)
+    if res is None:
+        return None
+    if (where is None and out is not None
+            and cnp.PyArray_DATA(<cnp.ndarray>res) != cnp.PyArray_DATA(src)
             and _overlap(<cnp.ndarray>res, src)):
         return None
     if cnp.PyArray_SIZE(src) > 0:
@@ -235,16 +235,15 @@ def small_derivative(object x, object v, object axis, object temperature, bint v
             or not _small_temp(temperature, True, &t) or not _mask_ok(<cnp.ndarray>a, where)
             or (vjp and where is not None)):
         return None
-    res = _small_out(<cnp.ndarray>a, out, where)
-    if res is None:
-        return None
     src, tan = <cnp.ndarray>a, <cnp.ndarray>v
     if where is not None:      # new masked copies: out may overlap x or v
         src = _masked_copy(src, <cnp.ndarray>where, INFINITY if t < 0 else -INFINITY, False)
         tan = _masked_copy(tan, <cnp.ndarray>where, 0.0, False)
-        if out is None:
-            res = src          # (a JVP may write over its x)
-    elif out is not None and (_overlap(<cnp.ndarray>res, src) or _overlap(<cnp.ndarray>res, tan)):
+    res = _small_out(<cnp.ndarray>a, src, out, where)    # (a JVP may write over its x)
+    if res is None:
+        return None
+    if (where is None and out is not None
+            and (_overlap(<cnp.ndarray>res, src) or _overlap(<cnp.ndarray>res, tan))):
         return None
     if vjp:
         op = OP_LOG_VJP if log else OP_VJP
