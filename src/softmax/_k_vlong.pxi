@@ -11,7 +11,8 @@
 
 DEF STREAM_MIN = 1 << 22      # rows from this long store softmax's output past the caches
                                # (16 MB of output; benchmarks/README.md)
-DEF LONG_AHEAD = 1024           # _fexp_sum_ahead32: floats ahead it prefetches of the next block
+DEF LONG_AHEAD = 1024          # floats ahead of its loads that the long-row passes prefetch
+                               # (_fexp_sum_ahead32: of the next block; _fexp_out_loop32)
 DEF LBLK = 16384               # elements a block (64 KB of float32: in L2 between its passes)
 
 ctypedef struct Block32:       # the partial statistics of a block of a float32 row
@@ -22,22 +23,28 @@ ctypedef struct Block32:       # the partial statistics of a block of a float32 
     double ones                # log_softmax, logsumexp: the exps equal to 1 ...
     double rest                # ... and the others' sum; softmax: rest = the sum of all
 
+cdef inline void _block_init32(Block32* b, float m, float mn, bint finite) noexcept nogil:
+    """b = a block of max m, min mn (softmax; else m), anchored at m, its sums not taken."""
+    b.m = m
+    b.mn = mn
+    b.finite = finite
+    b.a = m
+    b.ones = 0
+    b.rest = 0
+
 cdef inline void _block_stats32(const float* x, Py_ssize_t n, Temp t, int op, TCase k,
                                 Block32* b) noexcept nogil:
     cdef Row32 c
     cdef Stats32 st
     cdef Fast32 f
+    cdef float m
+    cdef bint finite
     if op == 0:
         _row_stats32(x, n, k, &st)
-        b.m = st.m
-        b.mn = st.mn
-        b.finite = st.finite
+        _block_init32(b, st.m, st.mn, st.finite)
     else:
-        b.finite = _row_max32(x, n, k, &b.m)
-        b.mn = b.m             # (unused)
-    b.a = b.m
-    b.ones = 0
-    b.rest = 0
+        finite = _row_max32(x, n, k, &m)
+        _block_init32(b, m, m, finite)    # (mn unused)
     if not (fabsf(b.m) < INFINITY):
         return                 # all -inf (or NaN, +inf: the row is special)
     if op == 0 and b.finite and _fast32(b.m, b.mn, t, &f):
@@ -52,24 +59,9 @@ cdef inline void _block_stats32(const float* x, Py_ssize_t n, Temp t, int op, TC
     else:
         _lse_sums32(x, n, c, k, &b.ones, &b.rest)
 
-cdef double _fexp_sum32(const float* x, Py_ssize_t K, Fast32 c, TCase k) noexcept nogil:
+cdef inline double _fexp_sum32(const float* x, Py_ssize_t K, Fast32 c, TCase k) noexcept nogil:
     """The sum of exp((y - mt)/|T|) on the fast path (_vexp32f), compensated, nothing stored."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
-    cdef smx_vf32 s0 = smx_setall_f32(1.0), s1 = s0, c0 = z, c1 = z, e0, e1
-    cdef Py_ssize_t i = 0
-    while i + 2 * SMX_NF32 <= K:
-        e0 = _vexp32f(_ld32(x + i, neg), nmt, c.inv_hi, c.inv_lo, scaled)
-        e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, c.inv_hi, c.inv_lo, scaled)
-        _fast_acc32(&s0, &c0, e0)
-        _fast_acc32(&s1, &c1, e1)
-        i += 2 * SMX_NF32
-    while i < K:
-        e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
-        _fast_acc32(&s0, &c0, smx_select_f32(smx_till_f32(K - i), e0, z))
-        i += SMX_NF32
-    return _anchored_total32(s0, s1, smx_add_f32(c0, c1), <int>(2 * SMX_NF32))
+    return _fexp_sum_ahead32(x, K, c, x, 0, NULL, k)
 
 cdef double _fexp_sum_ahead32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
                               Py_ssize_t nn, Stats32* st, TCase k) noexcept nogil:
@@ -133,12 +125,7 @@ cdef void _long_pass1_32(const float* x, Py_ssize_t K, Temp t, TCase k,
         off = b * LBLK
         n = min(<Py_ssize_t>LBLK, K - off)
         nn = min(<Py_ssize_t>LBLK, K - off - n) if b + 1 < nb else 0
-        blocks[b].m = st.m
-        blocks[b].mn = st.mn
-        blocks[b].finite = st.finite
-        blocks[b].a = st.m
-        blocks[b].ones = 0
-        blocks[b].rest = 0
+        _block_init32(&blocks[b], st.m, st.mn, st.finite)
         if fabsf(st.m) < INFINITY and st.finite and _fast32(st.m, st.mn, t, &f):
             blocks[b].a = f.mt
             blocks[b].rest = _fexp_sum_ahead32(x + off, n, f, x + off + n, nn, &nst, k)
