@@ -27,7 +27,11 @@ cdef inline smx_vf64 _vexp_z64(smx_vf64 h, double shift) noexcept nogil:
     """exp(h) * 2**k for h <= 0 in double lanes (_vexp_low's polynomial, 1.1e-10 relative),
     k = 64 with shift V64_SHIFT64, 0 with V64_SHIFT; exactly 0 below -700 (exp(-inf) times an
     infinite v must stay NaN, as in the general kernels). h must not be NaN."""
-    cdef smx_vf64 c = smx_max_f64(h, smx_setall_f64(EXPF_LO))
+    return _vexp_zc64(h, shift, True)
+
+cdef inline smx_vf64 _vexp_zc64(smx_vf64 h, double shift, bint clamp) noexcept nogil:
+    """_vexp_z64; without clamp for h known to be at or above EXPF_LO (the same bits)."""
+    cdef smx_vf64 c = smx_max_f64(h, smx_setall_f64(EXPF_LO)) if clamp else h
     cdef smx_vf64 t = smx_muladd_f64(c, smx_setall_f64(LOG2E_D), smx_setall_f64(shift))
     cdef smx_vf64 n = smx_sub_f64(t, smx_setall_f64(shift))
     cdef smx_vf64 r = smx_nmuladd_f64(n, smx_setall_f64(LN2_D), c)
@@ -38,6 +42,8 @@ cdef inline smx_vf64 _vexp_z64(smx_vf64 h, double shift) noexcept nogil:
     q = smx_muladd_f64(q, r, smx_setall_f64(QE1))
     q = smx_muladd_f64(smx_muladd_f64(q, r, smx_setall_f64(1.0)), r, smx_setall_f64(1.0))
     q = smx_as_f64_i64(smx_add_i64(smx_as_i64_f64(q), smx_shli_i64(smx_as_i64_f64(t), 52)))
+    if not clamp:
+        return q
     return smx_select_f64(smx_cmplt_f64(h, smx_setall_f64(EXPF_LO)), smx_zero_f64(), q)
 
 cdef inline smx_vf64 _lo64(smx_vf32 a) noexcept nogil:
@@ -60,12 +66,14 @@ cdef inline smx_vf32 _times_f32(smx_vf64 a, smx_vf64 b, smx_vf64 f, bint neg,
 
 # ---------------------------------------------------------------- JVP rows
 cdef bint _jvp_max32(const float* x, const float* v, Py_ssize_t K, TCase k, float* m,
-                     float* c) noexcept nogil:
+                     float* c, float* mn) noexcept nogil:
     """m[0] = the max of y = sgn * x (NaN ignored), c[0] = the v of an element at it (the
-    anchor); True when every x is finite (x * 0 summed: NaN for a NaN or an inf)."""
+    anchor), mn[0] = the min of y (NaN ignored); True when every x is finite (x * 0 summed:
+    NaN for a NaN or an inf)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef smx_vf32 z = smx_zero_f32(), lo = smx_setall_f32(-INFINITY), y, w
     cdef smx_vf32 a0 = lo, a1 = lo, b0 = z, b1 = z, f0 = z, f1 = z
+    cdef smx_vf32 n0 = smx_setall_f32(INFINITY), n1 = n0
     cdef smx_mf32 g
     cdef Py_ssize_t i = 0
     while i + 2 * SMX_NF32 <= K:
@@ -73,11 +81,13 @@ cdef bint _jvp_max32(const float* x, const float* v, Py_ssize_t K, TCase k, floa
         g = smx_cmpgt_f32(y, a0)
         a0 = smx_select_f32(g, y, a0)
         b0 = smx_select_f32(g, smx_load_f32(v + i), b0)
+        n0 = smx_min_f32(y, n0)
         f0 = smx_muladd_f32(y, z, f0)
         y = _ld32(x + i + SMX_NF32, neg)
         g = smx_cmpgt_f32(y, a1)
         a1 = smx_select_f32(g, y, a1)
         b1 = smx_select_f32(g, smx_load_f32(v + i + SMX_NF32), b1)
+        n1 = smx_min_f32(y, n1)
         f1 = smx_muladd_f32(y, z, f1)
         i += 2 * SMX_NF32
     while i < K:
@@ -85,6 +95,7 @@ cdef bint _jvp_max32(const float* x, const float* v, Py_ssize_t K, TCase k, floa
         g = smx_cmpgt_f32(y, a0)
         a0 = smx_select_f32(g, y, a0)
         b0 = smx_select_f32(g, smx_load_till_f32(v + i, K - i, 0.0), b0)
+        n0 = smx_min_f32(smx_select_f32(smx_till_f32(K - i), y, smx_setall_f32(INFINITY)), n0)
         f0 = smx_muladd_f32(smx_load_till_f32(x + i, K - i, 0.0), z, f0)
         i += SMX_NF32
     g = smx_cmpgt_f32(a1, a0)
@@ -92,45 +103,62 @@ cdef bint _jvp_max32(const float* x, const float* v, Py_ssize_t K, TCase k, floa
     b0 = smx_select_f32(g, b1, b0)
     m[0] = smx_reduce_max_f32(a0)
     c[0] = smx_reduce_max_f32(smx_select_f32(smx_cmpeq_f32(a0, smx_setall_f32(m[0])), b0, lo))
+    mn[0] = smx_reduce_min_f32(smx_min_f32(n0, n1))
     f0 = smx_add_f32(f0, f1)
     return not smx_any_mf32(smx_cmpneq_f32(f0, f0))
 
 cdef inline bint _jvp_ok(float m, Temp t) noexcept nogil:
     return (not t.hard) and fabsf(m) < INFINITY and t.inv + t.inv_lo < INFINITY
 
+DEF JVP_SPAN = 700.0       # _jvp_exp32: (max - min)/|T| up to this, no argument below EXPF_LO
+
 cdef void _jvp_exp32(const float* x, const float* v, float* out, Py_ssize_t K, float m,
-                     float c, double inv, bint store, TCase k, double* res) noexcept nogil:
+                     float c, double inv, double span, bint store, TCase k,
+                     double* res) noexcept nogil:
     """The JVP's exp pass: e = exp((y - m)/|T|) * 2**64 in double lanes; res[0] = sum(e),
-    res[1] = sum(e (v - c)); with store out = e rounded to float32."""
+    res[1] = sum(e (v - c)); with store out = e rounded to float32. span = (m - min y) * inv:
+    up to JVP_SPAN every argument of a full vector is at or above EXPF_LO, and the exps skip
+    their clamp (the same bits)."""
+    if span <= JVP_SPAN:
+        _jvp_exp32_body(x, v, out, K, m, c, inv, store, False, k, res)
+    else:
+        _jvp_exp32_body(x, v, out, K, m, c, inv, store, True, k, res)
+
+cdef inline void _jvp_exp32_step(smx_vf32 y, smx_vf32 w, smx_vf64 md, smx_vf64 cd, smx_vf64 iv,
+                                 bint scaled, bint clamp, smx_vf64* s0, smx_vf64* s1,
+                                 smx_vf64* d0, smx_vf64* d1, float* o, Py_ssize_t n,
+                                 bint store) noexcept nogil:
+    """One vector of _jvp_exp32: y, w (n lanes of it real; the others y = -inf, w = 0)."""
+    cdef smx_vf64 h0 = smx_sub_f64(_lo64(y), md), h1 = smx_sub_f64(_hi64(y), md)
+    if scaled:
+        h0 = smx_mul_f64(h0, iv)
+        h1 = smx_mul_f64(h1, iv)
+    h0 = _vexp_zc64(h0, V64_SHIFT64, clamp)
+    h1 = _vexp_zc64(h1, V64_SHIFT64, clamp)
+    s0[0] = smx_add_f64(s0[0], h0)
+    s1[0] = smx_add_f64(s1[0], h1)
+    d0[0] = smx_muladd_f64(h0, smx_sub_f64(_lo64(w), cd), d0[0])
+    d1[0] = smx_muladd_f64(h1, smx_sub_f64(_hi64(w), cd), d1[0])
+    if store:
+        _st_till32(o, n, smx_cvt_f64x2_f32(h0, h1))
+
+cdef inline void _jvp_exp32_body(const float* x, const float* v, float* out, Py_ssize_t K,
+                                 float m, float c, double inv, bint store, bint clamp,
+                                 TCase k, double* res) noexcept nogil:
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf64 md = smx_setall_f64(<double>m), cd = smx_setall_f64(<double>c)
     cdef smx_vf64 iv = smx_setall_f64(inv), z = smx_zero_f64()
-    cdef smx_vf64 s0 = z, s1 = z, d0 = z, d1 = z, h0, h1
-    cdef smx_vf32 y, w
-    cdef Py_ssize_t i = 0, n
-    while i < K:
-        n = K - i
-        if n >= SMX_NF32:
-            y = _ld32(x + i, neg)
-            w = smx_load_f32(v + i)
-        else:
-            y = _ld_till32(x + i, n, -INFINITY, neg)
-            w = smx_load_till_f32(v + i, n, 0.0)
-        h0 = smx_sub_f64(_lo64(y), md)
-        h1 = smx_sub_f64(_hi64(y), md)
-        if scaled:
-            h0 = smx_mul_f64(h0, iv)
-            h1 = smx_mul_f64(h1, iv)
-        h0 = _vexp_z64(h0, V64_SHIFT64)
-        h1 = _vexp_z64(h1, V64_SHIFT64)
-        s0 = smx_add_f64(s0, h0)
-        s1 = smx_add_f64(s1, h1)
-        d0 = smx_muladd_f64(h0, smx_sub_f64(_lo64(w), cd), d0)
-        d1 = smx_muladd_f64(h1, smx_sub_f64(_hi64(w), cd), d1)
-        if store:
-            _st_till32(out + i, n, smx_cvt_f64x2_f32(h0, h1))
+    cdef smx_vf64 s0 = z, s1 = z, d0 = z, d1 = z
+    cdef Py_ssize_t i = 0
+    while i + SMX_NF32 <= K:
+        _jvp_exp32_step(_ld32(x + i, neg), smx_load_f32(v + i), md, cd, iv, scaled, clamp,
+                        &s0, &s1, &d0, &d1, out + i, SMX_NF32, store)
         i += SMX_NF32
+    if i < K:                  # the padding's -inf needs the clamp
+        _jvp_exp32_step(_ld_till32(x + i, K - i, -INFINITY, neg),
+                        smx_load_till_f32(v + i, K - i, 0.0), md, cd, iv, scaled, True,
+                        &s0, &s1, &d0, &d1, out + i, K - i, store)
     res[0] = smx_reduce_add_f64(smx_add_f64(s0, s1))
     res[1] = smx_reduce_add_f64(smx_add_f64(d0, d1))
 
@@ -163,15 +191,15 @@ cdef void _jvp_out32(const float* v, float* out, Py_ssize_t K, float c, double m
 cdef int _vjvp_row32_case(const float* x, const float* v, float* out, Py_ssize_t K, Temp t,
                           bint log_out, TCase k) noexcept nogil:
     cdef double res[2]
-    cdef float m, c
-    cdef double q
-    if not _jvp_max32(x, v, K, k, &m, &c):
+    cdef float m, c, mn
+    cdef double q, inv = t.inv + t.inv_lo
+    if not _jvp_max32(x, v, K, k, &m, &c, &mn):
         if not (fabsf(m) < INFINITY) or _has_nan32(x, K):
             return 1
     if not _jvp_ok(m, t):
         return 1
     c = c if fabsf(c) < INFINITY else 0.0    # an infinite v: no anchor (NaN as in general)
-    _jvp_exp32(x, v, out, K, m, c, t.inv + t.inv_lo, not log_out, k, res)
+    _jvp_exp32(x, v, out, K, m, c, inv, (<double>m - <double>mn) * inv, not log_out, k, res)
     q = 1.0 / res[0]
     _jvp_out32(v, out, K, c, res[1] * q, q * t.inv_signed, t.inv_signed, log_out, k)
     return 0
