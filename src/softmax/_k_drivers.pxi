@@ -145,7 +145,8 @@ ctypedef enum Path:
     PATH_ITEMS,         # _run_item: a row or a chunk of columns
     PATH_SHORT,         # _short_rows: a block of rows (short ones; float32: any < SPLIT_MIN)
     PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
-    PATH_VJP_ROWS       # _vjp_rows: a block of float32 softmax-VJP rows (SMX_NF32 < K <= FUSE_MAX_K)
+    PATH_VJP_ROWS,      # _vjp_rows: a block of float32 softmax-VJP rows (SMX_NF32 < K <= FUSE_MAX_K)
+    PATH_JVP_ROWS       # _jvp_rows: a block of float32 JVP rows (SMX_NF32 < K)
 
 cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
                              Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
@@ -167,6 +168,12 @@ cdef inline void _vjp_rows(const floating* y, const floating* g, floating* out,
     """A block of float32 softmax-VJP rows (_vvjp_rows32). Scratch: WS_ROW."""
     if floating is float:
         _vvjp_rows32(y, g, out, rows, K, t, ws)
+
+cdef inline void _jvp_rows(Op op, const floating* x, const floating* v, floating* out,
+                           Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """A block of float32 JVP rows (_vjvp_rows32). Scratch: WS_ROW."""
+    if floating is float:
+        _vjvp_rows32(x, v, out, rows, K, t, op == OP_LOG_JVP, ws)
 
 cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
               Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
@@ -209,6 +216,9 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     elif floating is float and inner == 1 and op == OP_VJP and K <= FUSE_MAX_K:
         path = PATH_VJP_ROWS
         B = max(<Py_ssize_t>1, ROWS_ELEMS // K)     # (a row's bits: the same in any block)
+    elif floating is float and inner == 1 and (op == OP_JVP or op == OP_LOG_JVP):
+        path = PATH_JVP_ROWS        # (K > SMX_NF32; a row's bits: the same in any block)
+        B = max(<Py_ssize_t>1, JVP_ROWS_ELEMS // K)
     elif inner == 1 and reduce_op and (K < SPLIT_MIN if floating is float else K <= SMALL_K):
         path = PATH_SHORT
         if floating is float and K > SMX_NF32:
@@ -231,6 +241,9 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                                  min(B, outer - r0), K, t, ws)
                 elif path == PATH_VJP_ROWS:
                     _vjp_rows(x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K, t, ws)
+                elif path == PATH_JVP_ROWS:
+                    _jvp_rows(op, x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K,
+                              t, ws)
                 else:
                     _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
             smx_ws_free(ws)
@@ -250,6 +263,8 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                          min(B, outer - r0), K, t, ws)
         elif path == PATH_VJP_ROWS:
             _vjp_rows(x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K, t, ws)
+        elif path == PATH_JVP_ROWS:
+            _jvp_rows(op, x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K, t, ws)
         else:
             _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
     return 0

@@ -78,6 +78,7 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
   JVPs, VJPs        _vderiv_row32 / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
                     K <= one vector: _vshort_deriv32                 (float64: _jvp_cols, _vjp_cols)
                     float32 softmax VJP, K <= FUSE_MAX_K: _vvjp_rows32
+                    float32 JVPs, K > one vector: _vjvp_rows32
   statistics        _stats_row, _finish_row (_stats_general, _finish_general)
 
 Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
@@ -85,9 +86,9 @@ _k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_deri
 the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
 exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of
 float32 rows, the fast path) and _k_vrows64.pxi (rows),
-_k_vlong.pxi (long rows), _k_vcols32.pxi and _k_vfcols32.pxi (columns), _k_vderiv32.pxi, _k_vdcols32.pxi and
-_k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics); _k_drivers.pxi (work items,
-threads, scratch).
+_k_vlong.pxi (long rows), _k_vcols32.pxi and _k_vfcols32.pxi (columns), _k_vderiv32.pxi,
+_k_vjvp32.pxi (JVP rows), _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi
+(partial statistics); _k_drivers.pxi (work items, threads, scratch).
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel
@@ -120,6 +121,7 @@ include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
 include "_k_vderiv32.pxi"
+include "_k_vjvp32.pxi"
 include "_k_vdcols32.pxi"
 include "_k_vderiv64.pxi"
 include "_k_drivers.pxi"
