@@ -218,7 +218,7 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
         B = max(<Py_ssize_t>1, ROWS_ELEMS // K)     # (a row's bits: the same in any block)
     elif floating is float and inner == 1 and (op == OP_JVP or op == OP_LOG_JVP):
         path = PATH_JVP_ROWS        # (K > SMX_NF32; a row's bits: the same in any block)
-        B = max(<Py_ssize_t>1, JVP_ROWS_ELEMS // K)
+        B = max(<Py_ssize_t>1, min(JVP_ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
     elif inner == 1 and reduce_op and (K < SPLIT_MIN if floating is float else K <= SMALL_K):
         path = PATH_SHORT
         if floating is float and K > SMX_NF32:
