@@ -288,22 +288,16 @@ cdef int _vvjp_row32_case(const float* y, const float* g, float* out, Py_ssize_t
 
 cdef int _vderiv_row32(Op op, const float* x, const float* v, float* out, Py_ssize_t K,
                        Temp t) noexcept nogil:
-    """One float32 row of a JVP or VJP: 0 when done, 1 for a special row (untouched: the
-    general kernel's)."""
+    """One float32 row of a VJP (op OP_VJP or OP_LOG_VJP; the JVPs' rows: _vjvp_rows32): 0
+    when done, 1 for a special row (untouched: the general kernel's)."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    cdef bint log_out = op == OP_LOG_JVP or op == OP_LOG_VJP
-    if op == OP_JVP or op == OP_LOG_JVP:
-        if case == 0:
-            return _vjvp_row32_case(x, v, out, K, t, log_out, p1)
-        if case == 1:
-            return _vjvp_row32_case(x, v, out, K, t, log_out, pt)
-        if case == 2:
-            return _vjvp_row32_case(x, v, out, K, t, log_out, n1)
-        return _vjvp_row32_case(x, v, out, K, t, log_out, nt)
+    cdef bint log_out = op == OP_LOG_VJP
+    if op != OP_VJP and op != OP_LOG_VJP:
+        return 1               # (not reached: the general kernel's, should a JVP come here)
     if case == 0:
         return _vvjp_row32_case(x, v, out, K, t, log_out, p1)
     if case == 1:

@@ -1,6 +1,6 @@
 # float32 JVP rows on vectors (softmax_jvp, log_softmax_jvp from x and v): the max pass, the
 # exp pass in double lanes (the next row's max pass inside it), the output pass; blocks of rows
-# (_vjvp_rows32) and one row (_vjvp_row32_case, for _vderiv_row32). The numerics are described
+# (_vjvp_rows32, the only path of these rows). The numerics are described
 # in _k_vderiv32.pxi, whose helpers (_vexp_zc64, _lo64, _times_f32) these use. Part of the
 # per-ISA kernel source (included by _kernels.pyx).
 
@@ -185,12 +185,6 @@ cdef int _vjvp_row32_from(const float* x, const float* v, float* out, Py_ssize_t
     q = 1.0 / res[0]
     _jvp_out32(v, out, K, c, res[1] * q, q * t.inv_signed, t.inv_signed, log_out, k)
     return 0
-
-cdef int _vjvp_row32_case(const float* x, const float* v, float* out, Py_ssize_t K, Temp t,
-                          bint log_out, TCase k) noexcept nogil:
-    cdef JvpStats st
-    _jvp_max32(x, v, K, k, &st)
-    return _vjvp_row32_from(x, v, out, K, t, log_out, st, NULL, NULL, NULL, k)
 
 cdef void _vjvp_rows32_case(const float* x, const float* v, float* out, Py_ssize_t R,
                             Py_ssize_t K, Temp t, bint log_out, TCase k,

@@ -75,7 +75,7 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
     log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
   logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
-  JVPs, VJPs        _vderiv_row32 / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
+  JVPs, VJPs        _vderiv_row32 (VJPs) / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
                     K <= one vector: _vshort_deriv32                 (float64: _jvp_cols, _vjp_cols)
                     float32 softmax VJP, K <= FUSE_MAX_K: _vvjp_rows32
                     float32 JVPs, K > one vector: _vjvp_rows32
