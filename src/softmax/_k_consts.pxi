@@ -26,6 +26,9 @@ DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pas
                         # row's pass (_vrows32_case, _vvjp_rows32): longer, the rows it touches
                         # crowd L1, and a row of just under 4 KB puts the next row's loads
                         # 4 KB from the last stores (4K aliasing: (4096,1000) VJP 1.46 -> 2.24 ms)
+DEF EXPD_SPAN = 700.0   # a float32 row with (max - min)/|T| up to this has no double-lane exp
+                        # argument below EXPF_LO: its full vectors' exps skip the clamp
+                        # (_vexp_core64; _jvp_exp32, _lse_sums_ahead32)
 DEF CW = 256       # at most this many columns per chunk (column layout)
 DEF CHUNK_BYTES = 1048576  # a column chunk (K x W) stays within L2
 DEF MAX_PARTS = 64      # at most this many threads share one long row (_row_split)

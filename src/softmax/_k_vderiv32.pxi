@@ -31,17 +31,8 @@ cdef inline smx_vf64 _vexp_z64(smx_vf64 h, double shift) noexcept nogil:
 
 cdef inline smx_vf64 _vexp_zc64(smx_vf64 h, double shift, bint clamp) noexcept nogil:
     """_vexp_z64; without clamp for h known to be at or above EXPF_LO (the same bits)."""
-    cdef smx_vf64 c = smx_max_f64(h, smx_setall_f64(EXPF_LO)) if clamp else h
-    cdef smx_vf64 t = smx_muladd_f64(c, smx_setall_f64(LOG2E_D), smx_setall_f64(shift))
-    cdef smx_vf64 n = smx_sub_f64(t, smx_setall_f64(shift))
-    cdef smx_vf64 r = smx_nmuladd_f64(n, smx_setall_f64(LN2_D), c)
-    cdef smx_vf64 q = smx_muladd_f64(smx_setall_f64(QE6), r, smx_setall_f64(QE5))
-    q = smx_muladd_f64(q, r, smx_setall_f64(QE4))
-    q = smx_muladd_f64(q, r, smx_setall_f64(QE3))
-    q = smx_muladd_f64(q, r, smx_setall_f64(QE2))
-    q = smx_muladd_f64(q, r, smx_setall_f64(QE1))
-    q = smx_muladd_f64(smx_muladd_f64(q, r, smx_setall_f64(1.0)), r, smx_setall_f64(1.0))
-    q = smx_as_f64_i64(smx_add_i64(smx_as_i64_f64(q), smx_shli_i64(smx_as_i64_f64(t), 52)))
+    cdef smx_vf64 q = _vexp_core64(smx_max_f64(h, smx_setall_f64(EXPF_LO)) if clamp else h,
+                                   shift)
     if not clamp:
         return q
     return smx_select_f64(smx_cmplt_f64(h, smx_setall_f64(EXPF_LO)), smx_zero_f64(), q)

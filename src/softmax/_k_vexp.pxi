@@ -107,9 +107,14 @@ cdef inline smx_vf64 _vexp_low(smx_vf64 h) noexcept nogil:
     _exp_f32): the exp of float32 data where a sum must be good to far below float32's
     precision, and of every float32 kernel on ISAs without FMA. Below -700 it gives
     exp(-700) (1e-304: nothing next to the 1 of a row's maximum)."""
-    cdef smx_vf64 c = smx_max_f64(h, smx_setall_f64(EXPF_LO))
-    cdef smx_vf64 t = smx_muladd_f64(c, smx_setall_f64(LOG2E_D), smx_setall_f64(V64_SHIFT))
-    cdef smx_vf64 n = smx_sub_f64(t, smx_setall_f64(V64_SHIFT))
+    return _vexp_core64(smx_max_f64(h, smx_setall_f64(EXPF_LO)), V64_SHIFT)
+
+cdef inline smx_vf64 _vexp_core64(smx_vf64 c, double shift) noexcept nogil:
+    """_vexp_low's exp of c in [EXPF_LO, 0] (no clamp), times 2**k: k = 0 with shift
+    V64_SHIFT, 64 with V64_SHIFT64. Callers that know every argument at or above EXPF_LO
+    (a row's (max - min)/|T| <= EXPD_SPAN) skip the clamp: the same bits."""
+    cdef smx_vf64 t = smx_muladd_f64(c, smx_setall_f64(LOG2E_D), smx_setall_f64(shift))
+    cdef smx_vf64 n = smx_sub_f64(t, smx_setall_f64(shift))
     cdef smx_vf64 r = smx_nmuladd_f64(n, smx_setall_f64(LN2_D), c)
     cdef smx_vf64 q = smx_muladd_f64(smx_setall_f64(QE6), r, smx_setall_f64(QE5))
     q = smx_muladd_f64(q, r, smx_setall_f64(QE4))

@@ -9,33 +9,37 @@ ctypedef struct Stats32:    # what the exp pass of a row learns of the next one
     float mn                # min of y, NaN ignored
     bint finite             # no NaN, no +-inf seen (x * 0 summed)
 
-cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexcept nogil:
-    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef smx_vf32 z = smx_zero_f32(), v
-    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
-    cdef smx_vf32 c0 = z, c1 = z
-    cdef Py_ssize_t i = 0
-    while i + 2 * SMX_NF32 <= K:
-        v = _ld32(x + i, neg)
-        a0 = smx_max_f32(v, a0)
-        b0 = smx_min_f32(v, b0)
-        c0 = smx_muladd_f32(v, z, c0)
-        v = _ld32(x + i + SMX_NF32, neg)
-        a1 = smx_max_f32(v, a1)
-        b1 = smx_min_f32(v, b1)
-        c1 = smx_muladd_f32(v, z, c1)
-        i += 2 * SMX_NF32
-    while i < K:    # the padding repeats y[0]: no effect on any result
-        v = _ld_till32(x + i, K - i, -x[0] if neg else x[0], neg)
-        a0 = smx_max_f32(v, a0)
-        b0 = smx_min_f32(v, b0)
-        c0 = smx_muladd_f32(v, z, c0)
-        i += SMX_NF32
+cdef inline void _stats_acc32(smx_vf32 v, smx_vf32* a, smx_vf32* b, smx_vf32* q) noexcept nogil:
+    """One vector of y into the stats accumulators: a the max, b the min, q y * 0 summed."""
+    a[0] = smx_max_f32(v, a[0])
+    b[0] = smx_min_f32(v, b[0])
+    q[0] = smx_muladd_f32(v, smx_zero_f32(), q[0])
+
+cdef inline void _stats_end32(smx_vf32 a0, smx_vf32 a1, smx_vf32 b0, smx_vf32 b1, smx_vf32 q0,
+                              smx_vf32 q1, Stats32* st) noexcept nogil:
+    """st from two sets of _stats_acc32 accumulators (even and odd vectors)."""
     st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
     st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
-    c0 = smx_add_f32(c0, c1)
-    st.finite = not smx_any_mf32(smx_cmpneq_f32(c0, c0))
+    q0 = smx_add_f32(q0, q1)
+    st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+
+cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexcept nogil:
+    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite: the
+    vectors in pairs into two sets of accumulators, those left over into the first with the
+    padding y[0] (the order every pass that takes a next row's stats keeps: the same stats)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32()
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 q0 = z, q1 = z
+    cdef Py_ssize_t i = 0
+    while i + 2 * SMX_NF32 <= K:
+        _stats_acc32(_ld32(x + i, neg), &a0, &b0, &q0)
+        _stats_acc32(_ld32(x + i + SMX_NF32, neg), &a1, &b1, &q1)
+        i += 2 * SMX_NF32
+    while i < K:
+        _stats_acc32(_ld_till32(x + i, K - i, -x[0] if neg else x[0], neg), &a0, &b0, &q0)
+        i += SMX_NF32
+    _stats_end32(a0, a1, b0, b1, q0, q1, st)
 
 cdef inline double _direct_span(Py_ssize_t K) noexcept nogil:
     """The largest span (_fast32) of a row of K elements whose output exp * (1/S) may be
@@ -68,7 +72,7 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = prev != NULL
     cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
-    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1, v, vh = z, vl = z
+    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1, vh = z, vl = z
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
     cdef smx_vf32 q0 = z, q1 = z
     cdef Py_ssize_t i = 0
@@ -81,14 +85,8 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
         smx_store_f32(out + i + SMX_NF32, e1)
         _fast_acc32(&s, &cc, e0)
         _fast_acc32(&s, &cc, e1)
-        v = _ld32(nx + i, neg)
-        a0 = smx_max_f32(v, a0)
-        b0 = smx_min_f32(v, b0)
-        q0 = smx_muladd_f32(v, z, q0)
-        v = _ld32(nx + i + SMX_NF32, neg)
-        a1 = smx_max_f32(v, a1)
-        b1 = smx_min_f32(v, b1)
-        q1 = smx_muladd_f32(v, z, q1)
+        _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
+        _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
         if fuse:
             smx_store_f32(prev + i, _times32d(smx_load_f32(prev + i), vh, vl))
             smx_store_f32(prev + i + SMX_NF32, _times32d(smx_load_f32(prev + i + SMX_NF32), vh, vl))
@@ -97,17 +95,11 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
         e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
         _st_till32(out + i, K - i, e0)
         _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
-        v = _ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg)   # padding: y[0]
-        a0 = smx_max_f32(v, a0)
-        b0 = smx_min_f32(v, b0)
-        q0 = smx_muladd_f32(v, z, q0)
+        _stats_acc32(_ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg), &a0, &b0, &q0)
         if fuse:
             _st_till32(prev + i, K - i, _times32d(smx_load_till_f32(prev + i, K - i, 0.0), vh, vl))
         i += SMX_NF32
-    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
-    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
-    q0 = smx_add_f32(q0, q1)
-    st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+    _stats_end32(a0, a1, b0, b1, q0, q1, st)
     return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
              - <double>SMX_NF32) + <double>smx_reduce_add_f32(cc))
 
@@ -156,7 +148,7 @@ cdef inline double _fexp_sum_log32_body(const float* x, Py_ssize_t K, Fast32 c, 
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = pout != NULL
     cdef smx_vf32 nm = smx_setall_f32(-c.mt), z = smx_zero_f32()
-    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, y, d, e0, e1, v
+    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, y, d, e0, e1
     cdef smx_vf32 vh = smx_setall_f32(chi), vl = smx_setall_f32(clo)
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
     cdef smx_vf32 q0 = z, q1 = z
@@ -176,14 +168,8 @@ cdef inline double _fexp_sum_log32_body(const float* x, Py_ssize_t K, Fast32 c, 
         e1 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
         _fast_acc32(&s, &cc, e0)
         _fast_acc32(&s, &cc, e1)
-        v = _ld32(nx + i, neg)
-        a0 = smx_max_f32(v, a0)
-        b0 = smx_min_f32(v, b0)
-        q0 = smx_muladd_f32(v, z, q0)
-        v = _ld32(nx + i + SMX_NF32, neg)
-        a1 = smx_max_f32(v, a1)
-        b1 = smx_min_f32(v, b1)
-        q1 = smx_muladd_f32(v, z, q1)
+        _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
+        _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
         if fuse:
             smx_store_f32(pout + i, smx_sub_f32(smx_sub_f32(_ld32(px + i, neg), vh), vl))
             smx_store_f32(pout + i + SMX_NF32,
@@ -194,18 +180,12 @@ cdef inline double _fexp_sum_log32_body(const float* x, Py_ssize_t K, Fast32 c, 
         d = smx_add_f32(y, nm)
         e0 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
         _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
-        v = _ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg)   # padding: y[0]
-        a0 = smx_max_f32(v, a0)
-        b0 = smx_min_f32(v, b0)
-        q0 = smx_muladd_f32(v, z, q0)
+        _stats_acc32(_ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg), &a0, &b0, &q0)
         if fuse:
             _st_till32(pout + i, K - i,
                        smx_sub_f32(smx_sub_f32(_ld_till32(px + i, K - i, 0.0, neg), vh), vl))
         i += SMX_NF32
-    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
-    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
-    q0 = smx_add_f32(q0, q1)
-    st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+    _stats_end32(a0, a1, b0, b1, q0, q1, st)
     cd = smx_add_f64(cd, smx_add_f64(smx_cvt_lo_f32_f64(cc), smx_cvt_hi_f32_f64(cc)))
     return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
              - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(cd))
@@ -232,9 +212,12 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     for softmax rows up to AHEAD2_MAX_K (the reductions and the row's constants, a chain of
     scalar latencies, then run beside the exps of the row between), else one. Softmax rows of
     finite y with (max - min)/|T| <= FAST_SPAN take the fast path (_fast32), the others
-    _vrow32_body, special rows the general kernels."""
+    _vrow32_body; logsumexp rows their sums in double (_lse_sums_ahead32, the next row's stats
+    inside); special rows the general kernels."""
     cdef Stats32 cur, nxt, far     # the stats of rows r, r + 1, r + 2
     cdef Fast32 c
+    cdef Row32 rc
+    cdef double ones, rest, s_hi, s_lo
     cdef const float* xr
     cdef const float* nx
     cdef float* prev = NULL     # a fast row whose output pass (direct, times pinv) is pending
@@ -281,6 +264,18 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
                 pinv = 1.0 / S
             else:
                 _fscale32(out + r * K, K, 1.0 / S, c.span <= direct_span)
+        elif op == 2:
+            if _row_begin32(xr, K, t, cur.m, cur.finite, &rc):
+                _lse_sums_ahead32(xr, K, rc, not (cur.finite and (<double>cur.m - <double>cur.mn)
+                                                   * (<double>rc.inv_hi + <double>rc.inv_lo)
+                                                   <= EXPD_SPAN),
+                                  nx if r + ahead < R else NULL, &far, k, &ones, &rest)
+                _combine(ones, rest, 0.0, &s_hi, &s_lo)
+                out[r] = <float>_lse_value[float](rc.m, s_hi, s_lo, t)
+            else:
+                _lse_row(xr, out + r, K, t, ws)
+                if r + ahead < R:
+                    _row_stats32(nx, K, k, &far)
         else:
             if prev != NULL:
                 _fscale32(prev, K, pinv, True)
@@ -288,11 +283,8 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             if pout != NULL:
                 _log_pending32(px, pout, K, chi, clo, k)
                 pout = NULL
-            if _vrow32_body(xr, out + (r if op == 2 else r * K), K, t, op, cur.m, cur.finite, k) != 0:
-                if op == 2:
-                    _lse_row(xr, out + r, K, t, ws)
-                else:
-                    _softmax_row(xr, out + r * K, K, t, op == 1, ws)
+            if _vrow32_body(xr, out + r * K, K, t, op, cur.m, cur.finite, k) != 0:
+                _softmax_row(xr, out + r * K, K, t, op == 1, ws)
             if r + ahead < R:
                 _row_stats32(nx, K, k, &far)
         if ahead == 2:
@@ -328,6 +320,53 @@ cdef inline double _log_rest_min(Py_ssize_t K) noexcept nogil:
     the rest in double."""
     cdef double n = <double>((K + SMX_NF32 - 1) // SMX_NF32)
     return n * (n if n < LOG_FLUSH else LOG_FLUSH) * 1.9073486328125e-06    # 2**-19
+
+cdef void _lse_sums_ahead32(const float* x, Py_ssize_t K, Row32 c, bint clamp, const float* nx,
+                            Stats32* st, TCase k, double* ones, double* rest) noexcept nogil:
+    """logsumexp's sums of row x (_lse_sums32's: the ones counted, the rest summed in double,
+    vector by vector in the same accumulators); clamp False where (m - min y)/|T| <=
+    EXPD_SPAN: the full vectors' exps skip their clamp (the same bits). With nx not NULL,
+    st = _row_stats32 of the next row nx (K elements), its loads hidden by the exps."""
+    if clamp:
+        _lse_sums_ahead32_body(x, K, c, True, nx, st, k, ones, rest)
+    else:
+        _lse_sums_ahead32_body(x, K, c, False, nx, st, k, ones, rest)
+
+cdef inline void _lse_sums_ahead32_body(const float* x, Py_ssize_t K, Row32 c, bint clamp,
+                                        const float* nx, Stats32* st, TCase k, double* ones,
+                                        double* rest) noexcept nogil:
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef bint ahead = nx != NULL
+    cdef smx_vf64 md = smx_setall_f64(<double>c.m)
+    cdef smx_vf64 inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    cdef smx_vf64 z = smx_zero_f64()
+    cdef smx_vf64 r0 = z, r1 = z, o0 = z, o1 = z
+    cdef smx_vf32 zf = smx_zero_f32()
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
+    cdef smx_vf32 q0 = zf, q1 = zf
+    cdef Py_ssize_t i = 0, j
+    while i + 2 * SMX_NF32 <= K:
+        _lse_acc32(_ld32(x + i, neg), md, inv, scaled, clamp, &o0, &o1, &r0, &r1)
+        _lse_acc32(_ld32(x + i + SMX_NF32, neg), md, inv, scaled, clamp, &o0, &o1, &r0, &r1)
+        if ahead:
+            _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
+            _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
+        i += 2 * SMX_NF32
+    j = i
+    if i + SMX_NF32 <= K:
+        _lse_acc32(_ld32(x + i, neg), md, inv, scaled, clamp, &o0, &o1, &r0, &r1)
+        i += SMX_NF32
+    if i < K:                  # the padding's -inf needs the clamp
+        _lse_acc32(_ld_till32(x + i, K - i, -INFINITY, neg), md, inv, scaled, True,
+                   &o0, &o1, &r0, &r1)
+    ones[0] = smx_reduce_add_f64(smx_add_f64(o0, o1))
+    rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
+    if ahead:
+        while j < K:
+            _stats_acc32(_ld_till32(nx + j, K - j, -nx[0] if neg else nx[0], neg), &a0, &b0, &q0)
+            j += SMX_NF32
+        _stats_end32(a0, a1, b0, b1, q0, q1, st)
 
 cdef void _vrows32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                    int op, char_r ws) noexcept nogil:

@@ -65,17 +65,15 @@ cdef void _jvp_max32(const float* x, const float* v, Py_ssize_t K, TCase k,
 cdef inline bint _jvp_ok(float m, Temp t) noexcept nogil:
     return (not t.hard) and fabsf(m) < INFINITY and t.inv + t.inv_lo < INFINITY
 
-DEF JVP_SPAN = 700.0       # _jvp_exp32: (max - min)/|T| up to this, no argument below EXPF_LO
-
 cdef void _jvp_exp32(const float* x, const float* v, float* out, Py_ssize_t K, float m,
                      float c, double inv, double span, bint store, const float* nx,
                      const float* nv, JvpStats* nst, TCase k, double* res) noexcept nogil:
     """The JVP's exp pass: e = exp((y - m)/|T|) * 2**64 in double lanes; res[0] = sum(e),
     res[1] = sum(e (v - c)); with store out = e rounded to float32. span = (m - min y) * inv:
-    up to JVP_SPAN every argument of a full vector is at or above EXPF_LO, and the exps skip
+    up to EXPD_SPAN every argument of a full vector is at or above EXPF_LO, and the exps skip
     their clamp (the same bits). With nx not NULL, nst = the stats of the next row (nx, nv;
     K elements; _jvp_max32's), its loads hidden by the exps."""
-    if span <= JVP_SPAN:
+    if span <= EXPD_SPAN:
         _jvp_exp32_body(x, v, out, K, m, c, inv, store, False, nx, nv, nst, k, res)
     else:
         _jvp_exp32_body(x, v, out, K, m, c, inv, store, True, nx, nv, nst, k, res)

@@ -202,39 +202,34 @@ cdef void _log_out32(const float* x, float* out, Py_ssize_t K, Row32 c, double L
 cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* ones,
                       double* rest) noexcept nogil:
     """As _exp_count_sum32 with the exps in double (_vexp_low: 1e-10; the difference exact):
-    logsumexp's m + |T| log(sum) may cancel, so its sum must be good to far below float32."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf64 md = smx_setall_f64(<double>c.m)
-    cdef smx_vf64 inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
-    cdef smx_vf64 z = smx_zero_f64()
-    cdef smx_vf64 r0 = z, r1 = z, o0 = z, o1 = z
-    cdef Py_ssize_t i = 0
-    while i < K:
-        _lse_acc32(_ld_till32(x + i, K - i, -INFINITY, neg), md, inv, scaled, &o0, &o1, &r0, &r1)
-        i += SMX_NF32
-    ones[0] = smx_reduce_add_f64(smx_add_f64(o0, o1))
-    rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
+    logsumexp's m + |T| log(sum) may cancel, so its sum must be good to far below float32.
+    _lse_sums_ahead32 with every exp clamped and no next row."""
+    _lse_sums_ahead32_body(x, K, c, True, NULL, NULL, k, ones, rest)
 
-cdef inline void _lse_acc32(smx_vf32 y, smx_vf64 md, smx_vf64 inv, bint scaled, smx_vf64* o0,
-                            smx_vf64* o1, smx_vf64* r0, smx_vf64* r1) noexcept nogil:
+cdef inline void _lse_acc32(smx_vf32 y, smx_vf64 md, smx_vf64 inv, bint scaled, bint clamp,
+                            smx_vf64* o0, smx_vf64* o1, smx_vf64* r0, smx_vf64* r1) noexcept nogil:
     """One vector of _lse_sums32: exp((y - m)/|T|) in double lanes, those equal to 1 counted
-    in (o0, o1), the others summed in (r0, r1)."""
-    cdef smx_vf64 one = smx_setall_f64(1.0), z = smx_zero_f64()
+    in (o0, o1), the others summed in (r0, r1); clamp False: every (y - m)/|T| is at or above
+    EXPF_LO (no -inf padding: _vexp_core64, the same bits)."""
+    cdef smx_vf64 one = smx_setall_f64(1.0)
     cdef smx_vf64 e0 = smx_sub_f64(smx_cvt_lo_f32_f64(y), md)
     cdef smx_vf64 e1 = smx_sub_f64(smx_cvt_hi_f32_f64(y), md)
     cdef smx_mf64 k0, k1
     if scaled:
         e0 = smx_mul_f64(e0, inv)
         e1 = smx_mul_f64(e1, inv)
-    e0 = _vexp_low(e0)
-    e1 = _vexp_low(e1)
+    if clamp:
+        e0 = _vexp_low(e0)
+        e1 = _vexp_low(e1)
+    else:
+        e0 = _vexp_core64(e0, V64_SHIFT)
+        e1 = _vexp_core64(e1, V64_SHIFT)
     k0 = smx_cmpeq_f64(e0, one)
     k1 = smx_cmpeq_f64(e1, one)
-    o0[0] = smx_add_f64(o0[0], smx_select_f64(k0, one, z))
-    o1[0] = smx_add_f64(o1[0], smx_select_f64(k1, one, z))
-    r0[0] = smx_add_f64(r0[0], smx_select_f64(k0, z, e0))
-    r1[0] = smx_add_f64(r1[0], smx_select_f64(k1, z, e1))
+    o0[0] = smx_select_f64(k0, smx_add_f64(o0[0], one), o0[0])    # (masked adds where the
+    o1[0] = smx_select_f64(k1, smx_add_f64(o1[0], one), o1[0])    # ISA has them)
+    r0[0] = smx_select_f64(k0, r0[0], smx_add_f64(r0[0], e0))
+    r1[0] = smx_select_f64(k1, r1[0], smx_add_f64(r1[0], e1))
 
 # ---------------------------------------------------------------- one row, any op
 cdef int _vrow32_body(const float* x, float* out, Py_ssize_t K, Temp t, int op, float m,
@@ -411,7 +406,7 @@ cdef inline int _vshort32_lsen(const float* x, float* out, Py_ssize_t K, Temp t,
     for j in range(SHORT_N):     # _lse_sums32 of one vector (its padding -inf)
         o0 = o1 = r0 = r1 = smx_zero_f64()
         _lse_acc32(smx_select_f32(till, v[j], smx_setall_f32(-INFINITY)),
-                   smx_setall_f64(<double>mm[j]), inv, scaled, &o0, &o1, &r0, &r1)
+                   smx_setall_f64(<double>mm[j]), inv, scaled, True, &o0, &o1, &r0, &r1)
         on[j] = smx_reduce_add_f64(smx_add_f64(o0, o1))
         re[j] = smx_reduce_add_f64(smx_add_f64(r0, r1))
     for j in range(SHORT_N):
@@ -488,10 +483,10 @@ cdef void _vshort32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp
                     int op, char_r ws) noexcept nogil:
     """R rows of K <= SMX_NF32 elements: softmax (op 0), log_softmax (1), logsumexp (2:
     out[r] per row). Scratch: WS_ROW, for a special row's general kernel."""
-    cdef Pos1 p1
-    cdef PosT pt
-    cdef Neg1 n1
-    cdef NegT nt
+    cdef Pos1 p1 = Pos1(0)      # (the tags initialised: gcc's -Wmaybe-uninitialized)
+    cdef PosT pt = PosT(0)
+    cdef Neg1 n1 = Neg1(0)
+    cdef NegT nt = NegT(0)
     cdef int case = _tcase(t)
     if case == 0:
         _vshort32_case(x, out, R, K, t, op, p1, ws)
