@@ -71,6 +71,16 @@ ctypedef fused TCase:
     Neg1
     NegT
 
+# Whether a loop's double-lane exps clamp their arguments at EXPF_LO (the same kind of
+# marker: a copy of the loop for each, whatever gcc inlines).
+ctypedef struct Clamped:
+    char _
+ctypedef struct Unclamped:
+    char _
+ctypedef fused ClampCase:
+    Clamped
+    Unclamped
+
 cdef inline int _tcase(Temp t) noexcept nogil:
     """0: Pos1, 1: PosT, 2: Neg1, 3: NegT."""
     return (2 if t.sgn < 0 else 0) + (1 if t.scaled else 0)

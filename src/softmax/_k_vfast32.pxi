@@ -327,14 +327,17 @@ cdef void _lse_sums_ahead32(const float* x, Py_ssize_t K, Row32 c, bint clamp, c
     vector by vector in the same accumulators); clamp False where (m - min y)/|T| <=
     EXPD_SPAN: the full vectors' exps skip their clamp (the same bits). With nx not NULL,
     st = _row_stats32 of the next row nx (K elements), its loads hidden by the exps."""
+    cdef Clamped on
+    cdef Unclamped off
     if clamp:
-        _lse_sums_ahead32_body(x, K, c, True, nx, st, k, ones, rest)
+        _lse_sums_ahead32_body(x, K, c, nx, st, k, on, ones, rest)
     else:
-        _lse_sums_ahead32_body(x, K, c, False, nx, st, k, ones, rest)
+        _lse_sums_ahead32_body(x, K, c, nx, st, k, off, ones, rest)
 
-cdef inline void _lse_sums_ahead32_body(const float* x, Py_ssize_t K, Row32 c, bint clamp,
-                                        const float* nx, Stats32* st, TCase k, double* ones,
-                                        double* rest) noexcept nogil:
+cdef void _lse_sums_ahead32_body(const float* x, Py_ssize_t K, Row32 c, const float* nx,
+                                 Stats32* st, TCase k, ClampCase cl, double* ones,
+                                 double* rest) noexcept nogil:
+    cdef bint clamp = ClampCase is Clamped
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint ahead = nx != NULL
