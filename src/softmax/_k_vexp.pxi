@@ -182,8 +182,13 @@ cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_
     p = smx_muladd_f32(p, r, smx_setall_f32(QF0))
     p = smx_muladd_f32(p, r, smx_setall_f32(1.0))
     p = smx_muladd_f32(p, r, smx_setall_f32(1.0))
-    p = smx_as_f32_i32(smx_add_i32(smx_as_i32_f32(p), smx_shli_i32(smx_as_i32_f32(t), 23)))
-    return smx_select_f32(gone, smx_zero_f32(), smx_mul_f32(p, smx_setall_f32(V32_TWOM64)))
+    if SMX_HAS_SCALEF:         # p 2**n rounded once: the same bits, one instruction for three
+        p = smx_scale2_f32(p, n)
+    else:
+        p = smx_mul_f32(smx_as_f32_i32(smx_add_i32(smx_as_i32_f32(p),
+                                                   smx_shli_i32(smx_as_i32_f32(t), 23))),
+                        smx_setall_f32(V32_TWOM64))
+    return smx_select_f32(gone, smx_zero_f32(), p)
 
 cdef inline smx_vf32 _vexp32(smx_vf32 y, smx_vf32 nm, Row32 c, bint scaled) noexcept nogil:
     """_vexp32m of a row (its m and ylo splatted; nm = -m, kept for the callers' loops)."""
@@ -261,4 +266,6 @@ cdef inline smx_vf32 _vexp32d(smx_vf32 d, smx_vf32 lo, float inv_hi, float inv_l
     p = smx_muladd_f32(p, r, smx_setall_f32(QF0))
     p = smx_muladd_f32(p, r, smx_setall_f32(1.0))
     p = smx_muladd_f32(p, r, smx_setall_f32(1.0))
+    if SMX_HAS_SCALEF:
+        return smx_scale2_f32(p, n)
     return smx_as_f32_i32(smx_add_i32(smx_as_i32_f32(p), smx_shli_i32(smx_as_i32_f32(t), 23)))

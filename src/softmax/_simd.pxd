@@ -24,6 +24,7 @@ cdef extern from "simd/smx_simd.h" nogil:
     const Py_ssize_t SMX_NF32
     const Py_ssize_t SMX_NF64
     const int SMX_HAS_FMA
+    const int SMX_HAS_SCALEF     # 1 when smx_scale2_* is one instruction (vscalef)
     const char *SMX_ISA_NAME
 
     # ---- f32 ----

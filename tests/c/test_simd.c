@@ -285,11 +285,11 @@ static const char *compiler_name(void)
 
 int main(void)
 {
-    int expect_lanes, expect_fma;
+    int expect_lanes, expect_fma, expect_scalef = 0;
     setup_pages();
     /* the header's constants */
 #if defined(SMX_ISA_AVX512)
-    expect_lanes = 16; expect_fma = 1;
+    expect_lanes = 16; expect_fma = 1; expect_scalef = 1;
 #elif defined(SMX_ISA_AVX2)
     expect_lanes = 8; expect_fma = 1;
 #elif defined(SMX_ISA_SSE2)
@@ -299,9 +299,10 @@ int main(void)
 #else
     expect_lanes = 2; expect_fma = 0;
 #endif
-    g_checks += 2;
+    g_checks += 3;
     if (SMX_NF32 != expect_lanes || SMX_NF64 * 2 != SMX_NF32) failf("lane counts %d/%d", SMX_NF32, SMX_NF64);
     if (SMX_HAS_FMA != expect_fma) failf("SMX_HAS_FMA is %d", SMX_HAS_FMA);
+    if (SMX_HAS_SCALEF != expect_scalef) failf("SMX_HAS_SCALEF is %d", SMX_HAS_SCALEF);
     /* the non-fused references must not have been fused by the compiler */
     {
         volatile float a = 1 + 0x1p-12f, c = -(1 + 0x1p-11f);

@@ -18,6 +18,7 @@ typedef __m256d smx_mf64;
 #define SMX_NF32 8
 #define SMX_NF64 4
 #define SMX_HAS_FMA 1
+#define SMX_HAS_SCALEF 0
 #define SMX_ISA_NAME "avx2"
 
 /* ---- memory ---- */

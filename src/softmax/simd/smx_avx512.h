@@ -19,6 +19,7 @@ typedef __mmask8 smx_mf64;
 #define SMX_NF32 16
 #define SMX_NF64 8
 #define SMX_HAS_FMA 1
+#define SMX_HAS_SCALEF 1
 #define SMX_ISA_NAME "avx512"
 
 /* ---- memory ---- */

@@ -18,6 +18,7 @@ typedef uint64x2_t smx_mf64;
 #define SMX_NF32 4
 #define SMX_NF64 2
 #define SMX_HAS_FMA 1
+#define SMX_HAS_SCALEF 0
 #define SMX_ISA_NAME "neon"
 
 /* ---- memory ---- */

@@ -19,6 +19,7 @@ typedef struct { uint64_t v; } smx_mf64;
 #define SMX_NF32 2
 #define SMX_NF64 1
 #define SMX_HAS_FMA 0
+#define SMX_HAS_SCALEF 0
 #define SMX_ISA_NAME "scalar"
 
 /* Lane-wise building blocks (internal). */

@@ -16,6 +16,7 @@ typedef __m128d smx_mf64;
 #define SMX_NF32 4
 #define SMX_NF64 2
 #define SMX_HAS_FMA 0
+#define SMX_HAS_SCALEF 0
 #define SMX_ISA_NAME "sse2"
 
 /* ---- memory ---- */
