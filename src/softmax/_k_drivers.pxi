@@ -35,11 +35,10 @@ cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
     cdef int vop = 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2)
     if inner == 1:
         if op == OP_SOFTMAX or op == OP_LOG_SOFTMAX or op == OP_LSE:
-            if floating is float:   # (K >= SPLIT_MIN: shorter float32 rows take PATH_SHORT)
+            # (K >= SPLIT_MIN: shorter rows take PATH_SHORT; float64 ones this long the
+            # general kernel: _row_split's bits, on any number of threads)
+            if floating is float:
                 if _vlong32(x + base, out + (o if op == OP_LSE else base), K, t, vop, 1) == 0:
-                    return
-            elif K < SPLIT_MIN:       # (longer float64 rows: _row_split's bits, any threads)
-                if _softmax_row64(x + base, out + (o if op == OP_LSE else base), K, t, vop) == 0:
                     return
             if op == OP_LSE:
                 _lse_row(x + base, out + o, K, t, ws)
@@ -143,7 +142,7 @@ cdef int _row_split(Op op, const floating* x, floating* out, Py_ssize_t K, Temp 
 
 ctypedef enum Path:
     PATH_ITEMS,         # _run_item: a row or a chunk of columns
-    PATH_SHORT,         # _short_rows: a block of rows (short ones; float32: any < SPLIT_MIN)
+    PATH_SHORT,         # _short_rows: a block of rows (any K < SPLIT_MIN)
     PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
     PATH_VJP_ROWS,      # _vjp_rows: a block of float32 softmax-VJP rows (SMX_NF32 < K <= FUSE_MAX_K)
     PATH_JVP_ROWS       # _jvp_rows: a block of float32 JVP rows (SMX_NF32 < K)
@@ -152,16 +151,19 @@ cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t
                              Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
     """A block of rows of softmax, log_softmax or logsumexp: float32 one vector a row
     (_vshort32, K <= SMX_NF32) or row after row, each row's max from the previous row's pass
-    (_vrows32, K < SPLIT_MIN); float64 a block of short rows at a time (_small_rows).
-    Scratch: WS_SHORT (float32: WS_ROW, a special row's general kernel)."""
+    (_vrows32, K < SPLIT_MIN); float64 a block of short rows at a time (_small_rows, K <=
+    SMALL_K) or row after row as float32 (_vrows64). Scratch: WS_SHORT (float32: WS_ROW, a
+    special row's general kernel)."""
     cdef int vop = 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2)
     if floating is float:
         if K <= SMX_NF32:
             _vshort32(x, out, rows, K, t, vop, ws)
         else:
             _vrows32(x, out, rows, K, t, vop, ws)
-    else:
+    elif K <= SMALL_K:
         _small_rows(op, x, out, rows, K, t, ws)
+    else:
+        _vrows64(x, out, rows, K, t, vop, ws)
 
 cdef inline void _vjp_rows(const floating* y, const floating* g, floating* out,
                            Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
@@ -219,10 +221,12 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     elif floating is float and inner == 1 and (op == OP_JVP or op == OP_LOG_JVP):
         path = PATH_JVP_ROWS        # (K > SMX_NF32; a row's bits: the same in any block)
         B = max(<Py_ssize_t>1, min(JVP_ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
-    elif inner == 1 and reduce_op and (K < SPLIT_MIN if floating is float else K <= SMALL_K):
+    elif inner == 1 and reduce_op and K < SPLIT_MIN:
         path = PATH_SHORT
         if floating is float and K > SMX_NF32:
             B = max(<Py_ssize_t>1, ROWS_ELEMS // K)   # (a row's bits: the same in any block)
+        elif floating is double and K > SMALL_K:      # (the same; one item a thread at least)
+            B = max(<Py_ssize_t>1, min(ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
     if path != PATH_ITEMS:
         nitems = (outer + B - 1) // B   # blocks of B rows, one thread each
         need = WS_ROW if floating is float and path != PATH_SHORT_DERIV else WS_SHORT

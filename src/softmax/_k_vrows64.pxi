@@ -310,10 +310,14 @@ cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t
 
 cdef int _softmax_row64a(const double* x, double* out, Py_ssize_t K, Temp t, int op,
                          const Ahead64* cur, const double* nxt, Ahead64* ahead) noexcept nogil:
-    """_softmax_row64 with the row max carried over: cur (when cur.ok) holds this row's max
-    (and min) from the previous row's pass, and when nxt is not NULL the next row's (K
-    elements) are computed into ahead (ahead.ok tells whether they were: not when the row
-    is left early as special)."""
+    """op 0 softmax, 1 log_softmax, 2 logsumexp (out[0] = the value) of one row. 0: done; 1:
+    a special row, which the general kernel must do (out may have been written): a NaN,
+    +inf, all -inf, T == 0, 1/|T| overflowing, 746 |T| below half an ulp of the max, and for
+    log_softmax a -inf or (max - min) / |T| overflowing. (-inf entries with a finite max are
+    exact here for softmax and logsumexp: exp 0.) cur (when not NULL and cur.ok) holds this
+    row's max (and min) from the previous row's pass, and when nxt is not NULL the next
+    row's (K elements) are computed into ahead (ahead.ok tells whether they were: not when
+    the row is left early as special)."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
@@ -330,11 +334,20 @@ cdef int _softmax_row64a(const double* x, double* out, Py_ssize_t K, Temp t, int
         return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, n1)
     return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, nt)
 
-cdef int _softmax_row64(const double* x, double* out, Py_ssize_t K, Temp t, int op) noexcept nogil:
-    """op 0 softmax, 1 log_softmax, 2 logsumexp (out[0] = the value). 0: done; 1: a special
-    row, which the general kernel must do (out may have been written): a NaN, +inf, all
-    -inf, T == 0, 1/|T| overflowing, 746 |T| below half an ulp of the max, and for
-    log_softmax a -inf or (max - min) / |T| overflowing. (-inf entries with a finite max
-    are exact here for softmax and logsumexp: exp 0.)"""
-    cdef Ahead64 a
-    return _softmax_row64a(x, out, K, t, op, <Ahead64*>NULL, <double*>NULL, &a)
+cdef void _vrows64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
+                   char_r ws) noexcept nogil:
+    """R rows (SMALL_K < K < SPLIT_MIN) of softmax (op 0), log_softmax (1), logsumexp (2:
+    out[r] per row), each row's max (and min) taken during the previous row's exp pass
+    (_softmax_row64a; the same max as _row_max64's: the same bits in any block); a special
+    row the general kernels'. Scratch: WS_ROW."""
+    cdef Ahead64 cur, nxt
+    cdef Py_ssize_t r
+    cur.ok = False
+    for r in range(R):
+        if _softmax_row64a(x + r * K, out + (r if op == 2 else r * K), K, t, op, &cur,
+                           x + (r + 1) * K if r + 1 < R else <double*>NULL, &nxt) != 0:
+            if op == 2:
+                _lse_row(x + r * K, out + r, K, t, ws)
+            else:
+                _softmax_row(x + r * K, out + r * K, K, t, op == 1, ws)
+        cur = nxt

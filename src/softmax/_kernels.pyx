@@ -70,7 +70,7 @@ Map
 Which kernel serves which op and layout (a special slice: the general kernel in brackets):
 
   op                rows (inner == 1)                                 columns (inner > 1)
-  softmax,          _vrows32 / _softmax_row64 (_softmax_row);         _vcols32: _fcols32_case,
+  softmax,          _vrows32 / _vrows64 (_softmax_row);               _vcols32: _fcols32_case,
                                                                       _vcols32_case (_softmax_cols)
     log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
