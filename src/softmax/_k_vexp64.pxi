@@ -53,6 +53,15 @@ ctypedef struct Ahead64:
     double mn        # its min (log_softmax and logsumexp passes)
     bint ok          # computed
 
+# A log_softmax row whose output pass runs inside the next row's exp pass (_vrows64): its
+# stores then overlap that pass's arithmetic instead of streaming out on their own.
+ctypedef struct Pend64:
+    const double* x  # the row (NULL: nothing pending)
+    double* out
+    double nm        # -max of its y
+    double L         # its log(sum) as a pair (_log_sum64)
+    double L_lo
+
 # ---------------------------------------------------------------- pair arithmetic (f64)
 cdef inline smx_vf64 _two_sum_lo64(smx_vf64 a, smx_vf64 b, smx_vf64 s) noexcept nogil:
     """a + b - s exactly, for s = fl(a + b) (TwoSum)."""

@@ -63,7 +63,8 @@ cdef inline void _fold_lanes64(smx_vf64 s, smx_vf64 c, double* hi, double* lo) n
 
 # ---------------------------------------------------------------- the exp pass
 cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
-                      bint count, const double* nx, double* res, Ahead64* ahead) noexcept nogil:
+                      bint count, const double* nx, double* res, Ahead64* ahead,
+                      const Pend64* pend) noexcept nogil:
     """The exps of a row, e = exp((sgn*x - m)/|T|), and their sum; on the way the max of
     the next row nx (K elements; the caller passes x itself when there is none) into
     ahead.m, and with count its min into ahead.mn. The loop works with E = e * 2**64
@@ -77,6 +78,8 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
     the E are scaled back (rounded) first: the clamped entries must add exactly 0 (their E
     is exp(-745.2) * 2**64, rounded to 0 only by that scaling), a rest below the smallest
     normal being the result's own precision.
+    With count and pend not NULL (pend.x not NULL), the pending output pass of the previous
+    row (log_softmax, the same K and T) runs in the same loop: pend.out = _log_out64's.
     Returns False when the sum is NaN (a NaN in x: the clamp max(ylo, y) keeps it; -inf
     entries are clamped to ylo, exp 0, as they should be).
 
@@ -97,7 +100,13 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
     cdef smx_vf64 e[2]
     cdef smx_vf64 tl[2]
     cdef smx_mf64 k0, k1
+    cdef bint fuse = count and pend != NULL
+    cdef smx_vf64 pnm = z, pL = z, pLl = z
     cdef Py_ssize_t i = 0, n
+    if fuse:
+        pnm = smx_setall_f64(pend.nm)
+        pL = smx_setall_f64(pend.L)
+        pLl = smx_setall_f64(pend.L_lo)
     if count:
         s0 = z
         s1 = z
@@ -135,6 +144,18 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
             o1 = smx_add_f64(o1, smx_select_f64(k1, one, z))
             _two_acc64(&s0, &c0, smx_select_f64(k0, z, e[0]))
             _two_acc64(&s1, &c1, smx_select_f64(k1, z, e[1]))
+            if fuse and n >= 2 * SMX_NF64:
+                smx_store_f64(pend.out + i, _log_elem64(_ld64(pend.x + i, neg), pnm, c, scaled,
+                                                        pL, pLl))
+                smx_store_f64(pend.out + i + SMX_NF64,
+                              _log_elem64(_ld64(pend.x + i + SMX_NF64, neg), pnm, c, scaled,
+                                          pL, pLl))
+            elif fuse:
+                smx_store_till_f64(pend.out + i, n, _log_elem64(
+                    _ld_till64(pend.x + i, n, 0.0, neg), pnm, c, scaled, pL, pLl))
+                smx_store_till_f64(pend.out + i + SMX_NF64, n - SMX_NF64, _log_elem64(
+                    _ld_till64(pend.x + i + SMX_NF64, n - SMX_NF64, 0.0, neg), pnm, c, scaled,
+                    pL, pLl))
         else:
             if n >= 2 * SMX_NF64:
                 smx_store_f64(out + i, e[0])
@@ -253,21 +274,33 @@ cdef void _log_out64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase 
         i += SMX_NF64
 
 cdef inline int _log_softmax64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
-                               const double* nx, Ahead64* ahead) noexcept nogil:
+                               const double* nx, Ahead64* ahead, const Pend64* pin,
+                               Pend64* pout) noexcept nogil:
+    """One row; pin (pin.x not NULL): the previous row's pending output pass, done inside
+    this row's exp pass; pout not NULL: this row's output pass left pending (pout.x = x),
+    else done here."""
     cdef double r[3]
     cdef double s_hi, s_lo, L, L_lo
-    if not _exp_pass64(x, out, K, c, k, True, nx, r, ahead):
+    if not _exp_pass64(x, out, K, c, k, True, nx, r, ahead,
+                       pin if pin != NULL and pin.x != NULL else <Pend64*>NULL):
         return 1
     _combine(r[0], r[1], r[2], &s_hi, &s_lo)
     L = _log_sum64(s_hi, s_lo, &L_lo)
-    _log_out64(x, out, K, c, k, L, L_lo)
+    if pout != NULL:
+        pout.x = x
+        pout.out = out
+        pout.nm = -c.m
+        pout.L = L
+        pout.L_lo = L_lo
+    else:
+        _log_out64(x, out, K, c, k, L, L_lo)
     return 0
 
 cdef inline int _lse64(const double* x, double* out, Py_ssize_t K, Row64 c, Temp t, TCase k,
                        const double* nx, Ahead64* ahead) noexcept nogil:
     cdef double r[3]
     cdef double s_hi, s_lo
-    if not _exp_pass64(x, <double*>NULL, K, c, k, True, nx, r, ahead):
+    if not _exp_pass64(x, <double*>NULL, K, c, k, True, nx, r, ahead, <Pend64*>NULL):
         return 1
     _combine(r[0], r[1], r[2], &s_hi, &s_lo)
     out[0] = _lse_value64(c.m, s_hi, s_lo, t)
@@ -276,40 +309,53 @@ cdef inline int _lse64(const double* x, double* out, Py_ssize_t K, Row64 c, Temp
 cdef inline int _softmax64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
                            const double* nx, Ahead64* ahead) noexcept nogil:
     cdef double r[2]
-    if not _exp_pass64(x, out, K, c, k, False, nx, r, ahead):
+    if not _exp_pass64(x, out, K, c, k, False, nx, r, ahead, <Pend64*>NULL):
         return 1
     _div_row64(out, K, r[0], r[1])
     return 0
 
 # ---------------------------------------------------------------- the row kernel
+cdef inline void _pend_flush64(const Pend64* p, Py_ssize_t K, Temp t, TCase k) noexcept nogil:
+    """The pending output pass p (if any) on its own (_log_out64)."""
+    cdef Row64 c
+    if p == NULL or p.x == NULL:
+        return
+    c.m = -p.nm
+    c.ylo = c.m
+    c.inv = t.inv
+    c.inv_lo = t.inv_lo
+    _log_out64(p.x, p.out, K, c, k, p.L, p.L_lo)
+
 cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t, int op,
                               const Ahead64* cur, const double* nxt, Ahead64* ahead,
-                              TCase k) noexcept nogil:
+                              const Pend64* pin, Pend64* pout, TCase k) noexcept nogil:
     cdef double m, mn = 0
     cdef const double* nx = nxt if nxt != NULL else x
     cdef Row64 c
     ahead.ok = False
+    if pout != NULL:
+        pout.x = NULL
     if cur != NULL and cur.ok:
         m = cur.m
         mn = cur.mn
     else:
         m = _row_max64(x, K, k, &mn)
-    if not (fabs(m) < INFINITY):
-        return 1
-    if op == 1 and not ((m - mn) * t.inv < INFINITY):
+    if (not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
+            or not (_row_consts64(m, t).ylo < m)):
+        _pend_flush64(pin, K, t, k)
         return 1
     c = _row_consts64(m, t)
-    if not (c.ylo < m):
-        return 1
     ahead.ok = nxt != NULL
+    if op == 1:
+        return _log_softmax64(x, out, K, c, k, nx, ahead, pin, pout)
+    _pend_flush64(pin, K, t, k)
     if op == 0:
         return _softmax64(x, out, K, c, k, nx, ahead)
-    if op == 1:
-        return _log_softmax64(x, out, K, c, k, nx, ahead)
     return _lse64(x, out, K, c, t, k, nx, ahead)
 
 cdef int _softmax_row64a(const double* x, double* out, Py_ssize_t K, Temp t, int op,
-                         const Ahead64* cur, const double* nxt, Ahead64* ahead) noexcept nogil:
+                         const Ahead64* cur, const double* nxt, Ahead64* ahead,
+                         const Pend64* pin, Pend64* pout) noexcept nogil:
     """op 0 softmax, 1 log_softmax, 2 logsumexp (out[0] = the value) of one row. 0: done; 1:
     a special row, which the general kernel must do (out may have been written): a NaN,
     +inf, all -inf, T == 0, 1/|T| overflowing, 746 |T| below half an ulp of the max, and for
@@ -317,37 +363,65 @@ cdef int _softmax_row64a(const double* x, double* out, Py_ssize_t K, Temp t, int
     exact here for softmax and logsumexp: exp 0.) cur (when not NULL and cur.ok) holds this
     row's max (and min) from the previous row's pass, and when nxt is not NULL the next
     row's (K elements) are computed into ahead (ahead.ok tells whether they were: not when
-    the row is left early as special)."""
-    cdef Pos1 p1
-    cdef PosT pt
-    cdef Neg1 n1
-    cdef NegT nt
+    the row is left early as special). pin: a pending log_softmax output pass of the
+    previous row (K elements), done here in any case; pout (log_softmax, not NULL): this
+    row's, left pending (pout.x not NULL) or done."""
+    cdef Pos1 p1 = Pos1(0)
+    cdef PosT pt = PosT(0)
+    cdef Neg1 n1 = Neg1(0)
+    cdef NegT nt = NegT(0)
     cdef int case = _tcase(t)
     ahead.ok = False
-    if t.hard or not (t.inv < INFINITY):
+    if t.hard or not (t.inv < INFINITY):     # (then no row of the block left one pending)
+        if pout != NULL:
+            pout.x = NULL
         return 1
     if case == 0:
-        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, p1)
+        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, pin, pout, p1)
     if case == 1:
-        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, pt)
+        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, pin, pout, pt)
     if case == 2:
-        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, n1)
-    return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, nt)
+        return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, pin, pout, n1)
+    return _softmax_row64a_case(x, out, K, t, op, cur, nxt, ahead, pin, pout, nt)
 
 cdef void _vrows64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
                    char_r ws) noexcept nogil:
     """R rows (SMALL_K < K < SPLIT_MIN) of softmax (op 0), log_softmax (1), logsumexp (2:
     out[r] per row), each row's max (and min) taken during the previous row's exp pass
-    (_softmax_row64a; the same max as _row_max64's: the same bits in any block); a special
+    (_softmax_row64a; the same max as _row_max64's: the same bits in any block); log_softmax
+    rows with their output pass inside the next row's exp pass (the same bits); a special
     row the general kernels'. Scratch: WS_ROW."""
     cdef Ahead64 cur, nxt
+    cdef Pend64 pin, pout
     cdef Py_ssize_t r
     cur.ok = False
+    pin.x = NULL
     for r in range(R):
         if _softmax_row64a(x + r * K, out + (r if op == 2 else r * K), K, t, op, &cur,
-                           x + (r + 1) * K if r + 1 < R else <double*>NULL, &nxt) != 0:
+                           x + (r + 1) * K if r + 1 < R else <double*>NULL, &nxt, &pin,
+                           &pout) != 0:
             if op == 2:
                 _lse_row(x + r * K, out + r, K, t, ws)
             else:
                 _softmax_row(x + r * K, out + r * K, K, t, op == 1, ws)
         cur = nxt
+        pin = pout
+    _pend_done64(&pin, K, t)
+
+cdef void _pend_done64(const Pend64* p, Py_ssize_t K, Temp t) noexcept nogil:
+    """_pend_flush64 of the case of T."""
+    cdef Pos1 p1 = Pos1(0)
+    cdef PosT pt = PosT(0)
+    cdef Neg1 n1 = Neg1(0)
+    cdef NegT nt = NegT(0)
+    cdef int case = _tcase(t)
+    if p.x == NULL:
+        return
+    if case == 0:
+        _pend_flush64(p, K, t, p1)
+    elif case == 1:
+        _pend_flush64(p, K, t, pt)
+    elif case == 2:
+        _pend_flush64(p, K, t, n1)
+    else:
+        _pend_flush64(p, K, t, nt)
