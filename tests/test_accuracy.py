@@ -418,15 +418,17 @@ def _row_sequence(R, K, dtype_name, special_at):
 @pytest.mark.parametrize("T", (1.0, -1.0, 0.37), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("K", (17, 96, 200, 512, 513, 1000))
 def test_row_sequences(K, T):
-    """The float32 rows take each row's max and min from an earlier row's exp pass (one or
-    two rows before: _vrows32_case, _vjvp_rows32_case): short batches (R = 1 ... 9) and
-    special rows at the start, the middle and the end of the batch."""
+    """Rows take each row's max and min from an earlier row's exp pass (one or two rows
+    before: _vrows32_case, _vjvp_rows32_case, _vrows64), a float64 log_softmax row's output
+    pass runs in the next row's pass, a softmax VJP row's sum in the previous row's output
+    pass (_vvjp_rows32, _vvjp_rows64): short batches (R = 1 ... 9) and special rows at the
+    start, the middle and the end of the batch."""
     for dtype in DTYPES:
         for R in (1, 2, 3, 5, 9):
             for special_at in sorted({-1, 0, 1, R // 2, R - 2, R - 1}):
                 case = Case(_row_sequence(R, K, dtype.name, special_at), -1, T)
                 for fn in ("softmax", "log_softmax", "logsumexp", "softmax_jvp",
-                           "log_softmax_jvp"):
+                           "log_softmax_jvp", "softmax_vjp"):
                     check("row-seq", fn, case, f" R={R} K={K} special row {special_at}")
 
 

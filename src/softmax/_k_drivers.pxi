@@ -144,7 +144,8 @@ ctypedef enum Path:
     PATH_ITEMS,         # _run_item: a row or a chunk of columns
     PATH_SHORT,         # _short_rows: a block of rows (any K < SPLIT_MIN)
     PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
-    PATH_VJP_ROWS,      # _vjp_rows: a block of float32 softmax-VJP rows (SMX_NF32 < K <= FUSE_MAX_K)
+    PATH_VJP_ROWS,      # _vjp_rows: a block of softmax-VJP rows (float32: SMX_NF32 < K <=
+                        # FUSE_MAX_K; float64: K > SMALL_K)
     PATH_JVP_ROWS       # _jvp_rows: a block of float32 JVP rows (SMX_NF32 < K)
 
 cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
@@ -167,9 +168,11 @@ cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t
 
 cdef inline void _vjp_rows(const floating* y, const floating* g, floating* out,
                            Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """A block of float32 softmax-VJP rows (_vvjp_rows32). Scratch: WS_ROW."""
+    """A block of softmax-VJP rows (_vvjp_rows32, _vvjp_rows64). Scratch: WS_ROW."""
     if floating is float:
         _vvjp_rows32(y, g, out, rows, K, t, ws)
+    else:
+        _vvjp_rows64(y, g, out, rows, K, t, ws)
 
 cdef inline void _jvp_rows(Op op, const floating* x, const floating* v, floating* out,
                            Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
@@ -218,6 +221,9 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     elif floating is float and inner == 1 and op == OP_VJP and K <= FUSE_MAX_K:
         path = PATH_VJP_ROWS
         B = max(<Py_ssize_t>1, ROWS_ELEMS // K)     # (a row's bits: the same in any block)
+    elif floating is double and inner == 1 and op == OP_VJP:    # (K > SMALL_K; the same)
+        path = PATH_VJP_ROWS
+        B = max(<Py_ssize_t>1, min(ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
     elif floating is float and inner == 1 and (op == OP_JVP or op == OP_LOG_JVP):
         path = PATH_JVP_ROWS        # (K > SMX_NF32; a row's bits: the same in any block)
         B = max(<Py_ssize_t>1, min(JVP_ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))

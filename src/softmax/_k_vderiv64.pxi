@@ -273,12 +273,17 @@ cdef void _vjp_out64(const double* y, const double* g, double* out, Py_ssize_t K
                 _stt64(out + i + j * SMX_NF64, n - j * SMX_NF64, _fin64(d, dl, f, fl, neg, scaled))
             i += 2 * SMX_NF64
             continue
-        d = smx_add_f64(b, nc)
-        dl = smx_sub_f64(_two_sum_lo64(b, nc, d), vcl)
-        p = smx_mul_f64(a, d)
-        _stt64(out + i, n, _fin64(p, smx_muladd_f64(a, dl, _two_prod_lo64(a, d, p)), f, fl, neg,
-                                  scaled))
+        _stt64(out + i, n, _vjp_vec64(a, b, nc, vcl, f, fl, neg, scaled))
         i += SMX_NF64
+
+cdef inline smx_vf64 _vjp_vec64(smx_vf64 a, smx_vf64 b, smx_vf64 nc, smx_vf64 vcl, smx_vf64 f,
+                                smx_vf64 fl, bint neg, bint scaled) noexcept nogil:
+    """One vector of the softmax VJP's output: y (g - c) / T (a = y, b = g, nc = -c_hi, vcl =
+    c_lo), pairs throughout, rounded once."""
+    cdef smx_vf64 d = smx_add_f64(b, nc)
+    cdef smx_vf64 dl = smx_sub_f64(_two_sum_lo64(b, nc, d), vcl)
+    cdef smx_vf64 p = smx_mul_f64(a, d)
+    return _fin64(p, smx_muladd_f64(a, dl, _two_prod_lo64(a, d, p)), f, fl, neg, scaled)
 
 cdef int _vvjp_row64_case(const double* y, const double* g, double* out, Py_ssize_t K, Temp t,
                           bint log_out, TCase k) noexcept nogil:
@@ -287,6 +292,84 @@ cdef int _vvjp_row64_case(const double* y, const double* g, double* out, Py_ssiz
         return 1
     _vjp_out64(y, g, out, K, res[0], res[1], t, log_out, k)
     return 0
+
+cdef bint _vjp_out_sum64(const double* y, const double* g, double* out, Py_ssize_t K,
+                         double ch, double cl, Temp t, const double* ny, const double* ng,
+                         const double* py, const double* pg, double* nres,
+                         TCase k) noexcept nogil:
+    """The softmax VJP's output pass of a row (_vjp_out64's) and, in the same loop, the sum
+    pass of the next row ny, ng (_vjp_sum64's accumulators in its order: the same nres, the
+    same return): the next row's loads from memory beside this row's arithmetic. py, pg (the
+    row after, when not NULL) are prefetched."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf64 nc = smx_setall_f64(-ch), vcl = smx_setall_f64(cl)
+    cdef smx_vf64 f = smx_setall_f64(t.inv_signed), fl = smx_setall_f64(t.inv_signed_lo)
+    cdef smx_vf64 z = smx_zero_f64(), s0 = z, s1 = z, c0 = z, c1 = z
+    cdef Py_ssize_t i = 0, n
+    while i < K:
+        n = K - i
+        _stt64(out + i, n, _vjp_vec64(_ldt64(y + i, n, 0.0), _ldt64(g + i, n, 0.0), nc, vcl, f,
+                                      fl, neg, scaled))
+        if n > SMX_NF64:
+            _stt64(out + i + SMX_NF64, n - SMX_NF64,
+                   _vjp_vec64(_ldt64(y + i + SMX_NF64, n - SMX_NF64, 0.0),
+                              _ldt64(g + i + SMX_NF64, n - SMX_NF64, 0.0), nc, vcl, f, fl, neg,
+                              scaled))
+        if py != NULL:
+            smx_prefetch(py + i)
+            smx_prefetch(py + i + SMX_NF64)
+            smx_prefetch(pg + i)
+            smx_prefetch(pg + i + SMX_NF64)
+        _acc_prod64(&s0, &c0, _ldt64(ny + i, n, 0.0), _ldt64(ng + i, n, 0.0))
+        _acc_prod64(&s1, &c1, _ldt64(ny + i + SMX_NF64, n - SMX_NF64, 0.0),
+                    _ldt64(ng + i + SMX_NF64, n - SMX_NF64, 0.0))
+        i += 2 * SMX_NF64
+    _fold64(s0, c0, s1, c1, &nres[0], &nres[1])
+    return fabs(nres[0]) < INFINITY and nres[1] == nres[1]
+
+cdef void _vvjp_rows64_case(const double* y, const double* g, double* out, Py_ssize_t R,
+                            Py_ssize_t K, Temp t, char_r ws, TCase k) noexcept nogil:
+    cdef double cur[2]
+    cdef double nxt[2]
+    cdef bint ok, ok_n = False
+    cdef Py_ssize_t r, o
+    ok = _vjp_sum64(y, g, K, False, k, cur)
+    for r in range(R):
+        o = r * K
+        if ok and r + 1 < R:
+            ok_n = _vjp_out_sum64(y + o, g + o, out + o, K, cur[0], cur[1], t, y + o + K,
+                                  g + o + K, y + o + 2 * K if r + 2 < R else <double*>NULL,
+                                  g + o + 2 * K, nxt, k)
+        else:
+            if ok:
+                _vjp_out64(y + o, g + o, out + o, K, cur[0], cur[1], t, False, k)
+            else:
+                _vjp_row(y + o, g + o, out + o, K, t, False, ws)
+            if r + 1 < R:
+                ok_n = _vjp_sum64(y + o + K, g + o + K, K, False, k, nxt)
+        ok = ok_n
+        cur[0] = nxt[0]
+        cur[1] = nxt[1]
+
+cdef void _vvjp_rows64(const double* y, const double* g, double* out, Py_ssize_t R,
+                       Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
+    """R rows of the float64 softmax VJP, each row's output pass with the next row's sum pass
+    (_vjp_out_sum64; a row's bits: _vvjp_row64_case's); a special row the general kernel's
+    (_vjp_row). Scratch: WS_ROW."""
+    cdef Pos1 p1 = Pos1(0)
+    cdef PosT pt = PosT(0)
+    cdef Neg1 n1 = Neg1(0)
+    cdef NegT nt = NegT(0)
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vvjp_rows64_case(y, g, out, R, K, t, ws, p1)
+    elif case == 1:
+        _vvjp_rows64_case(y, g, out, R, K, t, ws, pt)
+    elif case == 2:
+        _vvjp_rows64_case(y, g, out, R, K, t, ws, n1)
+    else:
+        _vvjp_rows64_case(y, g, out, R, K, t, ws, nt)
 
 cdef int _vderiv_row64(Op op, const double* x, const double* v, double* out, Py_ssize_t K,
                        Temp t) noexcept nogil:
