@@ -332,6 +332,7 @@ cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t
     cdef double m, mn = 0
     cdef const double* nx = nxt if nxt != NULL else x
     cdef Row64 c
+    cdef bint special
     ahead.ok = False
     if pout != NULL:
         pout.x = NULL
@@ -340,11 +341,13 @@ cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t
         mn = cur.mn
     else:
         m = _row_max64(x, K, k, &mn)
-    if (not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
-            or not (_row_consts64(m, t).ylo < m)):
+    special = not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
+    if not special:
+        c = _row_consts64(m, t)
+        special = not (c.ylo < m)
+    if special:
         _pend_flush64(pin, K, t, k)
         return 1
-    c = _row_consts64(m, t)
     ahead.ok = nxt != NULL
     if op == 1:
         return _log_softmax64(x, out, K, c, k, nx, ahead, pin, pout)
