@@ -52,6 +52,7 @@ ctypedef struct Ahead64:
     double m         # max of the next row's y = sgn * x (NaN ignored)
     double mn        # its min (log_softmax and logsumexp passes)
     bint ok          # computed
+    const double* end  # in: the end of the rows; the pass prefetches below it (NULL: none)
 
 # A log_softmax row whose output pass runs inside the next row's exp pass (_vrows64): its
 # stores then overlap that pass's arithmetic instead of streaming out on their own.

@@ -67,7 +67,9 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
                       const Pend64* pend) noexcept nogil:
     """The exps of a row, e = exp((sgn*x - m)/|T|), and their sum; on the way the max of
     the next row nx (K elements; the caller passes x itself when there is none) into
-    ahead.m, and with count its min into ahead.mn. The loop works with E = e * 2**64
+    ahead.m, and with count its min into ahead.mn; PF64_AHEAD elements past those loads
+    (below ahead.end) prefetched: the hardware prefetchers alone left the loop waiting on
+    the next row's loads (from L3). The loop works with E = e * 2**64
     (_vexp64x2); the sums are scaled back at the end.
 
     count False (softmax): out = E; res[0] + res[1] = the sum of the e plus their tails:
@@ -102,7 +104,10 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
     cdef smx_mf64 k0, k1
     cdef bint fuse = count and pend != NULL
     cdef smx_vf64 pnm = z, pL = z, pLl = z
-    cdef Py_ssize_t i = 0, n
+    cdef const double* pf = nx + (K if K < PF64_AHEAD else PF64_AHEAD)
+    cdef Py_ssize_t i = 0, n, npf = 0
+    if nx != x and ahead.end != NULL and ahead.end - pf > 2 * SMX_NF64:
+        npf = ahead.end - pf - 2 * SMX_NF64      # (prefetches stay within the rows)
     if fuse:
         pnm = smx_setall_f64(pend.nm)
         pL = smx_setall_f64(pend.L)
@@ -120,6 +125,9 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
             y1 = _ld64(x + i + SMX_NF64, neg)
             v0 = _ld64(nx + i, neg)
             v1 = _ld64(nx + i + SMX_NF64, neg)
+            if i < npf:
+                smx_prefetch(pf + i)
+                smx_prefetch(pf + i + SMX_NF64)
             w0 = v0
             w1 = v1
         else:          # the fill -inf (+inf when neg) is clamped to ylo: exp 0
@@ -399,6 +407,7 @@ cdef void _vrows64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Tem
     cdef Py_ssize_t r
     cur.ok = False
     pin.x = NULL
+    nxt.end = x + R * K
     for r in range(R):
         if _softmax_row64a(x + r * K, out + (r if op == 2 else r * K), K, t, op, &cur,
                            x + (r + 1) * K if r + 1 < R else <double*>NULL, &nxt, &pin,

@@ -84,6 +84,7 @@ cdef void _stats_row(const floating* x, Py_ssize_t K, Temp t, double* m, double*
                 m[0] = _row_max64(x, K, nt, &mn)
             if fabs(m[0]) < INFINITY:
                 c64 = _row_consts64(m[0], t)
+                a.end = NULL
                 if c64.ylo < m[0] and (
                         _exp_pass64(x, <double*>NULL, K, c64, p1, True, x, r, &a, NULL) if case == 0 else
                         _exp_pass64(x, <double*>NULL, K, c64, pt, True, x, r, &a, NULL) if case == 1 else
@@ -163,6 +164,7 @@ cdef void _finish_row(const floating* x, floating* out, Py_ssize_t K, Temp t, do
     else:
         if not t.hard and t.inv < INFINITY and fabs(m) < INFINITY and s_hi >= 1:
             c64 = _row_consts64(m, t)
+            a.end = NULL
             if c64.ylo < m:
                 if log_out:
                     L = _log_sum64(s_hi, s_lo, &L_lo)
