@@ -23,6 +23,14 @@ cdef inline Py_ssize_t _chunk_for(Op op, Py_ssize_t K, Py_ssize_t inner,
         return _dchunk_width(K, inner, itemsize)
     return _chunk_width(K, inner, itemsize)
 
+cdef inline Py_ssize_t _rows_block(Py_ssize_t K, Py_ssize_t outer, int nthreads) noexcept nogil:
+    """Rows a work item of the row-block kernels (_vrows32, _vrows64, the float64 VJP rows):
+    ROWS_ELEMS elements, but at least BLOCK_MIN_ROWS rows (a block's first row takes a max
+    pass of its own, the others theirs inside the previous row's pass: with one row a block
+    every long row took one), and at most a thread's share."""
+    return max(<Py_ssize_t>1, min(max(ROWS_ELEMS // K, <Py_ssize_t>BLOCK_MIN_ROWS),
+                                  (outer + nthreads - 1) // nthreads))
+
 cdef void _run_item(Op op, const floating* x, const floating* v, floating* out,
                     Py_ssize_t item, Py_ssize_t nchunks, Py_ssize_t W, Py_ssize_t K,
                     Py_ssize_t inner, Temp t, char_r ws) noexcept nogil:
@@ -223,16 +231,14 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
         B = max(<Py_ssize_t>1, ROWS_ELEMS // K)     # (a row's bits: the same in any block)
     elif floating is double and inner == 1 and op == OP_VJP:    # (K > SMALL_K; the same)
         path = PATH_VJP_ROWS
-        B = max(<Py_ssize_t>1, min(ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
+        B = _rows_block(K, outer, nthreads)
     elif floating is float and inner == 1 and (op == OP_JVP or op == OP_LOG_JVP):
         path = PATH_JVP_ROWS        # (K > SMX_NF32; a row's bits: the same in any block)
         B = max(<Py_ssize_t>1, min(JVP_ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
     elif inner == 1 and reduce_op and K < SPLIT_MIN:
         path = PATH_SHORT
-        if floating is float and K > SMX_NF32:
-            B = max(<Py_ssize_t>1, ROWS_ELEMS // K)   # (a row's bits: the same in any block)
-        elif floating is double and K > SMALL_K:      # (the same; one item a thread at least)
-            B = max(<Py_ssize_t>1, min(ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
+        if (K > SMX_NF32 if floating is float else K > SMALL_K):
+            B = _rows_block(K, outer, nthreads)    # (a row's bits: the same in any block)
     if path != PATH_ITEMS:
         nitems = (outer + B - 1) // B   # blocks of B rows, one thread each
         need = WS_ROW if floating is float and path != PATH_SHORT_DERIV else WS_SHORT
