@@ -295,12 +295,14 @@ cdef int _vvjp_row64_case(const double* y, const double* g, double* out, Py_ssiz
 
 cdef bint _vjp_out_sum64(const double* y, const double* g, double* out, Py_ssize_t K,
                          double ch, double cl, Temp t, const double* ny, const double* ng,
-                         const double* py, const double* pg, double* nres,
-                         TCase k) noexcept nogil:
+                         Py_ssize_t npf, double* nres, TCase k) noexcept nogil:
     """The softmax VJP's output pass of a row (_vjp_out64's) and, in the same loop, the sum
     pass of the next row ny, ng (_vjp_sum64's accumulators in its order: the same nres, the
-    same return): the next row's loads from memory beside this row's arithmetic. py, pg (the
-    row after, when not NULL) are prefetched."""
+    same return): the next row's loads from memory beside this row's arithmetic. The
+    elements PF64_AHEAD past those loads (_exp_pass64's distance) prefetched while i < npf."""
+    cdef Py_ssize_t pa = K if K < PF64_AHEAD else PF64_AHEAD
+    cdef const double* py = ny + pa
+    cdef const double* pg = ng + pa
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf64 nc = smx_setall_f64(-ch), vcl = smx_setall_f64(cl)
@@ -316,7 +318,7 @@ cdef bint _vjp_out_sum64(const double* y, const double* g, double* out, Py_ssize
                    _vjp_vec64(_ldt64(y + i + SMX_NF64, n - SMX_NF64, 0.0),
                               _ldt64(g + i + SMX_NF64, n - SMX_NF64, 0.0), nc, vcl, f, fl, neg,
                               scaled))
-        if py != NULL:
+        if i < npf:
             smx_prefetch(py + i)
             smx_prefetch(py + i + SMX_NF64)
             smx_prefetch(pg + i)
@@ -334,13 +336,13 @@ cdef void _vvjp_rows64_case(const double* y, const double* g, double* out, Py_ss
     cdef double nxt[2]
     cdef bint ok, ok_n = False
     cdef Py_ssize_t r, o
+    cdef Py_ssize_t pa = K if K < PF64_AHEAD else PF64_AHEAD
     ok = _vjp_sum64(y, g, K, False, k, cur)
     for r in range(R):
         o = r * K
         if ok and r + 1 < R:
             ok_n = _vjp_out_sum64(y + o, g + o, out + o, K, cur[0], cur[1], t, y + o + K,
-                                  g + o + K, y + o + 2 * K if r + 2 < R else <double*>NULL,
-                                  g + o + 2 * K, nxt, k)
+                                  g + o + K, (R - r - 1) * K - pa - 2 * SMX_NF64, nxt, k)
         else:
             if ok:
                 _vjp_out64(y + o, g + o, out + o, K, cur[0], cur[1], t, False, k)
