@@ -152,8 +152,8 @@ ctypedef enum Path:
     PATH_ITEMS,         # _run_item: a row or a chunk of columns
     PATH_SHORT,         # _short_rows: a block of rows (any K < SPLIT_MIN)
     PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
-    PATH_VJP_ROWS,      # _vjp_rows: a block of softmax-VJP rows (float32: SMX_NF32 < K <=
-                        # FUSE_MAX_K; float64: K > SMALL_K)
+    PATH_VJP_ROWS,      # _vjp_rows: a block of softmax-VJP rows (float32: SMX_NF32 < K <
+                        # SPLIT_MIN; float64: K > SMALL_K)
     PATH_JVP_ROWS       # _jvp_rows: a block of float32 JVP rows (SMX_NF32 < K)
 
 cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
@@ -226,9 +226,9 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     if inner == 1 and not reduce_op and (K <= SMX_NF32 if floating is float else (
             K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP))):
         path = PATH_SHORT_DERIV
-    elif floating is float and inner == 1 and op == OP_VJP and K <= FUSE_MAX_K:
+    elif floating is float and inner == 1 and op == OP_VJP and K > SMX_NF32 and K < SPLIT_MIN:
         path = PATH_VJP_ROWS
-        B = max(<Py_ssize_t>1, ROWS_ELEMS // K)     # (a row's bits: the same in any block)
+        B = _rows_block(K, outer, nthreads)         # (a row's bits: the same in any block)
     elif floating is double and inner == 1 and op == OP_VJP:    # (K > SMALL_K; the same)
         path = PATH_VJP_ROWS
         B = _rows_block(K, outer, nthreads)

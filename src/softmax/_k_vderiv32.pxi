@@ -148,9 +148,9 @@ cdef inline smx_vf32 _vjp_unit32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 n
     return smx_muladd_f32(y, a, smx_mul_f32(y, al))
 
 cdef void _vjp_out_unit32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
-                          bint neg) noexcept nogil:
+                          bint neg, const float* py, const float* pg) noexcept nogil:
     """softmax VJP's output for T = 1 (T = -1: neg), FMA only: out = y (g - c) (_vjp_unit32),
-    c = cs."""
+    c = cs; py, pg (K elements each, when py is not NULL) prefetched on the way."""
     cdef float c1 = <float>cs
     cdef smx_vf32 vc1 = smx_setall_f32(c1), nc1 = smx_setall_f32(-c1)
     cdef smx_vf32 vc2 = smx_setall_f32(<float>(cs - <double>c1)), r0, r1
@@ -161,6 +161,11 @@ cdef void _vjp_out_unit32(const float* y, const float* g, float* out, Py_ssize_t
                          vc1, nc1, vc2)
         smx_store_f32(out + i, smx_neg_f32(r0) if neg else r0)
         smx_store_f32(out + i + SMX_NF32, smx_neg_f32(r1) if neg else r1)
+        if py != NULL:
+            smx_prefetch(py + i)
+            smx_prefetch(py + i + SMX_NF32)
+            smx_prefetch(pg + i)
+            smx_prefetch(pg + i + SMX_NF32)
         i += 2 * SMX_NF32
     while i < K:
         r0 = _vjp_unit32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
@@ -199,15 +204,27 @@ cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_
 
 cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R, Py_ssize_t K,
                        Temp t, char_r ws) noexcept nogil:
-    """R rows (SMX_NF32 < K <= FUSE_MAX_K) of the softmax VJP. T = +-1 with FMA: each row's
-    output pass takes the sum(y g) of the row two on (_vjp_out_dot32), so a row costs one
-    loop, not two, and the horizontal sums that finish a dot run beside the next row's pass;
-    other T row by row (_vderiv_row32). A special row (a sum that is not finite) goes to the
-    general kernel. Scratch: WS_ROW."""
+    """R rows (SMX_NF32 < K) of the softmax VJP. T = +-1 with FMA: for K <= FUSE_MAX_K each
+    row's output pass takes the sum(y g) of the row two on (_vjp_out_dot32), so a row costs
+    one loop, not two, and the horizontal sums that finish a dot run beside the next row's
+    pass; longer rows take their sum and output passes, the output pass prefetching the next
+    row for its sum pass up to VJP_PF_MAX_K (loads of that row inside the output pass would
+    come 4 KB from its stores at some K: 4K aliasing); other T row by row (_vderiv_row32). A special row (a sum
+    that is not finite) goes to the general kernel. Scratch: WS_ROW."""
     cdef Pos1 p1
     cdef double cur = 0, nxt = 0, far = 0       # the dots of rows r, r + 1, r + 2
     cdef bint ok, ok_n, ok_f
     cdef Py_ssize_t r, nr
+    if SMX_HAS_FMA and not t.scaled and K > FUSE_MAX_K:
+        for r in range(R):
+            nr = r + 1 if r + 1 < R and K <= VJP_PF_MAX_K else -1     # the row prefetched
+            if _vjp_sum32(y + r * K, g + r * K, K, False, p1, &cur):
+                _vjp_out_unit32(y + r * K, g + r * K, out + r * K, K, cur, t.sgn < 0,
+                                y + nr * K if nr >= 0 else <float*>NULL,
+                                g + nr * K if nr >= 0 else <float*>NULL)
+            else:
+                _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
+        return
     if not SMX_HAS_FMA or t.scaled:
         for r in range(R):
             if _vderiv_row32(OP_VJP, y + r * K, g + r * K, out + r * K, K, t) != 0:
@@ -234,7 +251,7 @@ cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, d
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     if SMX_HAS_FMA and not log_out and not scaled:
-        _vjp_out_unit32(y, g, out, K, cs, neg)
+        _vjp_out_unit32(y, g, out, K, cs, neg, <float*>NULL, <float*>NULL)
         return
     cdef float c1 = <float>cs, f1 = <float>t.inv_signed
     cdef smx_vf32 vc1 = smx_setall_f32(c1), vc2 = smx_setall_f32(<float>(cs - <double>c1))
