@@ -154,7 +154,8 @@ ctypedef enum Path:
     PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
     PATH_VJP_ROWS,      # _vjp_rows: a block of softmax-VJP rows (float32: SMX_NF32 < K <
                         # SPLIT_MIN; float64: K > SMALL_K)
-    PATH_JVP_ROWS       # _jvp_rows: a block of float32 JVP rows (SMX_NF32 < K)
+    PATH_JVP_ROWS       # _jvp_rows: a block of JVP rows (float32: SMX_NF32 < K; float64:
+                        # K < SPLIT_MIN)
 
 cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
                              Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
@@ -184,9 +185,11 @@ cdef inline void _vjp_rows(const floating* y, const floating* g, floating* out,
 
 cdef inline void _jvp_rows(Op op, const floating* x, const floating* v, floating* out,
                            Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """A block of float32 JVP rows (_vjvp_rows32). Scratch: WS_ROW."""
+    """A block of JVP rows (_vjvp_rows32, _vjvp_rows64). Scratch: WS_ROW."""
     if floating is float:
         _vjvp_rows32(x, v, out, rows, K, t, op == OP_LOG_JVP, ws)
+    else:
+        _vjvp_rows64(x, v, out, rows, K, t, op == OP_LOG_JVP, ws)
 
 cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssize_t outer,
               Py_ssize_t K, Py_ssize_t inner, Temp t, int nthreads) noexcept nogil:
@@ -235,6 +238,10 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     elif floating is float and inner == 1 and (op == OP_JVP or op == OP_LOG_JVP):
         path = PATH_JVP_ROWS        # (K > SMX_NF32; a row's bits: the same in any block)
         B = max(<Py_ssize_t>1, min(JVP_ROWS_ELEMS // K, (outer + nthreads - 1) // nthreads))
+    elif floating is double and inner == 1 and (op == OP_JVP or op == OP_LOG_JVP) and (
+            K < SPLIT_MIN):
+        path = PATH_JVP_ROWS        # (a row's bits: the same in any block)
+        B = _rows_block(K, outer, nthreads)
     elif inner == 1 and reduce_op and K < SPLIT_MIN:
         path = PATH_SHORT
         if (K > SMX_NF32 if floating is float else K > SMALL_K):

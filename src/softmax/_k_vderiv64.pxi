@@ -101,10 +101,12 @@ cdef bint _jvp_max64(const double* x, const double* v, Py_ssize_t K, TCase k, do
     return not smx_any_mf64(smx_cmpneq_f64(f0, f0))
 
 cdef bint _jvp_exp64(const double* x, const double* v, double* out, Py_ssize_t K, Row64 rc,
-                     double c, TCase k, double* res) noexcept nogil:
+                     double c, const double* px, const double* pv, TCase k,
+                     double* res) noexcept nogil:
     """The exp pass: out = E = exp((y - m)/|T|) * 2**64 (_vexp64x2); res[0] + res[1] = the
     sum of the E and their tails (anchored Fast2Sum: the lanes start at 2**64), res[2] +
-    res[3] = the sum of (E + tail) (v - c) (TwoSum, exact products). False when not finite."""
+    res[3] = the sum of (E + tail) (v - c) (TwoSum, exact products). False when not finite.
+    px, pv (K elements each, when px is not NULL: the next row) prefetched on the way."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf64 nm = smx_setall_f64(-rc.m), ylo = smx_setall_f64(rc.ylo), cv = smx_setall_f64(c)
@@ -129,6 +131,11 @@ cdef bint _jvp_exp64(const double* x, const double* v, double* out, Py_ssize_t K
             y1 = smx_neg_f64(y1) if neg else y1
             w0 = smx_load_till_f64(v + i, n, c)
             w1 = smx_load_till_f64(v + i + SMX_NF64, n - SMX_NF64, c)
+        if px != NULL and n >= 2 * SMX_NF64:
+            smx_prefetch(px + i)
+            smx_prefetch(px + i + SMX_NF64)
+            smx_prefetch(pv + i)
+            smx_prefetch(pv + i + SMX_NF64)
         _vexp64x2(smx_max_f64(ylo, y0), smx_max_f64(ylo, y1), nm, rc, scaled, e, tl)
         e[0] = smx_select_f64(smx_cmplt_f64(y0, ylo), z, e[0])   # exp 0 below ylo (-inf)
         e[1] = smx_select_f64(smx_cmplt_f64(y1, ylo), z, e[1])
@@ -185,7 +192,10 @@ cdef void _jvp_out64(const double* v, double* out, Py_ssize_t K, double M, doubl
         i += SMX_NF64
 
 cdef int _vjvp_row64_case(const double* x, const double* v, double* out, Py_ssize_t K, Temp t,
-                          bint log_out, TCase k) noexcept nogil:
+                          bint log_out, const double* px, const double* pv,
+                          TCase k) noexcept nogil:
+    """One JVP row (px, pv: the next row to prefetch, or NULL): 0 when done, 1 for a special
+    row (the general kernel's; out may have been written)."""
     cdef double res[4]
     cdef double m, c, q, mu, mu_lo, Fh, Fl, M, Ml, bb, f = t.inv_signed
     cdef Row64 rc
@@ -197,7 +207,7 @@ cdef int _vjvp_row64_case(const double* x, const double* v, double* out, Py_ssiz
     rc = _row_consts64(m, t)
     if not (rc.ylo < m):
         return 1
-    _jvp_exp64(x, v, out, K, rc, c, k, res)   # out is written: no way back (out may be x)
+    _jvp_exp64(x, v, out, K, rc, c, px, pv, k, res)   # out is written: no way back (out may be x)
     q = 1.0 / res[0]
     mu = _mean_pair(res[2], res[3], res[0], res[1], q, &mu_lo)   # mean of v - c
     M = c + mu                                # c + mu + mu_lo as M + Ml (TwoSum)
@@ -207,6 +217,36 @@ cdef int _vjvp_row64_case(const double* x, const double* v, double* out, Py_ssiz
     Fl = ((fma(-Fh, res[0], f) + t.inv_signed_lo) - Fh * res[1]) * q
     _jvp_out64(v, out, K, M, Ml, Fh, Fl, t, log_out, k)
     return 0
+
+cdef void _vjvp_rows64_case(const double* x, const double* v, double* out, Py_ssize_t R,
+                            Py_ssize_t K, Temp t, bint log_out, char_r ws,
+                            TCase k) noexcept nogil:
+    cdef Py_ssize_t r, nr
+    for r in range(R):
+        nr = r + 1 if r + 1 < R and K <= JVP64_PF_MAX_K else -1     # the row prefetched
+        if _vjvp_row64_case(x + r * K, v + r * K, out + r * K, K, t, log_out,
+                            x + nr * K if nr >= 0 else <double*>NULL,
+                            v + nr * K if nr >= 0 else <double*>NULL, k) != 0:
+            _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out, ws)
+
+cdef void _vjvp_rows64(const double* x, const double* v, double* out, Py_ssize_t R,
+                       Py_ssize_t K, Temp t, bint log_out, char_r ws) noexcept nogil:
+    """R float64 JVP rows, one by one (_vjvp_row64_case: the same bits as one row a work
+    item), each row's exp pass prefetching the next row for its max pass (rows up to
+    JVP64_PF_MAX_K); a special row the general kernel's (_jvp_row). Scratch: WS_ROW."""
+    cdef Pos1 p1 = Pos1(0)
+    cdef PosT pt = PosT(0)
+    cdef Neg1 n1 = Neg1(0)
+    cdef NegT nt = NegT(0)
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vjvp_rows64_case(x, v, out, R, K, t, log_out, ws, p1)
+    elif case == 1:
+        _vjvp_rows64_case(x, v, out, R, K, t, log_out, ws, pt)
+    elif case == 2:
+        _vjvp_rows64_case(x, v, out, R, K, t, log_out, ws, n1)
+    else:
+        _vjvp_rows64_case(x, v, out, R, K, t, log_out, ws, nt)
 
 # ---------------------------------------------------------------- VJP rows
 cdef bint _vjp_sum64(const double* y, const double* g, Py_ssize_t K, bint log_out, TCase k,
@@ -385,12 +425,12 @@ cdef int _vderiv_row64(Op op, const double* x, const double* v, double* out, Py_
     cdef bint log_out = op == OP_LOG_JVP or op == OP_LOG_VJP
     if op == OP_JVP or op == OP_LOG_JVP:
         if case == 0:
-            return _vjvp_row64_case(x, v, out, K, t, log_out, p1)
+            return _vjvp_row64_case(x, v, out, K, t, log_out, NULL, NULL, p1)
         if case == 1:
-            return _vjvp_row64_case(x, v, out, K, t, log_out, pt)
+            return _vjvp_row64_case(x, v, out, K, t, log_out, NULL, NULL, pt)
         if case == 2:
-            return _vjvp_row64_case(x, v, out, K, t, log_out, n1)
-        return _vjvp_row64_case(x, v, out, K, t, log_out, nt)
+            return _vjvp_row64_case(x, v, out, K, t, log_out, NULL, NULL, n1)
+        return _vjvp_row64_case(x, v, out, K, t, log_out, NULL, NULL, nt)
     if case == 0:
         return _vvjp_row64_case(x, v, out, K, t, log_out, p1)
     if case == 1:
