@@ -40,7 +40,9 @@ row. float32 rows in between go in blocks of rows, each row's max and min found 
 previous row's exp pass; an FMA build takes a row of finite values whose span (max - min)/|T|
 keeps every exp normal on a fast path (_k_vfast32.pxi: no guards in the exp; softmax's
 y - max by Fast2Sum on a max rounded up to a grid; a short row's output pass inside the next
-row's exp pass).
+row's exp pass). float64 rows likewise in blocks (_k_vrows64.pxi), the next row prefetched
+2 KB ahead of its loads. A block holds ROWS_ELEMS elements but at least BLOCK_MIN_ROWS rows
+(_rows_block): its first row takes a max pass of its own.
 
 Accuracy: ``x - max`` is carried exactly into the exponential (float32 lanes: TwoSum, its low
 part added to the reduced argument; float64: the same, and the exp's own rounding kept as a
@@ -77,8 +79,8 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
   logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
   JVPs, VJPs        _vderiv_row32 (VJPs) / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
                     K <= one vector: _vshort_deriv32                 (float64: _jvp_cols, _vjp_cols)
-                    float32 softmax VJP, K <= FUSE_MAX_K: _vvjp_rows32
-                    float32 JVPs, K > one vector: _vjvp_rows32
+                    float32 softmax VJP, K < 2**18: _vvjp_rows32 (float64: _vvjp_rows64)
+                    JVPs, K > one vector: _vjvp_rows32 (float64, K < 2**18: _vjvp_rows64)
   statistics        _stats_row, _finish_row (_stats_general, _finish_general)
 
 Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
