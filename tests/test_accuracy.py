@@ -432,6 +432,17 @@ def test_row_sequences(K, T):
                     check("row-seq", fn, case, f" R={R} K={K} special row {special_at}")
 
 
+@pytest.mark.parametrize("special_at", (-1, 1))
+def test_long_row_blocks(special_at):
+    """Rows longer than a block of ROWS_ELEMS elements still go several to a block (each row's
+    max from the previous row's pass: _rows_block): wildly different neighbours, a special row
+    inside the block."""
+    for dtype, K in ((np.dtype(np.float32), 40000), (np.dtype(np.float64), 70000)):
+        case = Case(_row_sequence(4, K, dtype.name, special_at), -1, 1.0)
+        for fn in ("softmax", "log_softmax", "logsumexp", "softmax_vjp", "softmax_jvp"):
+            check("row-seq", fn, case, f" K={K} special row {special_at}")
+
+
 def _confident_rows(dtype):
     """Rows with one dominant entry: log_softmax there is ~ -exp(-gap), far below 1 in size;
     and the rows the oracle is checked on against mpmath (tests/test_oracle.py)."""
