@@ -67,16 +67,18 @@ cdef inline bint _jvp_ok(float m, Temp t) noexcept nogil:
 
 cdef void _jvp_exp32(const float* x, const float* v, float* out, Py_ssize_t K, float m,
                      float c, double inv, double span, bint store, const float* nx,
-                     const float* nv, JvpStats* nst, TCase k, double* res) noexcept nogil:
+                     const float* nv, JvpStats* nst, Py_ssize_t npf, TCase k,
+                     double* res) noexcept nogil:
     """The JVP's exp pass: e = exp((y - m)/|T|) * 2**64 in double lanes; res[0] = sum(e),
     res[1] = sum(e (v - c)); with store out = e rounded to float32. span = (m - min y) * inv:
     up to EXPD_SPAN every argument of a full vector is at or above EXPF_LO, and the exps skip
     their clamp (the same bits). With nx not NULL, nst = the stats of the next row (nx, nv;
-    K elements; _jvp_max32's), its loads hidden by the exps."""
+    K elements; _jvp_max32's), its loads hidden by the exps, and PF32_AHEAD elements past
+    those loads prefetched while i < npf (the caller's bound: within the arrays)."""
     if span <= EXPD_SPAN:
-        _jvp_exp32_body(x, v, out, K, m, c, inv, store, False, nx, nv, nst, k, res)
+        _jvp_exp32_body(x, v, out, K, m, c, inv, store, False, nx, nv, nst, npf, k, res)
     else:
-        _jvp_exp32_body(x, v, out, K, m, c, inv, store, True, nx, nv, nst, k, res)
+        _jvp_exp32_body(x, v, out, K, m, c, inv, store, True, nx, nv, nst, npf, k, res)
 
 cdef inline void _jvp_exp32_step(smx_vf32 y, smx_vf32 w, smx_vf64 md, smx_vf64 cd, smx_vf64 iv,
                                  bint scaled, bint clamp, smx_vf64* s0, smx_vf64* s1,
@@ -98,8 +100,8 @@ cdef inline void _jvp_exp32_step(smx_vf32 y, smx_vf32 w, smx_vf64 md, smx_vf64 c
 
 cdef inline void _jvp_exp32_body(const float* x, const float* v, float* out, Py_ssize_t K,
                                  float m, float c, double inv, bint store, bint clamp,
-                                 const float* nx, const float* nv, JvpStats* nst, TCase k,
-                                 double* res) noexcept nogil:
+                                 const float* nx, const float* nv, JvpStats* nst,
+                                 Py_ssize_t npf, TCase k, double* res) noexcept nogil:
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint ahead = nx != NULL
@@ -120,6 +122,11 @@ cdef inline void _jvp_exp32_body(const float* x, const float* v, float* out, Py_
             _jvp_max_step(nx + i, nv + i, SMX_NF32, neg, &a0, &b0, &n0, &f0)
             _jvp_max_step(nx + i + SMX_NF32, nv + i + SMX_NF32, SMX_NF32, neg, &a1, &b1, &n1,
                           &f1)
+            if i < npf:
+                smx_prefetch(nx + i + PF32_AHEAD)
+                smx_prefetch(nx + i + PF32_AHEAD + SMX_NF32)
+                smx_prefetch(nv + i + PF32_AHEAD)
+                smx_prefetch(nv + i + PF32_AHEAD + SMX_NF32)
         i += 2 * SMX_NF32
     j = i
     if i + SMX_NF32 <= K:
@@ -166,9 +173,10 @@ cdef void _jvp_out32(const float* v, float* out, Py_ssize_t K, float c, double m
 
 cdef int _vjvp_row32_from(const float* x, const float* v, float* out, Py_ssize_t K, Temp t,
                           bint log_out, JvpStats st, const float* nx, const float* nv,
-                          JvpStats* nst, TCase k) noexcept nogil:
+                          JvpStats* nst, Py_ssize_t npf, TCase k) noexcept nogil:
     """A JVP row of max-pass stats st: 0 when done (and, with nx, nst = the next row's
-    stats, taken during its exp pass), 1 for a special row (untouched, nst not taken)."""
+    stats, taken during its exp pass; npf: _jvp_exp32's prefetch bound), 1 for a special
+    row (untouched, nst not taken)."""
     cdef double res[2]
     cdef double q, inv = t.inv + t.inv_lo
     cdef float c
@@ -179,7 +187,7 @@ cdef int _vjvp_row32_from(const float* x, const float* v, float* out, Py_ssize_t
         return 1
     c = st.c if fabsf(st.c) < INFINITY else 0.0    # an infinite v: no anchor (NaN as in general)
     _jvp_exp32(x, v, out, K, st.m, c, inv, (<double>st.m - <double>st.mn) * inv, not log_out,
-               nx, nv, nst, k, res)
+               nx, nv, nst, npf, k, res)
     q = 1.0 / res[0]
     _jvp_out32(v, out, K, c, res[1] * q, q * t.inv_signed, t.inv_signed, log_out, k)
     return 0
@@ -198,12 +206,13 @@ cdef void _vjvp_rows32_case(const float* x, const float* v, float* out, Py_ssize
     for r in range(R):
         if r + 1 < R:
             if _vjvp_row32_from(x + r * K, v + r * K, out + r * K, K, t, log_out, cur,
-                                x + (r + 1) * K, v + (r + 1) * K, &nxt, k) != 0:
+                                x + (r + 1) * K, v + (r + 1) * K, &nxt,
+                                (R - r - 1) * K - PF32_AHEAD - 2 * SMX_NF32, k) != 0:
                 _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out, ws)
                 _jvp_max32(x + (r + 1) * K, v + (r + 1) * K, K, k, &nxt)
             cur = nxt
         elif _vjvp_row32_from(x + r * K, v + r * K, out + r * K, K, t, log_out, cur,
-                              NULL, NULL, NULL, k) != 0:
+                              NULL, NULL, NULL, 0, k) != 0:
             _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out, ws)
 
 cdef void _vjvp_rows32(const float* x, const float* v, float* out, Py_ssize_t R, Py_ssize_t K,
