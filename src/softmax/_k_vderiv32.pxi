@@ -209,8 +209,8 @@ cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R,
     one loop, not two, and the horizontal sums that finish a dot run beside the next row's
     pass; longer rows take their sum and output passes, the output pass prefetching the next
     row for its sum pass up to VJP_PF_MAX_K (loads of that row inside the output pass would
-    come 4 KB from its stores at some K: 4K aliasing); other T row by row (_vderiv_row32). A special row (a sum
-    that is not finite) goes to the general kernel. Scratch: WS_ROW."""
+    come 4 KB from its stores at some K: 4K aliasing); other T row by row (_vderiv_row32).
+    A special row (a sum that is not finite) goes to the general kernel. Scratch: WS_ROW."""
     cdef Pos1 p1
     cdef double cur = 0, nxt = 0, far = 0       # the dots of rows r, r + 1, r + 2
     cdef bint ok, ok_n, ok_f
