@@ -207,7 +207,7 @@ cdef int _vjvp_row64_case(const double* x, const double* v, double* out, Py_ssiz
     rc = _row_consts64(m, t)
     if not (rc.ylo < m):
         return 1
-    _jvp_exp64(x, v, out, K, rc, c, px, pv, k, res)   # out is written (out may be x)
+    _jvp_exp64(x, v, out, K, rc, c, px, pv, k, res)   # out written: no way back (out may be x)
     q = 1.0 / res[0]
     mu = _mean_pair(res[2], res[3], res[0], res[1], q, &mu_lo)   # mean of v - c
     M = c + mu                                # c + mu + mu_lo as M + Ml (TwoSum)
