@@ -343,6 +343,39 @@ def test_column_strips(K, inner, special, T):
             check("column-strips", fn, case, f" K={K} inner={inner} {special} at {where}")
 
 
+@functools.lru_cache(maxsize=None)
+def _streamed_columns_case(T):
+    """(520, 4112) float32 along axis 0 (over 2**21 elements: the strips' output is stored past
+    the caches): a wide column (a softmax strip to the general kernel), a confident column (a
+    log_softmax one), side by side with strips on the fast path, and a partial last strip."""
+    rng = np.random.default_rng([SEED, 520, 4112, int(T * 100) + 900])
+    x = rng.standard_normal((520, 4112)).astype(np.float32) * np.float32(3)
+    x[:, 64 * 5 + 7] *= 100
+    x[11, 64 * 9 + 60] += np.float32(60 * abs(T))
+    x[:, 64 * 10 + 1] *= 100
+    return Case(x, 0, T)
+
+
+@pytest.mark.parametrize("offset", (0, 1, 4, 12, 15), ids=lambda o: f"out+{o}")
+@pytest.mark.parametrize("T", (1.0, -2.5), ids=lambda t: f"T{t}")
+def test_column_strips_streamed(T, offset):
+    """float32 column strips whose output is stored past the caches, into an out= at each
+    offset within a cache line: out's rows start on a line (whole strips stream), or each
+    row's lines cross the strips (a strip's last line is finished by the next one; a strip
+    to the general kernel, the partial last strip and the end of a row finish it as usual)."""
+    case = _streamed_columns_case(T)
+    n = case.x.size
+    for fn in ("softmax", "log_softmax"):
+        buf = np.full(n + 64, 7.0, np.float32)
+        k = (-buf.ctypes.data) % 64 // 4 + offset      # out starts `offset` floats into a line
+        out = buf[k:k + n].reshape(case.x.shape)
+        getattr(S, fn)(case.x, axis=0, temperature=T, out=out)
+        exact, scale = case.value_and_scale(fn)
+        units, _, mismatch = oracle.ulp_errors(out, exact, scale)
+        assert mismatch == 0 and units.max() <= TOL, (fn, units.max())
+        assert (buf[:k] == 7).all() and (buf[k + n:] == 7).all(), fn
+
+
 # An axis whose inner size is at most one strip (64 float32 columns with AVX-512, 32 with AVX2)
 # is a contiguous (K, inner) block per outer index: softmax, log_softmax, the softmax VJP and
 # the JVPs run their passes on it with their state in registers (no copy, no state arrays), the

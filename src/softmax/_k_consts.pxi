@@ -55,13 +55,18 @@ DEF WS_ROW = 2 * BLK * 8 + WS_EXP_MAP   # the row kernels (_softmax_row, _lse_ro
                                         # a block of exps and tails, then _exp_map; _vjp_row)
 DEF VCW = 1024     # at most this many float32 columns a chunk of the vector column kernels
 DEF WS_VCOL = 48 * VCW      # their state (_vcols32: 25 VCW bytes, _vderiv_cols32: 45 VCW)
+DEF STREAM_MIN = 1 << 22   # rows from this long store softmax's output past the caches (16 MB)
+DEF STREAM_COL_MIN = 1 << 21    # the float32 column strips' output from this many elements (8
+                           # MB; rows far apart, written in pieces of a few lines, gain from
+                           # 2 MB on: benchmarks/README.md)
 DEF FCOL_BYTES = 262144     # the float32 softmax columns' fast path (_k_vfcols32.pxi): at most
                             # K * (its strip's width) * 4 bytes, each of its two strip copies
 DEF FCOL_LOG_CONTIG = 16777216  # a contiguous block (no copy) of any size for softmax; for
                             # log_softmax at most this many bytes (its three passes from DRAM
                             # ran 1.4x the time of the two-pass form: benchmarks/README.md)
-DEF WS_COL = 2 * FCOL_BYTES + WS_VCOL + 10 * CW * 8    # the column kernels: two strip copies,
-                            # a vector one's state, then a
+DEF WS_COL = 2 * FCOL_BYTES + FCOL_BYTES // 2 + WS_VCOL + 10 * CW * 8
+                            # the column kernels: two strip copies, the lines between
+                            # strips (_fc_pass3_lines: 32 floats a row), a vector one's state, then a
                             # general one's (the most, 9.125 CW doubles: _softmax_cols's ih,
                             # il, m, hard, sh, sl, aux, aux_lo, then _col_exp_sum's 3)
 DEF WS_SHORT = 9 * BLK * 8 + WS_ROW     # the short-row kernels: 9 arrays over a block of

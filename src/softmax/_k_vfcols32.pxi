@@ -1,5 +1,6 @@
-# The fast path of float32 softmax and log_softmax columns (inner > 1), and the entry of the
-# float32 column kernels (_vcols32). Part of the per-ISA kernel source (included by _kernels.pyx).
+# The fast path of float32 softmax and log_softmax columns (inner > 1): the passes of a strip
+# (their driver and the entry of the float32 column kernels, _vcols32: _k_vfstrips32.pxi).
+# Part of the per-ISA kernel source (included by _kernels.pyx).
 #
 # A block of W columns goes in strips of FCV vectors of columns (64 float32 columns with
 # AVX-512), whose state stays in registers (FcStrip). A strip takes three passes over its K rows:
@@ -155,15 +156,23 @@ cdef inline void _fc_inv(smx_vf32* s, smx_vf32* c, double* cd) noexcept nogil:
     c[0] = smx_cvt_f64x2_f32(smx_sub_f64(d0, smx_cvt_lo_f32_f64(s[0])),
                              smx_sub_f64(d1, smx_cvt_hi_f32_f64(s[0])))
 
+cdef inline void _fc_st(float* o, Py_ssize_t n, smx_vf32 v, bint stream) noexcept nogil:
+    """Pass 3's store of one vector of a row (n columns at o): past the caches when stream
+    (then n is a whole vector and o aligned)."""
+    if stream:
+        smx_stream_f32(o, v)
+    else:
+        _st_till32(o, n, v)
+
 cdef inline void _fc_out(const float* p, float* o, Py_ssize_t n, smx_vf32 vh,
-                         smx_vf32 vl) noexcept nogil:
+                         smx_vf32 vl, bint stream) noexcept nogil:
     """Pass 3 on one vector of a row: o = p * 1/S, rounded once (vh + vl: 2**24 / S)."""
     cdef smx_vf32 e = smx_load_f32(p) if n >= SMX_NF32 else smx_load_till_f32(p, n, 0.0)
-    _st_till32(o, n, _times32(e, vh, vl, smx_zero_f64()))
+    _fc_st(o, n, _times32(e, vh, vl, smx_zero_f64()), stream)
 
 cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t stride, Py_ssize_t K,
-                           Py_ssize_t w, FcStrip* s, double* cd) noexcept nogil:
-    """Pass 3 of a strip: out = its exps (d, rows ds apart) times 1/sum."""
+                           Py_ssize_t w, FcStrip* s, double* cd, bint stream) noexcept nogil:
+    """Pass 3 of a strip: out = its exps (d, rows ds apart) times 1/sum (stream: _fc_st)."""
     cdef Py_ssize_t row
     cdef FcStrip l = s[0]       # (local: in registers, _fc_pass1)
     _fc_inv(&l.b0, &l.q0, cd)
@@ -171,16 +180,16 @@ cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t
     _fc_inv(&l.b2, &l.q2, cd + 2 * SMX_NF32)
     _fc_inv(&l.b3, &l.q3, cd + 3 * SMX_NF32)
     for row in range(K):
-        _fc_out(d + row * ds, out + row * stride, w, l.b0, l.q0)
+        _fc_out(d + row * ds, out + row * stride, w, l.b0, l.q0, stream)
         if w > SMX_NF32:
             _fc_out(d + row * ds + SMX_NF32, out + row * stride + SMX_NF32, w - SMX_NF32,
-                    l.b1, l.q1)
+                    l.b1, l.q1, stream)
         if w > 2 * SMX_NF32:
             _fc_out(d + row * ds + 2 * SMX_NF32, out + row * stride + 2 * SMX_NF32,
-                    w - 2 * SMX_NF32, l.b2, l.q2)
+                    w - 2 * SMX_NF32, l.b2, l.q2, stream)
         if w > 3 * SMX_NF32:
             _fc_out(d + row * ds + 3 * SMX_NF32, out + row * stride + 3 * SMX_NF32,
-                    w - 3 * SMX_NF32, l.b3, l.q3)
+                    w - 3 * SMX_NF32, l.b3, l.q3, stream)
 
 # ---------------------------------------------------------------- log_softmax
 # The same strips, with the arithmetic of the rows' fast log_softmax (_fexp_sum_log32): mt = m
@@ -299,10 +308,15 @@ cdef bint _fc_end_log(FcStrip* s, double* cd, Py_ssize_t K, Py_ssize_t w, bint s
 
 cdef inline void _fc_outlog(const float* p, float* o, Py_ssize_t n, bint neg, bint scaled,
                             smx_vf32 nm, smx_vf32 vh, smx_vf32 vl, const double* L,
-                            double inv) noexcept nogil:
-    """log_softmax's pass 3 on one vector of a row: o = (y - vh) - vl, or with T != 1
-    (y - m)/|T| - L in double (_log_out32's)."""
+                            double inv, bint stream) noexcept nogil:
+    """log_softmax's pass 3 on one vector of a row (_fc_logval)."""
     cdef smx_vf32 y = smx_load_f32(p) if n >= SMX_NF32 else smx_load_till_f32(p, n, 0.0)
+    _fc_st(o, n, _fc_logval(y, neg, scaled, nm, vh, vl, L, inv), stream)
+
+cdef inline smx_vf32 _fc_logval(smx_vf32 y, bint neg, bint scaled, smx_vf32 nm, smx_vf32 vh,
+                                smx_vf32 vl, const double* L, double inv) noexcept nogil:
+    """log_softmax's output of one vector x = y: (y - vh) - vl, or with T != 1
+    (y - m)/|T| - L in double (_log_out32's)."""
     cdef smx_vf64 vi, md
     if neg:
         y = smx_neg_f32(y)
@@ -316,12 +330,12 @@ cdef inline void _fc_outlog(const float* p, float* o, Py_ssize_t n, bint neg, bi
                         smx_load_f64(L + SMX_NF64)))
     else:
         y = smx_sub_f32(smx_sub_f32(y, vh), vl)
-    _st_till32(o, n, y)
+    return y
 
 cdef inline void _fc_pass3log(const float* d, Py_ssize_t ds, float* out, Py_ssize_t stride,
                               Py_ssize_t K, Py_ssize_t w, bint neg, bint scaled, FcStrip* s,
-                              const double* L, double inv) noexcept nogil:
-    """log_softmax's pass 3 of a strip: out from x (d, rows ds apart)."""
+                              const double* L, double inv, bint stream) noexcept nogil:
+    """log_softmax's pass 3 of a strip: out from x (d, rows ds apart; stream: _fc_st)."""
     cdef Py_ssize_t row
     cdef const float* p
     cdef float* o
@@ -329,16 +343,16 @@ cdef inline void _fc_pass3log(const float* d, Py_ssize_t ds, float* out, Py_ssiz
     for row in range(K):
         p = d + row * ds
         o = out + row * stride
-        _fc_outlog(p, o, w, neg, scaled, l.a0, l.b0, l.q0, L, inv)
+        _fc_outlog(p, o, w, neg, scaled, l.a0, l.b0, l.q0, L, inv, stream)
         if w > SMX_NF32:
             _fc_outlog(p + SMX_NF32, o + SMX_NF32, w - SMX_NF32, neg, scaled, l.a1, l.b1, l.q1,
-                       L + SMX_NF32, inv)
+                       L + SMX_NF32, inv, stream)
         if w > 2 * SMX_NF32:
             _fc_outlog(p + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, scaled, l.a2,
-                       l.b2, l.q2, L + 2 * SMX_NF32, inv)
+                       l.b2, l.q2, L + 2 * SMX_NF32, inv, stream)
         if w > 3 * SMX_NF32:
             _fc_outlog(p + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, scaled, l.a3,
-                       l.b3, l.q3, L + 3 * SMX_NF32, inv)
+                       l.b3, l.q3, L + 3 * SMX_NF32, inv, stream)
 
 cdef void _fc_pass1(const float* x, Py_ssize_t stride, Py_ssize_t K, Py_ssize_t w, float* cp,
                     bint neg, FcStrip* s, Py_ssize_t pf) noexcept nogil:
@@ -416,125 +430,12 @@ cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t 
         if not _fc_ready(&s, w, inv_hi, cd):
             return False
         _fc_pass2(x, out, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd)
-        _fc_pass3(out, w, out, w, K, w, &s, cd)
+        _fc_pass3(out, w, out, w, K, w, &s, cd, False)
         return True
     if not _fc_ready_log(&s, w, inv_hi, cd):
         return False
     _fc_pass2log(x, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd, out)
     if not _fc_end_log(&s, cd, K, w, scaled, ch, cl):
         return False
-    _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo)
+    _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo, False)
     return True
-
-cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                       Py_ssize_t W, float* cur, float* nxt, Temp t, int op, float inv_hi,
-                       float inv_lo, TCase k, char* scratch, char_r ws) noexcept nogil:
-    """softmax (op 0) or log_softmax (1) of W columns of a (K, stride) block strip by strip
-    through the copies cur and nxt (K rows of FCV vectors each); pass 1 of a strip inside
-    pass 2 of the one before. Strips the fast path cannot take go to _vcols32_case."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef Py_ssize_t FW = FCV * SMX_NF32
-    cdef double inv = <double>inv_hi + <double>inv_lo
-    cdef double cd[FCV * 16]        # the compensation in double (log_softmax: then L)
-    cdef float ch[FCV * 16]
-    cdef float cl[FCV * 16]
-    cdef FcStrip s, sn
-    cdef float* tmp
-    cdef Py_ssize_t j = 0, jn, w = 0, wn
-    cdef bint have = False          # s (columns j, width w) has had pass 1 into cur, ready
-    # pass 1 also prefetches the strip D = FC_STRIPS_AHEAD_BYTES / (a strip's bytes) on (2 to 8;
-    # none for longer strips, whose buffers fill L2): reading memory a strip's 256 bytes a row
-    # ran at two thirds of the rate of wider rows where the data came from DRAM
-    cdef Py_ssize_t pf = min(<Py_ssize_t>8, FC_STRIPS_AHEAD_BYTES // (K * FW * 4))
-    pf = pf * FW if pf >= 2 and W > FW else 0
-    while j < W or have:
-        if not have:                # pass 1 alone: the first strip, or one after a fallback
-            w = min(FW, W - j)
-            _fc_start(&s)
-            _fc_pass1(x + j, stride, K, w, cur, neg, &s, pf)
-            have = _fc_ready(&s, w, inv_hi, cd) if op == 0 else _fc_ready_log(&s, w, inv_hi, cd)
-            if not have:
-                _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
-                j += w
-            continue
-        jn = j + w
-        wn = min(FW, W - jn)
-        if wn > 0:                  # pass 2 of s, pass 1 of the next strip
-            _fc_start(&sn)
-            _fc_pass12(cur, x + jn, stride, K, wn, nxt, op, neg, inv_hi, inv_lo, scaled, &s, &sn,
-                       cd, pf)
-        elif op == 0:
-            _fc_pass2(cur, cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s, cd)
-        else:
-            _fc_pass2log(cur, FW, K, FW, neg, inv_hi, inv_lo, scaled, &s, cd, NULL)
-        if op == 0:
-            _fc_pass3(cur, FW, out + j, stride, K, w, &s, cd)
-        elif _fc_end_log(&s, cd, K, w, scaled, ch, cl):
-            _fc_pass3log(cur, FW, out + j, stride, K, w, neg, scaled, &s, cd, inv)
-        else:
-            _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
-        have = False
-        j = jn
-        if wn > 0:
-            if _fc_ready(&sn, wn, inv_hi, cd) if op == 0 else _fc_ready_log(&sn, wn, inv_hi, cd):
-                s = sn
-                w = wn
-                tmp = cur
-                cur = nxt
-                nxt = tmp
-                have = True
-            else:
-                _vcols32_case(x + jn, out + jn, K, stride, wn, t, op, k, scratch, ws)
-                j = jn + wn
-
-cdef void _fcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                        Py_ssize_t W, Temp t, int op, TCase k, char* scratch,
-                        char_r ws) noexcept nogil:
-    """softmax (op 0) or log_softmax (1) of W columns on the fast path where it can take them
-    (_vcols32_case the rest). A contiguous block (W == stride) needs no copy."""
-    cdef double inv = t.inv + t.inv_lo
-    cdef float inv_hi = <float>inv, inv_lo = <float>(inv - <double><float>inv)
-    cdef float* cur
-    cdef float* nxt
-    if stride <= FCV * SMX_NF32:    # (then W == stride: one contiguous strip)
-        if not _fc_contiguous32(x, out, K, W, op, inv_hi, inv_lo, k):
-            _vcols32_case(x, out, K, stride, W, t, op, k, scratch, ws)
-        return
-    cur = <float*>_ws(&ws, FCOL_BYTES)
-    nxt = <float*>_ws(&ws, FCOL_BYTES)
-    _fc_strips32(x, out, K, stride, W, cur, nxt, t, op, inv_hi, inv_lo, k, scratch, ws)
-
-cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
-                   Py_ssize_t W, Temp t, int op, char_r ws) noexcept nogil:
-    """W <= VCW columns of a (K, stride) block: softmax (op 0), log_softmax (1), logsumexp
-    (2: out[j] per column). Scratch: WS_COL (its state, then a general kernel's)."""
-    cdef char* scratch = _ws(&ws, 25 * VCW)
-    cdef Pos1 p1
-    cdef PosT pt
-    cdef Neg1 n1
-    cdef NegT nt
-    cdef int case = _tcase(t)
-    cdef bint fast = (op != 2 and SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
-                      and (K * FCV * SMX_NF32 * 4 <= FCOL_BYTES or (
-                          stride <= FCV * SMX_NF32 and (op == 0 or K * stride * 4 <= FCOL_LOG_CONTIG))))
-    if case == 0:
-        if fast:
-            _fcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
-        else:
-            _vcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
-    elif case == 1:
-        if fast:
-            _fcols32_case(x, out, K, stride, W, t, op, pt, scratch, ws)
-        else:
-            _vcols32_case(x, out, K, stride, W, t, op, pt, scratch, ws)
-    elif case == 2:
-        if fast:
-            _fcols32_case(x, out, K, stride, W, t, op, n1, scratch, ws)
-        else:
-            _vcols32_case(x, out, K, stride, W, t, op, n1, scratch, ws)
-    else:
-        if fast:
-            _fcols32_case(x, out, K, stride, W, t, op, nt, scratch, ws)
-        else:
-            _vcols32_case(x, out, K, stride, W, t, op, nt, scratch, ws)

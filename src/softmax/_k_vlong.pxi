@@ -9,8 +9,6 @@
 # threads, and the merge runs in block order whatever the thread count: the bits do not
 # depend on it.
 
-DEF STREAM_MIN = 1 << 22      # rows from this long store softmax's output past the caches
-                               # (16 MB of output; benchmarks/README.md)
 DEF LONG_AHEAD = 1024          # floats ahead of its loads that the long-row passes prefetch
                                # (_fexp_sum_ahead32: of the next block; _fexp_out_loop32)
 DEF LBLK = 16384               # elements a block (64 KB of float32: in L2 between its passes)

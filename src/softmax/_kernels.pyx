@@ -88,7 +88,8 @@ _k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_deri
 the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
 exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of
 float32 rows, the fast path) and _k_vrows64.pxi (rows),
-_k_vlong.pxi (long rows), _k_vcols32.pxi and _k_vfcols32.pxi (columns), _k_vderiv32.pxi,
+_k_vlong.pxi (long rows), _k_vcols32.pxi, _k_vfcols32.pxi and _k_vfstrips32.pxi (columns),
+_k_vderiv32.pxi,
 _k_vjvp32.pxi (JVP rows), _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi
 (partial statistics); _k_drivers.pxi (work items, threads, scratch).
 """
@@ -119,6 +120,7 @@ include "_k_vlong.pxi"
 include "_k_vstats.pxi"
 include "_k_vcols32.pxi"
 include "_k_vfcols32.pxi"
+include "_k_vfstrips32.pxi"
 include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
