@@ -59,7 +59,10 @@
 #endif
 
 /* A hint to fetch the cache line holding p into the caches, for reading (smx_prefetch) or
- * writing (smx_prefetchw): no fault whatever p is, no effect on any result. */
+ * writing (smx_prefetchw): no fault whatever p is, no effect on any result. On x86 no
+ * variant is built with -mprfchw, so gcc and clang emit prefetcht0 for both (as MSVC does
+ * here): smx_prefetchw marks the intent only (a real prefetchw measured no better in the
+ * places that use it: benchmarks/README.md). */
 #if defined(__GNUC__) || defined(__clang__)
 #  define smx_prefetch(p) __builtin_prefetch((const void *)(p), 0, 3)
 #  define smx_prefetchw(p) __builtin_prefetch((const void *)(p), 1, 3)
