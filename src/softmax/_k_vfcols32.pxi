@@ -156,23 +156,15 @@ cdef inline void _fc_inv(smx_vf32* s, smx_vf32* c, double* cd) noexcept nogil:
     c[0] = smx_cvt_f64x2_f32(smx_sub_f64(d0, smx_cvt_lo_f32_f64(s[0])),
                              smx_sub_f64(d1, smx_cvt_hi_f32_f64(s[0])))
 
-cdef inline void _fc_st(float* o, Py_ssize_t n, smx_vf32 v, bint stream) noexcept nogil:
-    """Pass 3's store of one vector of a row (n columns at o): past the caches when stream
-    (then n is a whole vector and o aligned)."""
-    if stream:
-        smx_stream_f32(o, v)
-    else:
-        _st_till32(o, n, v)
-
 cdef inline void _fc_out(const float* p, float* o, Py_ssize_t n, smx_vf32 vh,
-                         smx_vf32 vl, bint stream) noexcept nogil:
+                         smx_vf32 vl) noexcept nogil:
     """Pass 3 on one vector of a row: o = p * 1/S, rounded once (vh + vl: 2**24 / S)."""
     cdef smx_vf32 e = smx_load_f32(p) if n >= SMX_NF32 else smx_load_till_f32(p, n, 0.0)
-    _fc_st(o, n, _times32(e, vh, vl, smx_zero_f64()), stream)
+    _st_till32(o, n, _times32(e, vh, vl, smx_zero_f64()))
 
 cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t stride, Py_ssize_t K,
-                           Py_ssize_t w, FcStrip* s, double* cd, bint stream) noexcept nogil:
-    """Pass 3 of a strip: out = its exps (d, rows ds apart) times 1/sum (stream: _fc_st)."""
+                           Py_ssize_t w, FcStrip* s, double* cd) noexcept nogil:
+    """Pass 3 of a strip: out = its exps (d, rows ds apart) times 1/sum."""
     cdef Py_ssize_t row
     cdef FcStrip l = s[0]       # (local: in registers, _fc_pass1)
     _fc_inv(&l.b0, &l.q0, cd)
@@ -180,16 +172,16 @@ cdef inline void _fc_pass3(const float* d, Py_ssize_t ds, float* out, Py_ssize_t
     _fc_inv(&l.b2, &l.q2, cd + 2 * SMX_NF32)
     _fc_inv(&l.b3, &l.q3, cd + 3 * SMX_NF32)
     for row in range(K):
-        _fc_out(d + row * ds, out + row * stride, w, l.b0, l.q0, stream)
+        _fc_out(d + row * ds, out + row * stride, w, l.b0, l.q0)
         if w > SMX_NF32:
             _fc_out(d + row * ds + SMX_NF32, out + row * stride + SMX_NF32, w - SMX_NF32,
-                    l.b1, l.q1, stream)
+                    l.b1, l.q1)
         if w > 2 * SMX_NF32:
             _fc_out(d + row * ds + 2 * SMX_NF32, out + row * stride + 2 * SMX_NF32,
-                    w - 2 * SMX_NF32, l.b2, l.q2, stream)
+                    w - 2 * SMX_NF32, l.b2, l.q2)
         if w > 3 * SMX_NF32:
             _fc_out(d + row * ds + 3 * SMX_NF32, out + row * stride + 3 * SMX_NF32,
-                    w - 3 * SMX_NF32, l.b3, l.q3, stream)
+                    w - 3 * SMX_NF32, l.b3, l.q3)
 
 # ---------------------------------------------------------------- log_softmax
 # The same strips, with the arithmetic of the rows' fast log_softmax (_fexp_sum_log32): mt = m
@@ -308,10 +300,10 @@ cdef bint _fc_end_log(FcStrip* s, double* cd, Py_ssize_t K, Py_ssize_t w, bint s
 
 cdef inline void _fc_outlog(const float* p, float* o, Py_ssize_t n, bint neg, bint scaled,
                             smx_vf32 nm, smx_vf32 vh, smx_vf32 vl, const double* L,
-                            double inv, bint stream) noexcept nogil:
+                            double inv) noexcept nogil:
     """log_softmax's pass 3 on one vector of a row (_fc_logval)."""
     cdef smx_vf32 y = smx_load_f32(p) if n >= SMX_NF32 else smx_load_till_f32(p, n, 0.0)
-    _fc_st(o, n, _fc_logval(y, neg, scaled, nm, vh, vl, L, inv), stream)
+    _st_till32(o, n, _fc_logval(y, neg, scaled, nm, vh, vl, L, inv))
 
 cdef inline smx_vf32 _fc_logval(smx_vf32 y, bint neg, bint scaled, smx_vf32 nm, smx_vf32 vh,
                                 smx_vf32 vl, const double* L, double inv) noexcept nogil:
@@ -334,8 +326,8 @@ cdef inline smx_vf32 _fc_logval(smx_vf32 y, bint neg, bint scaled, smx_vf32 nm, 
 
 cdef inline void _fc_pass3log(const float* d, Py_ssize_t ds, float* out, Py_ssize_t stride,
                               Py_ssize_t K, Py_ssize_t w, bint neg, bint scaled, FcStrip* s,
-                              const double* L, double inv, bint stream) noexcept nogil:
-    """log_softmax's pass 3 of a strip: out from x (d, rows ds apart; stream: _fc_st)."""
+                              const double* L, double inv) noexcept nogil:
+    """log_softmax's pass 3 of a strip: out from x (d, rows ds apart)."""
     cdef Py_ssize_t row
     cdef const float* p
     cdef float* o
@@ -343,16 +335,16 @@ cdef inline void _fc_pass3log(const float* d, Py_ssize_t ds, float* out, Py_ssiz
     for row in range(K):
         p = d + row * ds
         o = out + row * stride
-        _fc_outlog(p, o, w, neg, scaled, l.a0, l.b0, l.q0, L, inv, stream)
+        _fc_outlog(p, o, w, neg, scaled, l.a0, l.b0, l.q0, L, inv)
         if w > SMX_NF32:
             _fc_outlog(p + SMX_NF32, o + SMX_NF32, w - SMX_NF32, neg, scaled, l.a1, l.b1, l.q1,
-                       L + SMX_NF32, inv, stream)
+                       L + SMX_NF32, inv)
         if w > 2 * SMX_NF32:
             _fc_outlog(p + 2 * SMX_NF32, o + 2 * SMX_NF32, w - 2 * SMX_NF32, neg, scaled, l.a2,
-                       l.b2, l.q2, L + 2 * SMX_NF32, inv, stream)
+                       l.b2, l.q2, L + 2 * SMX_NF32, inv)
         if w > 3 * SMX_NF32:
             _fc_outlog(p + 3 * SMX_NF32, o + 3 * SMX_NF32, w - 3 * SMX_NF32, neg, scaled, l.a3,
-                       l.b3, l.q3, L + 3 * SMX_NF32, inv, stream)
+                       l.b3, l.q3, L + 3 * SMX_NF32, inv)
 
 cdef void _fc_pass1(const float* x, Py_ssize_t stride, Py_ssize_t K, Py_ssize_t w, float* cp,
                     bint neg, FcStrip* s, Py_ssize_t pf) noexcept nogil:
@@ -430,12 +422,12 @@ cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t 
         if not _fc_ready(&s, w, inv_hi, cd):
             return False
         _fc_pass2(x, out, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd)
-        _fc_pass3(out, w, out, w, K, w, &s, cd, False)
+        _fc_pass3(out, w, out, w, K, w, &s, cd)
         return True
     if not _fc_ready_log(&s, w, inv_hi, cd):
         return False
     _fc_pass2log(x, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd, out)
     if not _fc_end_log(&s, cd, K, w, scaled, ch, cl):
         return False
-    _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo, False)
+    _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo)
     return True

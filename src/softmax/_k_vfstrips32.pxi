@@ -3,11 +3,10 @@
 # (included by _kernels.pyx after _k_vfcols32.pxi, whose passes it runs).
 #
 # From STREAM_COL_MIN elements a strip's output is stored past the caches (rows far apart,
-# written 256 bytes at a time, took as long as the rest of the kernel). Where out's rows start
-# on a cache line, a whole strip's rows are whole lines (_fc_pass3 with stream). Elsewhere
-# (sh columns into a line, 1-15) each row of a strip holds three whole lines and parts of two:
-# _fc_pass3_lines streams the three and keeps the part at its end (cy) until the next strip
-# completes that line. The strips themselves do not move to meet out's lines: which columns
+# written 256 bytes at a time, took as long as the rest of the kernel; with 16-lane vectors,
+# four a strip): _fc_pass3_lines. Where out's rows start on a cache line, a strip's row is
+# four whole lines; elsewhere (sh columns into a line, 1-15) three whole lines and parts of
+# two, the part at its end kept (cy) until the next strip completes that line. The strips themselves do not move to meet out's lines: which columns
 # share a strip decides which go to _vcols32_case with a special one, and the bits must not
 # depend on addresses.
 
@@ -55,11 +54,11 @@ cdef void _fc_pass3_lines(const float* d, Py_ssize_t ds, float* out, Py_ssize_t 
                           Py_ssize_t K, Py_ssize_t sh, FcLine* z, int op, bint neg, bint scaled,
                           double inv, float* cy, bint joined, bint keep) noexcept nogil:
     """Pass 3 (softmax, op 0, or log_softmax) of a whole strip (16-lane vectors) into an out
-    whose rows start sh columns (1-15) into a cache line, every line whole and stored past
-    the caches: the line across this strip's start joins the sh columns of the strip before,
-    kept in cy (K rows of 32 floats), when joined (else its part stored as usual); the line
-    across its end goes to cy for the next strip when keep (else stored as usual). The same
-    arithmetic, lane for lane, as _fc_pass3 and _fc_pass3log."""
+    whose rows start sh columns (0-15) into a cache line, every whole line stored past the
+    caches; with sh > 0, the line across this strip's start joins the sh columns of the strip
+    before, kept in cy (K rows of 32 floats), when joined (else its part stored as usual),
+    and the line across its end goes to cy for the next strip when keep (else stored as
+    usual). The same arithmetic, lane for lane, as _fc_pass3 and _fc_pass3log."""
     cdef Py_ssize_t row, h = 16 - sh
     cdef const float* p
     cdef float* o
@@ -73,11 +72,15 @@ cdef void _fc_pass3_lines(const float* d, Py_ssize_t ds, float* out, Py_ssize_t 
         o = out + row * stride
         if joined:
             smx_stream_f32(o - sh, smx_load_f32(cy + row * 32))
+        elif sh == 0:
+            smx_stream_f32(o, _fc_lval(p, 0, 16, z, op, neg, scaled, inv))
         else:
             smx_store_till_f32(o, h, _fc_lval(p, 0, 16, z, op, neg, scaled, inv))
         smx_stream_f32(o + h, _fc_lval(p, h, 16, z, op, neg, scaled, inv))
         smx_stream_f32(o + h + 16, _fc_lval(p, h + 16, 16, z, op, neg, scaled, inv))
         smx_stream_f32(o + h + 32, _fc_lval(p, h + 32, 16, z, op, neg, scaled, inv))
+        if sh == 0:
+            continue
         e = _fc_lval(p, h + 48, sh, z, op, neg, scaled, inv)
         if keep:
             smx_store_f32(cy + row * 32, e)
@@ -113,15 +116,11 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
     cdef float* tmp
     cdef Py_ssize_t j = 0, jn, w = 0, wn
     cdef bint have = False          # s (columns j, width w) has had pass 1 into cur, ready
-    # the output past the caches (the head of this file): stream, out's rows on a line; else
-    # sh > 0 (_fc_pass3_lines' layout: four 16-lane vectors a strip)
-    cdef bint stream = (FW % 16 == 0 and stride % 16 == 0 and (<size_t>out) % 64 == 0
-                        and K * stride >= STREAM_COL_MIN)
-    cdef Py_ssize_t sh = 0
+    # the output past the caches (the head of this file), out's rows sh columns into a line
+    cdef bint lines = (SMX_NF32 == 16 and FCV == 4 and stride % 16 == 0
+                       and (<size_t>out) % sizeof(float) == 0 and K * stride >= STREAM_COL_MIN)
+    cdef Py_ssize_t sh = <Py_ssize_t>(((<size_t>out) % 64) // sizeof(float))
     cdef bint pend = False          # cy holds the sh columns before column j (_fc_pass3_lines)
-    if (SMX_NF32 == 16 and FCV == 4 and not stream and stride % 16 == 0
-            and (<size_t>out) % sizeof(float) == 0 and K * stride >= STREAM_COL_MIN):
-        sh = <Py_ssize_t>(((<size_t>out) % 64) // sizeof(float))
     # pass 1 also prefetches the strip D = FC_STRIPS_AHEAD_BYTES / (a strip's bytes) on (2 to 8;
     # none for longer strips, whose buffers fill L2): reading memory a strip's 256 bytes a row
     # ran at two thirds of the rate of wider rows where the data came from DRAM
@@ -150,16 +149,15 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
         if op == 1 and not _fc_end_log(&s, cd, K, w, scaled, ch, cl):
             _fc_carry_out(cy, out + j, stride, K, sh, &pend)
             _vcols32_case(x + j, out + j, K, stride, w, t, op, k, scratch, ws)
-        elif sh > 0 and w == FW:
+        elif lines and w == FW:
             _fc_line_state(&s, cd, op, &z)
             _fc_pass3_lines(cur, FW, out + j, stride, K, sh, &z, op, neg, scaled, inv, cy, pend,
-                            wn == FW)
-            pend = wn == FW
+                            sh > 0 and wn == FW)
+            pend = sh > 0 and wn == FW
         elif op == 0:
-            _fc_pass3(cur, FW, out + j, stride, K, w, &s, cd, stream and w == FW)
+            _fc_pass3(cur, FW, out + j, stride, K, w, &s, cd)
         else:
-            _fc_pass3log(cur, FW, out + j, stride, K, w, neg, scaled, &s, cd, inv,
-                         stream and w == FW)
+            _fc_pass3log(cur, FW, out + j, stride, K, w, neg, scaled, &s, cd, inv)
         have = False
         j = jn
         if wn > 0:
@@ -174,7 +172,7 @@ cdef void _fc_strips32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stri
                 _fc_carry_out(cy, out + jn, stride, K, sh, &pend)
                 _vcols32_case(x + jn, out + jn, K, stride, wn, t, op, k, scratch, ws)
                 j = jn + wn
-    if stream or sh > 0:
+    if lines:
         smx_stream_fence()
 
 cdef void _fcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
