@@ -14,6 +14,7 @@ Environment switches (for development and CI):
 * ``SOFTMAX_NO_OPENMP=1``  build without OpenMP (kernels then run on one thread).
 * ``SOFTMAX_SANITIZE=1``   build with AddressSanitizer + UBSan and Cython bounds checks.
 """
+import glob
 import os
 import platform
 import runpy
@@ -96,6 +97,7 @@ def extension(name, source, extra, macros=()):
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"), *macros],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
+        depends=sorted(glob.glob("src/softmax/simd/*.h")),    # rebuilt when a header changes
     )
 
 
