@@ -70,6 +70,12 @@ cdef extern from "simd/smx_simd.h" nogil:
     float smx_reduce_max_f32(smx_vf32 v) noexcept
     float smx_reduce_min_f32(smx_vf32 v) noexcept
     float smx_get_f32(smx_vf32 v, int i) noexcept
+    # across rows: lane j = the op over the lanes of v[j] (v: SMX_NF32 vectors; f64: SMX_NF64),
+    # the sums in an order of the ISA's choosing, max and min of NaN-free lanes
+    smx_vf32 smx_rows_add_f32(const smx_vf32 *v) noexcept
+    smx_vf32 smx_rows_max_f32(const smx_vf32 *v) noexcept
+    smx_vf32 smx_rows_min_f32(const smx_vf32 *v) noexcept
+    smx_vf64 smx_rows_add_f64(const smx_vf64 *v) noexcept
     # cache hints (any address: no fault, no effect on results)
     void smx_prefetch(const void *p) noexcept
     void smx_prefetchw(const void *p) noexcept

@@ -783,6 +783,58 @@ static void F(test_reduce_)(void)
         failf("reduce_add_%s: the data do not tell the orders apart (%ld)", STR(S), order_matters);
 }
 
+/* ---- across rows: lane j of smx_rows_* is the op over the lanes of v[j], whatever the other
+ * rows hold and wherever row j sits; sums of data that add exactly are exact (any order) ---- */
+static void F(test_rows_)(void)
+{
+    static T x[N][N], y[N][N];
+    T got[N], moved[N];
+    V v[N], w[N];
+    int k, i, j, p[N];
+    for (k = 0; k < 2000; k++) {
+        int exact = k % 2 == 0;
+        for (j = 0; j < N; j++)
+            for (i = 0; i < N; i++) {
+                if (exact) {
+                    x[j][i] = (T)LDEXP_((T)((int)(rnd() % 2001) - 1000), k % 40 - 20);   /* |sum| < 2**15 */
+                } else {
+                    T m = (T)LDEXP_((T)(1 + rnd01()), (int)(rnd() % 60) - 30);
+                    x[j][i] = rnd() & 1 ? -m : m;
+                }
+            }
+        for (j = 0; j < N; j++) { v[j] = F(vec_)(x[j]); p[j] = j; }
+        for (j = N - 1; j > 0; j--) { i = (int)(rnd() % (unsigned)(j + 1)); int t = p[j]; p[j] = p[i]; p[i] = t; }
+        for (j = 0; j < N; j++) {    /* row p[j] moved to slot j, the others new */
+            memcpy(y[j], x[p[j]], sizeof y[j]);
+            w[j] = F(vec_)(y[j]);
+        }
+        F(lanes_)(F(smx_rows_add_)(v), got);
+        F(lanes_)(F(smx_rows_add_)(w), moved);
+        for (j = 0; j < N; j++) {
+            T seq = 0, ref_abs = 0;
+            for (i = 0; i < N; i++) { seq += x[j][i]; ref_abs += x[j][i] < 0 ? -x[j][i] : x[j][i]; }
+            if (!SAME(moved[j], got[p[j]], 0))
+                failf("rows_add_%s: row %d gives other bits in slot %d", STR(S), p[j], j);
+            if (exact ? !SAME(got[j], seq, 0)
+                      : !((got[j] - seq <= 0 ? seq - got[j] : got[j] - seq) <= (T)N * (T)LDEXP_((T)1, -MANT) * ref_abs))
+                failf("rows_add_%s: row %d: %.17g, want %.17g", STR(S), j, (double)got[j], (double)seq);
+        }
+#if TBITS == 32
+        F(lanes_)(smx_rows_max_f32(v), got);
+        F(lanes_)(smx_rows_max_f32(w), moved);
+        for (j = 0; j < N; j++)
+            if (!SAME(got[j], F(ref_reduce_)(x[j], 1), 0) || !SAME(moved[j], got[p[j]], 0))
+                failf("rows_max_f32: row %d", j);
+        F(lanes_)(smx_rows_min_f32(v), got);
+        F(lanes_)(smx_rows_min_f32(w), moved);
+        for (j = 0; j < N; j++)
+            if (!SAME(got[j], F(ref_reduce_)(x[j], 2), 0) || !SAME(moved[j], got[p[j]], 0))
+                failf("rows_min_f32: row %d", j);
+#endif
+    }
+    g_checks++;
+}
+
 /* ---- v * 2**n against ldexp, over the whole exponent range ---- */
 static void F(test_scale2_)(void)
 {
@@ -895,6 +947,7 @@ static void F(run_all_)(void)
     F(test_memory_)();
     F(test_tails_)();
     F(test_reduce_)();
+    F(test_rows_)();
     F(test_scale2_)();
     F(test_int_)();
 }

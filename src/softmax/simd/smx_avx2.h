@@ -203,6 +203,35 @@ SMX_INLINE double smx_reduce_min_f64(smx_vf64 v) { SMX__RED4_F64(v, _mm_min_pd, 
 #undef SMX__RED8_F32
 #undef SMX__RED4_F64
 
+/* ---- across rows: r[j] = op over the lanes of v[j], j < lanes (a transposing halving tree:
+ * pairs of vectors fold their 128-bit halves together, then 64- and 32-bit units; the inputs
+ * are taken in the order that leaves row j in lane j) ---- */
+#define SMX__ROWS8_F32(v, OP)                                                                  \
+    static const unsigned char o_[8] = {0, 4, 1, 5, 2, 6, 3, 7};               \
+    __m256 u_[4], w0_, w1_;                                                                    \
+    int i_;                                                                                    \
+    for (i_ = 0; i_ < 4; i_++) {                                                               \
+        __m256 a_ = v[o_[2 * i_]], b_ = v[o_[2 * i_ + 1]];                                     \
+        u_[i_] = OP(_mm256_permute2f128_ps(a_, b_, 0x20), _mm256_permute2f128_ps(a_, b_, 0x31)); \
+    }                                                                                          \
+    w0_ = OP(_mm256_shuffle_ps(u_[0], u_[1], 0x44), _mm256_shuffle_ps(u_[0], u_[1], 0xEE));    \
+    w1_ = OP(_mm256_shuffle_ps(u_[2], u_[3], 0x44), _mm256_shuffle_ps(u_[2], u_[3], 0xEE));    \
+    return OP(_mm256_shuffle_ps(w0_, w1_, 0x88), _mm256_shuffle_ps(w0_, w1_, 0xDD))
+SMX_INLINE smx_vf32 smx_rows_add_f32(const smx_vf32 *v) { SMX__ROWS8_F32(v, _mm256_add_ps); }
+SMX_INLINE smx_vf32 smx_rows_max_f32(const smx_vf32 *v) { SMX__ROWS8_F32(v, _mm256_max_ps); }
+SMX_INLINE smx_vf32 smx_rows_min_f32(const smx_vf32 *v) { SMX__ROWS8_F32(v, _mm256_min_ps); }
+#undef SMX__ROWS8_F32
+SMX_INLINE smx_vf64 smx_rows_add_f64(const smx_vf64 *v)
+{
+    static const unsigned char o_[4] = {0, 2, 1, 3};
+    __m256d u0_ = _mm256_add_pd(_mm256_permute2f128_pd(v[o_[0]], v[o_[1]], 0x20),
+                                _mm256_permute2f128_pd(v[o_[0]], v[o_[1]], 0x31));
+    __m256d u1_ = _mm256_add_pd(_mm256_permute2f128_pd(v[o_[2]], v[o_[3]], 0x20),
+                                _mm256_permute2f128_pd(v[o_[2]], v[o_[3]], 0x31));
+    return _mm256_add_pd(_mm256_unpacklo_pd(u0_, u1_), _mm256_unpackhi_pd(u0_, u1_));
+}
+#define SMX_HAS_ROWS 1
+
 /* ---- lane access (tests, scalar epilogues): 0 <= i < lanes ---- */
 SMX_INLINE float smx_get_f32(smx_vf32 v, int i) { float b[8]; _mm256_storeu_ps(b, v); return b[i & 7]; }
 SMX_INLINE double smx_get_f64(smx_vf64 v, int i) { double b[4]; _mm256_storeu_pd(b, v); return b[i & 3]; }

@@ -176,6 +176,42 @@ SMX_INLINE double smx_reduce_min_f64(smx_vf64 v) { SMX__RED8_F64(v, _mm256_min_p
 #undef SMX__RED16_F32
 #undef SMX__RED8_F64
 
+/* ---- across rows: r[j] = op over the lanes of v[j], j < lanes (a transposing halving tree:
+ * pairs of vectors fold their halves together, 256-bit, 128-bit, then 64- and 32-bit units;
+ * the inputs are taken in the order that leaves row j in lane j) ---- */
+#define SMX__ROWS16_F32(v, OP)                                                                 \
+    static const unsigned char o_[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};\
+    __m512 u_[8], w_[4], z0_, z1_;                                                             \
+    int i_;                                                                                    \
+    for (i_ = 0; i_ < 8; i_++) {                                                               \
+        __m512 a_ = v[o_[2 * i_]], b_ = v[o_[2 * i_ + 1]];                                     \
+        u_[i_] = OP(_mm512_shuffle_f32x4(a_, b_, 0x44), _mm512_shuffle_f32x4(a_, b_, 0xEE));   \
+    }                                                                                          \
+    for (i_ = 0; i_ < 4; i_++)                                                                 \
+        w_[i_] = OP(_mm512_shuffle_f32x4(u_[2 * i_], u_[2 * i_ + 1], 0x88),                    \
+                    _mm512_shuffle_f32x4(u_[2 * i_], u_[2 * i_ + 1], 0xDD));                   \
+    z0_ = OP(_mm512_shuffle_ps(w_[0], w_[1], 0x44), _mm512_shuffle_ps(w_[0], w_[1], 0xEE));    \
+    z1_ = OP(_mm512_shuffle_ps(w_[2], w_[3], 0x44), _mm512_shuffle_ps(w_[2], w_[3], 0xEE));    \
+    return OP(_mm512_shuffle_ps(z0_, z1_, 0x88), _mm512_shuffle_ps(z0_, z1_, 0xDD))
+SMX_INLINE smx_vf32 smx_rows_add_f32(const smx_vf32 *v) { SMX__ROWS16_F32(v, _mm512_add_ps); }
+SMX_INLINE smx_vf32 smx_rows_max_f32(const smx_vf32 *v) { SMX__ROWS16_F32(v, _mm512_max_ps); }
+SMX_INLINE smx_vf32 smx_rows_min_f32(const smx_vf32 *v) { SMX__ROWS16_F32(v, _mm512_min_ps); }
+#undef SMX__ROWS16_F32
+SMX_INLINE smx_vf64 smx_rows_add_f64(const smx_vf64 *v)
+{
+    static const unsigned char o_[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+    __m512d u_[4], w0_, w1_;
+    int i_;
+    for (i_ = 0; i_ < 4; i_++) {
+        __m512d a_ = v[o_[2 * i_]], b_ = v[o_[2 * i_ + 1]];
+        u_[i_] = _mm512_add_pd(_mm512_shuffle_f64x2(a_, b_, 0x44), _mm512_shuffle_f64x2(a_, b_, 0xEE));
+    }
+    w0_ = _mm512_add_pd(_mm512_shuffle_f64x2(u_[0], u_[1], 0x88), _mm512_shuffle_f64x2(u_[0], u_[1], 0xDD));
+    w1_ = _mm512_add_pd(_mm512_shuffle_f64x2(u_[2], u_[3], 0x88), _mm512_shuffle_f64x2(u_[2], u_[3], 0xDD));
+    return _mm512_add_pd(_mm512_shuffle_pd(w0_, w1_, 0x00), _mm512_shuffle_pd(w0_, w1_, 0xFF));
+}
+#define SMX_HAS_ROWS 1
+
 /* ---- lane access (tests, scalar epilogues): 0 <= i < lanes ---- */
 SMX_INLINE float smx_get_f32(smx_vf32 v, int i) { float b[16]; _mm512_storeu_ps(b, v); return b[i & 15]; }
 SMX_INLINE double smx_get_f64(smx_vf64 v, int i) { double b[8]; _mm512_storeu_pd(b, v); return b[i & 7]; }
