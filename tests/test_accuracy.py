@@ -376,6 +376,38 @@ def test_column_strips_streamed(T, offset):
         assert (buf[:k] == 7).all() and (buf[k + n:] == 7).all(), fn
 
 
+# float32 softmax rows of 17-160 elements go SMX_NF32 rows at a time (_k_vblock32.pxi): each
+# row's max, min and sums reduced in one lane of a vector across the block's rows. Rows of
+# very different offsets and scales side by side (a row handed another row's constants
+# overflows or underflows), special rows among them, a block left partial; each row's bits
+# the same as when it is computed alone (a row's arithmetic does not depend on its block).
+@functools.lru_cache(maxsize=None)
+def _mixed_rows_case(K, T):
+    rng = np.random.default_rng([SEED, K, int(T * 100) + 500, 31])
+    R = 37
+    off = rng.choice([-3000.0, -40.0, 0.0, 7.5, 90.0, 2500.0], R)
+    sc = rng.choice([0.01, 1.0, 3.0, 12.0], R)
+    x = (rng.standard_normal((R, K)) * sc[:, None] + off[:, None]).astype(np.float32)
+    x[3, K // 2] = np.nan
+    x[8, 1] = np.inf
+    x[12, K - 1] = -np.inf
+    x[17, :] = -np.inf
+    x[21, :] *= 200             # a span beyond the fast exp's
+    x[26, :] = (rng.standard_normal(K) * 1e-33).astype(np.float32)    # max |x| below 2**-100
+    return Case(x, -1, T)
+
+
+@pytest.mark.parametrize("T", [1.0, 0.37, -2.5])
+@pytest.mark.parametrize("K", [17, 32, 48, 96, 100, 160])
+def test_row_blocks_mixed(K, T):
+    case = _mixed_rows_case(K, T)
+    check("row blocks", "softmax", case, f" K={K}")
+    got = S.softmax(case.x, axis=-1, temperature=T)
+    alone = np.stack([S.softmax(row, temperature=T) for row in case.x])
+    np.testing.assert_array_equal(got, alone)
+    np.testing.assert_array_equal(got, S.softmax(case.x, axis=-1, temperature=T, workers=2))
+
+
 # An axis whose inner size is at most one strip (64 float32 columns with AVX-512, 32 with AVX2)
 # is a contiguous (K, inner) block per outer index: softmax, log_softmax, the softmax VJP and
 # the JVPs run their passes on it with their state in registers (no copy, no state arrays), the

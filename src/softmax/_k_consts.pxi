@@ -23,6 +23,10 @@ DEF ROWS_ELEMS = 65536  # elements of a work item of float32 rows longer than a 
 DEF BLOCK_MIN_ROWS = 8   # ... but at least this many rows (_rows_block)
 DEF JVP_ROWS_ELEMS = 262144  # at most this many elements a work item of float32 JVP rows (rows
                              # of 2**18 and more one a work item; at least one item a thread)
+DEF BLOCK_MAX_K = 160       # float32 softmax rows up to this long and this many vectors take
+DEF BLOCK_MAX_VECS = 12     # _vblock32_case (FMA only; benchmarks/README.md)
+DEF BLOCK_LANES = 16        # SMX_NF32 at most: the sizes of _vblock32_case's arrays
+
 DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pass in another
                         # row's pass (_vrows32_case, _vvjp_rows32): longer, the rows it touches
                         # crowd L1, and a row of just under 4 KB puts the next row's loads
@@ -72,6 +76,8 @@ DEF WS_COL = 2 * FCOL_BYTES + FCOL_BYTES // 2 + WS_VCOL + 10 * CW * 8
 DEF WS_SHORT = 9 * BLK * 8 + WS_ROW     # the short-row kernels: 9 arrays over a block of
                                         # rows (_small_rows, _small_rows_vjp), then a row
                                         # kernel for a special row
+DEF WS_VBLOCK = 9 * BLOCK_LANES * 64       # _vblock32_case: 9 arrays of a vector a row of a
+DEF WS_VROWS32 = WS_VBLOCK + WS_ROW         # block, then a row kernel for a special row
 DEF WS_SPLIT = 4 * MAX_PARTS * 8 + WS_ROW   # _row_split: 4 arrays over the parts, then a
                                             # row kernel for a special row
 

@@ -162,8 +162,8 @@ cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t
     """A block of rows of softmax, log_softmax or logsumexp: float32 one vector a row
     (_vshort32, K <= SMX_NF32) or row after row, each row's max from the previous row's pass
     (_vrows32, K < SPLIT_MIN); float64 a block of short rows at a time (_small_rows, K <=
-    SMALL_K) or row after row as float32 (_vrows64). Scratch: WS_SHORT (float32: WS_ROW, a
-    special row's general kernel)."""
+    SMALL_K) or row after row as float32 (_vrows64). Scratch: WS_SHORT (float32: WS_VROWS32,
+    _vrows32's)."""
     cdef int vop = 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2)
     if floating is float:
         if K <= SMX_NF32:
@@ -249,6 +249,8 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
     if path != PATH_ITEMS:
         nitems = (outer + B - 1) // B   # blocks of B rows, one thread each
         need = WS_ROW if floating is float and path != PATH_SHORT_DERIV else WS_SHORT
+        if floating is float and path == PATH_SHORT:
+            need = WS_VROWS32
     if nthreads > 1 and nitems > 1:
         with parallel(num_threads=nthreads):
             ws = smx_ws_alloc(need)            # one scratch block per worker

@@ -23,10 +23,11 @@ cdef inline void _stats_end32(smx_vf32 a0, smx_vf32 a1, smx_vf32 b0, smx_vf32 b1
     q0 = smx_add_f32(q0, q1)
     st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
 
-cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexcept nogil:
-    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite: the
-    vectors in pairs into two sets of accumulators, those left over into the first with the
-    padding y[0] (the order every pass that takes a next row's stats keeps: the same stats)."""
+cdef inline void _stats_vecs32(const float* x, Py_ssize_t K, TCase k, smx_vf32* a, smx_vf32* b,
+                               smx_vf32* q) noexcept nogil:
+    """The stats accumulators of y = sgn * x before their horizontal reduction: a (max), b
+    (min), q (y * 0 summed), _row_stats32's order (the vectors in pairs into two sets, those
+    left over into the first with the padding y[0], the sets combined)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef smx_vf32 z = smx_zero_f32()
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
@@ -39,7 +40,18 @@ cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexc
     while i < K:
         _stats_acc32(_ld_till32(x + i, K - i, -x[0] if neg else x[0], neg), &a0, &b0, &q0)
         i += SMX_NF32
-    _stats_end32(a0, a1, b0, b1, q0, q1, st)
+    a[0] = smx_max_f32(a0, a1)
+    b[0] = smx_min_f32(b0, b1)
+    q[0] = smx_add_f32(q0, q1)
+
+cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexcept nogil:
+    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite: the
+    vectors in pairs into two sets of accumulators, those left over into the first with the
+    padding y[0] (_stats_vecs32; the order every pass that takes a next row's stats keeps:
+    the same stats)."""
+    cdef smx_vf32 a, b, q
+    _stats_vecs32(x, K, k, &a, &b, &q)
+    _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
 
 cdef inline double _direct_span(Py_ssize_t K) noexcept nogil:
     """The largest span (_fast32) of a row of K elements whose output exp * (1/S) may be
@@ -68,19 +80,34 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
     row nx (K elements; x itself when there is none), whose loads the exps hide, and, when
     prev is not NULL, prev *= pinv (the previous row's output pass, direct: _fscale32), whose
     multiplies fill the exps' gaps."""
+    cdef smx_vf32 s, cc, a, b, q, vh = smx_zero_f32(), vl = vh
+    if prev != NULL:
+        _inv_direct32(pinv, &vh, &vl)
+    _fexp_acc32(x, out, K, c.mt, c.inv_hi, c.inv_lo, nx, prev, vh, vl, k, &s, &cc, &a, &b, &q)
+    _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
+    return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
+             - <double>SMX_NF32) + <double>smx_reduce_add_f32(cc))
+
+cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt, float inv_hi,
+                             float inv_lo, const float* nx, float* prev, smx_vf32 vh,
+                             smx_vf32 vl, TCase k, smx_vf32* sv, smx_vf32* cv, smx_vf32* na,
+                             smx_vf32* nb, smx_vf32* nq) noexcept nogil:
+    """The fast path's exp pass, its results unreduced: out = exp((y - mt)/|T|) (_vexp32f),
+    their sum as the anchored Fast2Sum lanes (sv, cv; every lane of s started at 1); on the
+    way (na, nb, nq) = _stats_vecs32 of the row nx (K elements), whose loads the exps hide,
+    and, when prev is not NULL, prev = _times32d(prev, vh, vl) (another row's output pass,
+    direct), whose multiplies fill the exps' gaps."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = prev != NULL
-    cdef smx_vf32 nmt = smx_setall_f32(-c.mt), z = smx_zero_f32()
-    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1, vh = z, vl = z
+    cdef smx_vf32 nmt = smx_setall_f32(-mt), z = smx_zero_f32()
+    cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
     cdef smx_vf32 q0 = z, q1 = z
     cdef Py_ssize_t i = 0
-    if fuse:
-        _inv_direct32(pinv, &vh, &vl)
     while i + 2 * SMX_NF32 <= K:
-        e0 = _vexp32f(_ld32(x + i, neg), nmt, c.inv_hi, c.inv_lo, scaled)
-        e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        e0 = _vexp32f(_ld32(x + i, neg), nmt, inv_hi, inv_lo, scaled)
+        e1 = _vexp32f(_ld32(x + i + SMX_NF32, neg), nmt, inv_hi, inv_lo, scaled)
         smx_store_f32(out + i, e0)
         smx_store_f32(out + i + SMX_NF32, e1)
         _fast_acc32(&s, &cc, e0)
@@ -92,26 +119,32 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
             smx_store_f32(prev + i + SMX_NF32, _times32d(smx_load_f32(prev + i + SMX_NF32), vh, vl))
         i += 2 * SMX_NF32
     while i < K:
-        e0 = _vexp32f(_ld_till32(x + i, K - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
+        e0 = _vexp32f(_ld_till32(x + i, K - i, mt, neg), nmt, inv_hi, inv_lo, scaled)
         _st_till32(out + i, K - i, e0)
         _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
         _stats_acc32(_ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg), &a0, &b0, &q0)
         if fuse:
             _st_till32(prev + i, K - i, _times32d(smx_load_till_f32(prev + i, K - i, 0.0), vh, vl))
         i += SMX_NF32
-    _stats_end32(a0, a1, b0, b1, q0, q1, st)
-    return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
-             - <double>SMX_NF32) + <double>smx_reduce_add_f32(cc))
+    sv[0] = s
+    cv[0] = cc
+    na[0] = smx_max_f32(a0, a1)
+    nb[0] = smx_min_f32(b0, b1)
+    nq[0] = smx_add_f32(q0, q1)
 
 cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept nogil:
     """out *= inv, each product rounded once. direct (every out * inv far above the least
     normal): fma(e, ih, e * il) (_inv_direct32); else _scale32's scaled pair."""
     cdef smx_vf32 vh, vl
-    cdef Py_ssize_t i = 0
     if not direct:
         _scale32(out, K, inv)
         return
     _inv_direct32(inv, &vh, &vl)
+    _fscale32_pair(out, K, vh, vl)
+
+cdef void _fscale32_pair(float* out, Py_ssize_t K, smx_vf32 vh, smx_vf32 vl) noexcept nogil:
+    """out = fma(out, ih, out * il): _fscale32's direct pass, (vh, vl) from _inv_direct32."""
+    cdef Py_ssize_t i = 0
     while i + 2 * SMX_NF32 <= K:
         smx_store_f32(out + i, _times32d(smx_load_f32(out + i), vh, vl))
         smx_store_f32(out + i + SMX_NF32, _times32d(smx_load_f32(out + i + SMX_NF32), vh, vl))
@@ -232,6 +265,9 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef double rest_min = _log_rest_min(K)
     cdef Py_ssize_t ahead = 2 if op == 0 and K <= AHEAD2_MAX_K else 1
     if R <= 0:
+        return
+    if op == 0 and SMX_HAS_FMA and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32:
+        _vblock32_case(x, out, R, K, t, k, ws)
         return
     _row_stats32(x, K, k, &cur)
     nxt = cur
@@ -374,7 +410,7 @@ cdef void _lse_sums_ahead32_body(const float* x, Py_ssize_t K, Row32 c, const fl
 cdef void _vrows32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                    int op, char_r ws) noexcept nogil:
     """R rows of SMX_NF32 < K < SPLIT_MIN elements, one after the other (_vrows32_case).
-    Scratch: WS_ROW, for a special row's general kernel."""
+    Scratch: WS_VROWS32 (_vblock32_case's, then a special row's general kernel)."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1

@@ -40,7 +40,9 @@ row. float32 rows in between go in blocks of rows, each row's max and min found 
 previous row's exp pass; an FMA build takes a row of finite values whose span (max - min)/|T|
 keeps every exp normal on a fast path (_k_vfast32.pxi: no guards in the exp; softmax's
 y - max by Fast2Sum on a max rounded up to a grid; a short row's output pass inside the next
-row's exp pass). float64 rows likewise in blocks (_k_vrows64.pxi), the next row prefetched
+row's exp pass); softmax rows of at most BLOCK_MAX_K elements and BLOCK_MAX_VECS vectors
+(an FMA build) SMX_NF32 rows at a time, the per-row reductions and constants of all of them
+at once in vector lanes, one lane a row (_k_vblock32.pxi). float64 rows likewise in blocks (_k_vrows64.pxi), the next row prefetched
 2 KB ahead of its loads. A block holds ROWS_ELEMS elements but at least BLOCK_MIN_ROWS rows
 (_rows_block): its first row takes a max pass of its own.
 
@@ -73,6 +75,7 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
 
   op                rows (inner == 1)                                 columns (inner > 1)
   softmax,          _vrows32 / _vrows64 (_softmax_row);               _vcols32: _fcols32_case,
+                    float32 softmax, K <= BLOCK_MAX_K: _vblock32_case
                                                                       _vcols32_case (_softmax_cols)
     log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
@@ -87,7 +90,8 @@ Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernel
 _k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi;
 the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
 exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of
-float32 rows, the fast path) and _k_vrows64.pxi (rows),
+float32 rows, the fast path), _k_vblock32.pxi (short softmax rows, a vector of rows at a
+time) and _k_vrows64.pxi (rows),
 _k_vlong.pxi (long rows), _k_vcols32.pxi, _k_vfcols32.pxi and _k_vfstrips32.pxi (columns),
 _k_vderiv32.pxi,
 _k_vjvp32.pxi (JVP rows), _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi
@@ -114,6 +118,7 @@ include "_k_vpair.pxi"
 include "_k_vexp.pxi"
 include "_k_vrows32.pxi"
 include "_k_vfast32.pxi"
+include "_k_vblock32.pxi"
 include "_k_vexp64.pxi"
 include "_k_vrows64.pxi"
 include "_k_vlong.pxi"

@@ -1,0 +1,142 @@
+# float32 softmax rows of SMX_NF32 < K <= BLOCK_MAX_K, SMX_NF32 rows at a time, phase by
+# phase, the per-row work done once for the block in vector lanes (one lane a row): the
+# rows' stats (_stats_vecs32's accumulators), reduced across rows at once (smx_rows_*); the
+# fast path's constants of every row (_fast32's, lane by lane); every row's exp pass
+# (_fexp_acc32, _k_vfast32.pxi, taking the stats of the next block's row on the way), its
+# sums again reduced across rows, 1/S and its float32 pair for all rows in two divisions; then
+# every row's output pass. Rows off the fast path take _vrow32_body or the general kernel. A
+# row's arithmetic does not depend on the block it falls in nor on its place there (each lane
+# of smx_rows_* reduces its own row in one order): the bits do not depend on how the rows are
+# split across threads. Part of the per-ISA kernel source.
+
+cdef inline smx_vf32 _grid_up32v(smx_vf32 m, smx_vf32 mn, smx_mf32* ok) noexcept nogil:
+    """_grid32 and _grid_up32 lane by lane: mt = m rounded up to a multiple of G = ulp(max
+    |y|); ok where max |y| is in [2**-100, inf) (_grid32 != 0)."""
+    cdef smx_vf32 a = smx_max_f32(m, smx_neg_f32(mn)), g, rg, z, r
+    ok[0] = smx_and_mf32(smx_cmpge_f32(a, smx_setall_f32(7.888609052210118e-31)),   # 2**-100
+                         smx_cmplt_f32(a, smx_setall_f32(INFINITY)))
+    a = smx_select_f32(ok[0], a, smx_setall_f32(1.0))
+    g = smx_as_f32_i32(smx_sub_i32(smx_shli_i32(smx_shri_i32(smx_as_i32_f32(a), 23), 23),
+                                   smx_setall_i32(23 << 23)))                  # smx__ulp_f32
+    rg = smx_as_f32_i32(smx_sub_i32(smx_setall_i32(254 << 23), smx_as_i32_f32(g)))  # 1 / g
+    z = smx_mul_f32(m, rg)
+    r = smx_rint_f32(z)
+    r = smx_select_f32(smx_cmplt_f32(r, z), smx_add_f32(r, smx_setall_f32(1.0)), r)  # ceil
+    return smx_mul_f32(r, g)
+
+cdef inline void _inv_pairs32(smx_vf64 ilo, smx_vf64 ihi, float* ih, float* il) noexcept nogil:
+    """_inv_direct32 lane by lane: the float32 pairs of 1/S of the block's rows."""
+    cdef smx_vf32 h = smx_cvt_f64x2_f32(ilo, ihi)
+    cdef smx_vf32 l = smx_cvt_f64x2_f32(smx_sub_f64(ilo, smx_cvt_lo_f32_f64(h)),
+                                        smx_sub_f64(ihi, smx_cvt_hi_f32_f64(h)))
+    l = smx_select_f32(smx_cmplt_f32(smx_abs_f32(l),
+                                     smx_mul_f32(h, smx_setall_f32(9.094947017729282e-13))),
+                       smx_zero_f32(), l)                                      # 2**-40
+    smx_store_f32(ih, h)
+    smx_store_f32(il, l)
+
+cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                         TCase k, char_r ws) noexcept nogil:
+    """softmax of R rows of SMX_NF32 < K <= BLOCK_MAX_K elements, SMX_NF32 rows a block; a
+    block's stats taken during the previous block's exp passes (row j's beside row j's).
+    Scratch: WS_VBLOCK, then WS_ROW (a special row's general kernel)."""
+    cdef float m[BLOCK_LANES]
+    cdef float mt[BLOCK_LANES]
+    cdef float okf[BLOCK_LANES]       # 1 where the row is finite (no NaN, no inf)
+    cdef float gok[BLOCK_LANES]       # 1 where its grid is (_grid32 != 0)
+    cdef float ih[BLOCK_LANES]
+    cdef float il[BLOCK_LANES]
+    cdef double span[BLOCK_LANES]
+    cdef double inv[BLOCK_LANES]
+    cdef bint fast[BLOCK_LANES]
+    # the vector arrays from the scratch block (WS_VBLOCK; 64 bytes a vector whatever the ISA):
+    cdef smx_vf32* ca = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # this block's stats, then the
+    cdef smx_vf32* cb = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # next block's (a0, b0, q0 of
+    cdef smx_vf32* cq = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # _stats_vecs32 a row)
+    cdef smx_vf32* na = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # the other block's
+    cdef smx_vf32* nb = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf32* nq = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf32* vs = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # the exp passes' sum lanes s
+    cdef smx_vf32* vc = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # and compensations c
+    cdef smx_vf64* vw = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)   # s in double, a row's halves added
+    cdef smx_vf32* sw
+    cdef smx_vf32 vm, vmn, vmt, one = smx_setall_f32(1.0), z = smx_zero_f32()
+    cdef smx_vf64 vinv = smx_setall_f64(t.inv + t.inv_lo), slo, shi
+    cdef smx_mf32 ok
+    cdef const float* xr
+    cdef float* o
+    cdef double tinv = t.inv + t.inv_lo
+    cdef float inv_hi = <float>tinv
+    cdef float inv_lo = <float>(tinv - <double>inv_hi)
+    cdef double direct_span = _direct_span(K)
+    cdef bint can = SMX_HAS_FMA and not t.hard and inv_hi < INFINITY
+    cdef Py_ssize_t r0 = 0, n, nn, j
+    n = R if R < SMX_NF32 else SMX_NF32
+    for j in range(SMX_NF32):
+        _blk_stats32(x, K, j, n, k, ca, cb, cq)
+    while r0 < R:
+        n = R - r0 if R - r0 < SMX_NF32 else SMX_NF32
+        nn = R - r0 - n if R - r0 - n < SMX_NF32 else SMX_NF32     # rows of the next block
+        vm = smx_rows_max_f32(ca)
+        vmn = smx_rows_min_f32(cb)
+        ok = smx_cmpeq_f32(smx_rows_add_f32(cq), z)                # finite: no NaN, no inf
+        smx_store_f32(okf, smx_select_f32(ok, one, z))
+        vmt = _grid_up32v(vm, vmn, &ok)
+        smx_store_f32(gok, smx_select_f32(ok, one, z))
+        smx_store_f32(m, vm)
+        smx_store_f32(mt, vmt)
+        smx_store_f64(span, smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(vmt),
+                                                    smx_cvt_lo_f32_f64(vmn)), vinv))
+        smx_store_f64(span + SMX_NF64, smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(vmt),
+                                                               smx_cvt_hi_f32_f64(vmn)), vinv))
+        for j in range(SMX_NF32):
+            xr = x + (r0 + j) * K
+            fast[j] = can and j < n and okf[j] != 0 and gok[j] != 0 and span[j] <= FAST_SPAN
+            if fast[j]:
+                _fexp_acc32(xr, out + (r0 + j) * K, K, mt[j], inv_hi, inv_lo,
+                            xr + n * K if j < nn else xr, NULL, z, z, k, &vs[j], &vc[j],
+                            &na[j], &nb[j], &nq[j])
+            else:
+                vs[j] = one
+                vc[j] = z
+            if not fast[j] or j >= nn:
+                _blk_stats32(x + (r0 + n) * K, K, j, nn, k, na, nb, nq)
+        for j in range(SMX_NF32):
+            vw[j] = smx_add_f64(smx_cvt_lo_f32_f64(vs[j]), smx_cvt_hi_f32_f64(vs[j]))
+        vm = smx_rows_add_f32(vc)
+        slo = smx_div_f64(smx_setall_f64(1.0),
+                          smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw),
+                                                  smx_setall_f64(<double>SMX_NF32)),
+                                      smx_cvt_lo_f32_f64(vm)))
+        shi = smx_div_f64(smx_setall_f64(1.0),
+                          smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw + SMX_NF64),
+                                                  smx_setall_f64(<double>SMX_NF32)),
+                                      smx_cvt_hi_f32_f64(vm)))
+        smx_store_f64(inv, slo)
+        smx_store_f64(inv + SMX_NF64, shi)
+        _inv_pairs32(slo, shi, ih, il)
+        for j in range(n):
+            xr = x + (r0 + j) * K
+            o = out + (r0 + j) * K
+            if not fast[j]:
+                if _vrow32_body(xr, o, K, t, 0, m[j], okf[j] != 0, k) != 0:
+                    _softmax_row(xr, o, K, t, False, ws)
+            elif span[j] <= direct_span:
+                _fscale32_pair(o, K, smx_setall_f32(ih[j]), smx_setall_f32(il[j]))
+            else:
+                _scale32(o, K, inv[j])
+        sw = ca; ca = na; na = sw
+        sw = cb; cb = nb; nb = sw
+        sw = cq; cq = nq; nq = sw
+        r0 += n
+
+cdef inline void _blk_stats32(const float* x, Py_ssize_t K, Py_ssize_t j, Py_ssize_t n,
+                                TCase k, smx_vf32* a, smx_vf32* b, smx_vf32* q) noexcept nogil:
+    """Row j's stats accumulators of a block of n rows from x: _stats_vecs32's where j < n,
+    zeros (a row off the fast path, never used) past them."""
+    if j < n:
+        _stats_vecs32(x + j * K, K, k, &a[j], &b[j], &q[j])
+    else:
+        a[j] = smx_zero_f32()
+        b[j] = smx_zero_f32()
+        q[j] = smx_zero_f32()
