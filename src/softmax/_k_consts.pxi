@@ -23,8 +23,8 @@ DEF ROWS_ELEMS = 65536  # elements of a work item of float32 rows longer than a 
 DEF BLOCK_MIN_ROWS = 8   # ... but at least this many rows (_rows_block)
 DEF JVP_ROWS_ELEMS = 262144  # at most this many elements a work item of float32 JVP rows (rows
                              # of 2**18 and more one a work item; at least one item a thread)
-DEF BLOCK_MAX_K = 160       # float32 softmax rows up to this long and this many vectors take
-DEF BLOCK_MAX_VECS = 12     # _vblock32_case (FMA only; benchmarks/README.md)
+DEF BLOCK_MAX_K = 160       # float32 softmax rows up to this long and this many vectors, two
+DEF BLOCK_MAX_VECS = 12     # vectors of rows or more: _vblock32_case (FMA; benchmarks/README.md)
 DEF BLOCK_LANES = 16        # SMX_NF32 at most: the sizes of _vblock32_case's arrays
 
 DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pass in another

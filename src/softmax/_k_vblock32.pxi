@@ -3,7 +3,7 @@
 # rows' stats (_stats_vecs32's accumulators), reduced across rows at once (smx_rows_*); the
 # fast path's constants of every row (_fast32's, lane by lane); every row's exp pass
 # (_fexp_acc32, _k_vfast32.pxi, taking the stats of the next block's row on the way), its
-# sums again reduced across rows, 1/S and its float32 pair for all rows in two divisions; then
+# sums again reduced across rows, 1/S for all rows in two divisions; then
 # every row's output pass. Rows off the fast path take _vrow32_body or the general kernel. A
 # row's arithmetic does not depend on the block it falls in nor on its place there (each lane
 # of smx_rows_* reduces its own row in one order): the bits do not depend on how the rows are
@@ -24,17 +24,6 @@ cdef inline smx_vf32 _grid_up32v(smx_vf32 m, smx_vf32 mn, smx_mf32* ok) noexcept
     r = smx_select_f32(smx_cmplt_f32(r, z), smx_add_f32(r, smx_setall_f32(1.0)), r)  # ceil
     return smx_mul_f32(r, g)
 
-cdef inline void _inv_pairs32(smx_vf64 ilo, smx_vf64 ihi, float* ih, float* il) noexcept nogil:
-    """_inv_direct32 lane by lane: the float32 pairs of 1/S of the block's rows."""
-    cdef smx_vf32 h = smx_cvt_f64x2_f32(ilo, ihi)
-    cdef smx_vf32 l = smx_cvt_f64x2_f32(smx_sub_f64(ilo, smx_cvt_lo_f32_f64(h)),
-                                        smx_sub_f64(ihi, smx_cvt_hi_f32_f64(h)))
-    l = smx_select_f32(smx_cmplt_f32(smx_abs_f32(l),
-                                     smx_mul_f32(h, smx_setall_f32(9.094947017729282e-13))),
-                       smx_zero_f32(), l)                                      # 2**-40
-    smx_store_f32(ih, h)
-    smx_store_f32(il, l)
-
 cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                          TCase k, char_r ws) noexcept nogil:
     """softmax of R rows of SMX_NF32 < K <= BLOCK_MAX_K elements, SMX_NF32 rows a block; a
@@ -44,8 +33,6 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef float mt[BLOCK_LANES]
     cdef float okf[BLOCK_LANES]       # 1 where the row is finite (no NaN, no inf)
     cdef float gok[BLOCK_LANES]       # 1 where its grid is (_grid32 != 0)
-    cdef float ih[BLOCK_LANES]
-    cdef float il[BLOCK_LANES]
     cdef double span[BLOCK_LANES]
     cdef double inv[BLOCK_LANES]
     cdef bint fast[BLOCK_LANES]
@@ -114,17 +101,14 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
                                       smx_cvt_hi_f32_f64(vm)))
         smx_store_f64(inv, slo)
         smx_store_f64(inv + SMX_NF64, shi)
-        _inv_pairs32(slo, shi, ih, il)
         for j in range(n):
             xr = x + (r0 + j) * K
             o = out + (r0 + j) * K
             if not fast[j]:
                 if _vrow32_body(xr, o, K, t, 0, m[j], okf[j] != 0, k) != 0:
                     _softmax_row(xr, o, K, t, False, ws)
-            elif span[j] <= direct_span:
-                _fscale32_pair(o, K, smx_setall_f32(ih[j]), smx_setall_f32(il[j]))
             else:
-                _scale32(o, K, inv[j])
+                _fscale32(o, K, inv[j], span[j] <= direct_span)
         sw = ca; ca = na; na = sw
         sw = cb; cb = nb; nb = sw
         sw = cq; cq = nq; nq = sw

@@ -136,15 +136,11 @@ cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept 
     """out *= inv, each product rounded once. direct (every out * inv far above the least
     normal): fma(e, ih, e * il) (_inv_direct32); else _scale32's scaled pair."""
     cdef smx_vf32 vh, vl
+    cdef Py_ssize_t i = 0
     if not direct:
         _scale32(out, K, inv)
         return
     _inv_direct32(inv, &vh, &vl)
-    _fscale32_pair(out, K, vh, vl)
-
-cdef void _fscale32_pair(float* out, Py_ssize_t K, smx_vf32 vh, smx_vf32 vl) noexcept nogil:
-    """out = fma(out, ih, out * il): _fscale32's direct pass, (vh, vl) from _inv_direct32."""
-    cdef Py_ssize_t i = 0
     while i + 2 * SMX_NF32 <= K:
         smx_store_f32(out + i, _times32d(smx_load_f32(out + i), vh, vl))
         smx_store_f32(out + i + SMX_NF32, _times32d(smx_load_f32(out + i + SMX_NF32), vh, vl))
@@ -266,7 +262,8 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef Py_ssize_t ahead = 2 if op == 0 and K <= AHEAD2_MAX_K else 1
     if R <= 0:
         return
-    if op == 0 and SMX_HAS_FMA and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32:
+    if (op == 0 and SMX_HAS_FMA and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32
+            and R >= 2 * SMX_NF32):    # (fewer rows: faster row by row; the same bits)
         _vblock32_case(x, out, R, K, t, k, ws)
         return
     _row_stats32(x, K, k, &cur)
