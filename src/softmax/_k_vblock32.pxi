@@ -48,7 +48,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef smx_vf64* vw = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)   # s in double, a row's halves added
     cdef smx_vf32* sw
     cdef smx_vf32 vm, vmn, vmt, one = smx_setall_f32(1.0), z = smx_zero_f32()
-    cdef smx_vf64 vinv = smx_setall_f64(t.inv + t.inv_lo), slo, shi
+    cdef smx_vf64 vinv, slo, shi
     cdef smx_mf32 ok
     cdef const float* xr
     cdef float* o
@@ -58,6 +58,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef double direct_span = _direct_span(K)
     cdef bint can = SMX_HAS_FMA and not t.hard and inv_hi < INFINITY
     cdef Py_ssize_t r0 = 0, n, nn, j
+    vinv = smx_setall_f64(tinv)
     n = R if R < SMX_NF32 else SMX_NF32
     for j in range(SMX_NF32):
         _blk_stats32(x, K, j, n, k, ca, cb, cq)
@@ -115,7 +116,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
         r0 += n
 
 cdef inline void _blk_stats32(const float* x, Py_ssize_t K, Py_ssize_t j, Py_ssize_t n,
-                                TCase k, smx_vf32* a, smx_vf32* b, smx_vf32* q) noexcept nogil:
+                              TCase k, smx_vf32* a, smx_vf32* b, smx_vf32* q) noexcept nogil:
     """Row j's stats accumulators of a block of n rows from x: _stats_vecs32's where j < n,
     zeros (a row off the fast path, never used) past them."""
     if j < n:

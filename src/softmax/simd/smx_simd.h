@@ -59,14 +59,14 @@
  * order of the ISA's choosing. An ISA header with a transposing version defines SMX_HAS_ROWS;
  * the others get this one, lane by lane through memory. */
 #ifndef SMX_HAS_ROWS
-#  define SMX__ROWS(T, V, NL, RED, LOAD)                                                     \
+#  define SMX__ROWS(T, NL, RED, LOAD)                                                        \
     T b_[NL]; int j_;                                                                          \
     for (j_ = 0; j_ < NL; j_++) b_[j_] = RED(v[j_]);                                          \
     return LOAD(b_)
-SMX_INLINE smx_vf32 smx_rows_add_f32(const smx_vf32 *v) { SMX__ROWS(float, smx_vf32, SMX_NF32, smx_reduce_add_f32, smx_load_f32); }
-SMX_INLINE smx_vf32 smx_rows_max_f32(const smx_vf32 *v) { SMX__ROWS(float, smx_vf32, SMX_NF32, smx_reduce_max_f32, smx_load_f32); }
-SMX_INLINE smx_vf32 smx_rows_min_f32(const smx_vf32 *v) { SMX__ROWS(float, smx_vf32, SMX_NF32, smx_reduce_min_f32, smx_load_f32); }
-SMX_INLINE smx_vf64 smx_rows_add_f64(const smx_vf64 *v) { SMX__ROWS(double, smx_vf64, SMX_NF64, smx_reduce_add_f64, smx_load_f64); }
+SMX_INLINE smx_vf32 smx_rows_add_f32(const smx_vf32 *v) { SMX__ROWS(float, SMX_NF32, smx_reduce_add_f32, smx_load_f32); }
+SMX_INLINE smx_vf32 smx_rows_max_f32(const smx_vf32 *v) { SMX__ROWS(float, SMX_NF32, smx_reduce_max_f32, smx_load_f32); }
+SMX_INLINE smx_vf32 smx_rows_min_f32(const smx_vf32 *v) { SMX__ROWS(float, SMX_NF32, smx_reduce_min_f32, smx_load_f32); }
+SMX_INLINE smx_vf64 smx_rows_add_f64(const smx_vf64 *v) { SMX__ROWS(double, SMX_NF64, smx_reduce_add_f64, smx_load_f64); }
 #  undef SMX__ROWS
 #endif
 
