@@ -376,10 +376,11 @@ def test_column_strips_streamed(T, offset):
         assert (buf[:k] == 7).all() and (buf[k + n:] == 7).all(), fn
 
 
-# float32 softmax rows of 17-160 elements go SMX_NF32 rows at a time (_k_vblock32.pxi): each
-# row's max, min and sums reduced in one lane of a vector across the block's rows. Rows of
-# very different offsets and scales side by side (a row handed another row's constants
-# overflows or underflows), special rows among them, a block left partial; each row's bits
+# float32 softmax rows of 17-160 elements and log_softmax rows of 17-256 go SMX_NF32 rows at a
+# time (_k_vblock32.pxi): each row's max, min and sums reduced in one lane of a vector across
+# the block's rows. Rows of very different offsets and scales side by side (a row handed
+# another row's constants overflows or underflows), special rows among them (a confident row:
+# log_softmax's S - 1 too small for the float32 lanes), a block left partial; each row's bits
 # the same as when it is computed alone (a row's arithmetic does not depend on its block).
 @functools.lru_cache(maxsize=None)
 def _mixed_rows_case(K, T):
@@ -394,18 +395,21 @@ def _mixed_rows_case(K, T):
     x[17, :] = -np.inf
     x[21, :] *= 200             # a span beyond the fast exp's
     x[26, :] = (rng.standard_normal(K) * 1e-33).astype(np.float32)    # max |x| below 2**-100
+    x[30, K // 3] = (x[30].max() if T > 0 else x[30].min()) + np.float32(60 * T)   # confident
     return Case(x, -1, T)
 
 
 @pytest.mark.parametrize("T", [1.0, 0.37, -2.5])
-@pytest.mark.parametrize("K", [17, 32, 48, 96, 100, 160])
-def test_row_blocks_mixed(K, T):
+@pytest.mark.parametrize("K", [17, 32, 48, 96, 100, 160, 200, 256])
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_row_blocks_mixed(fn, K, T):
     case = _mixed_rows_case(K, T)
-    check("row blocks", "softmax", case, f" K={K}")
-    got = S.softmax(case.x, axis=-1, temperature=T)
-    alone = np.stack([S.softmax(row, temperature=T) for row in case.x])
+    check("row blocks", fn, case, f" K={K}")
+    f = getattr(S, fn)
+    got = f(case.x, axis=-1, temperature=T)
+    alone = np.stack([f(row, temperature=T) for row in case.x])
     np.testing.assert_array_equal(got, alone)
-    np.testing.assert_array_equal(got, S.softmax(case.x, axis=-1, temperature=T, workers=2))
+    np.testing.assert_array_equal(got, f(case.x, axis=-1, temperature=T, workers=2))
 
 
 # An axis whose inner size is at most one strip (64 float32 columns with AVX-512, 32 with AVX2)

@@ -25,6 +25,8 @@ DEF JVP_ROWS_ELEMS = 262144  # at most this many elements a work item of float32
                              # of 2**18 and more one a work item; at least one item a thread)
 DEF BLOCK_MAX_K = 160       # float32 softmax rows up to this long and this many vectors, two
 DEF BLOCK_MAX_VECS = 12     # vectors of rows or more: _vblock32_case (FMA; benchmarks/README.md)
+DEF LOG_BLOCK_MAX_K = 256   # the same for float32 log_softmax rows (its exp pass stores
+DEF LOG_BLOCK_MAX_VECS = 20  # nothing: longer rows fit L1; benchmarks/README.md)
 DEF BLOCK_LANES = 16        # SMX_NF32 at most: the sizes of _vblock32_case's arrays
 
 DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pass in another
@@ -76,7 +78,7 @@ DEF WS_COL = 2 * FCOL_BYTES + FCOL_BYTES // 2 + WS_VCOL + 10 * CW * 8
 DEF WS_SHORT = 9 * BLK * 8 + WS_ROW     # the short-row kernels: 9 arrays over a block of
                                         # rows (_small_rows, _small_rows_vjp), then a row
                                         # kernel for a special row
-DEF WS_VBLOCK = 9 * BLOCK_LANES * 64       # _vblock32_case: 9 arrays of a vector a row of a
+DEF WS_VBLOCK = 10 * BLOCK_LANES * 64      # _vblock32_case: 10 arrays of a vector a row of a
 DEF WS_VROWS32 = WS_VBLOCK + WS_ROW         # block, then a row kernel for a special row
 DEF WS_SPLIT = 4 * MAX_PARTS * 8 + WS_ROW   # _row_split: 4 arrays over the parts, then a
                                             # row kernel for a special row

@@ -1,13 +1,15 @@
-# float32 softmax rows of SMX_NF32 < K <= BLOCK_MAX_K, SMX_NF32 rows at a time, phase by
-# phase, the per-row work done once for the block in vector lanes (one lane a row): the
-# rows' stats (_stats_vecs32's accumulators), reduced across rows at once (smx_rows_*); the
-# fast path's constants of every row (_fast32's, lane by lane); every row's exp pass
-# (_fexp_acc32, _k_vfast32.pxi, taking the stats of the next block's row on the way), its
-# sums again reduced across rows, 1/S for all rows in two divisions; then
-# every row's output pass. Rows off the fast path take _vrow32_body or the general kernel. A
-# row's arithmetic does not depend on the block it falls in nor on its place there (each lane
-# of smx_rows_* reduces its own row in one order): the bits do not depend on how the rows are
-# split across threads. Part of the per-ISA kernel source.
+# float32 softmax rows of SMX_NF32 < K <= BLOCK_MAX_K and log_softmax rows up to
+# LOG_BLOCK_MAX_K, SMX_NF32 rows at a time, phase by phase, the per-row work done once for
+# the block in vector lanes (one lane a row): the rows' stats (_stats_vecs32's accumulators),
+# reduced across rows at once (smx_rows_*); the fast path's constants of every row (_fast32's
+# or _fastlog32's, lane by lane); every row's exp pass (_fexp_acc32 or _flog_acc32,
+# _k_vfast32.pxi, taking the stats of the next block's row on the way), its sums again
+# reduced across rows (1/S for all rows in two divisions; log_softmax S - 1); then every
+# row's output pass. Rows off the fast path take _vrow32_body or the general kernel. A row's
+# arithmetic does not depend on the block it falls in nor on its place there (each lane of
+# smx_rows_* reduces its own row in one order): the bits are those of _vrows32_case's row by
+# row path, and do not depend on how the rows are split across threads. Part of the per-ISA
+# kernel source.
 
 cdef inline smx_vf32 _grid_up32v(smx_vf32 m, smx_vf32 mn, smx_mf32* ok) noexcept nogil:
     """_grid32 and _grid_up32 lane by lane: mt = m rounded up to a multiple of G = ulp(max
@@ -25,16 +27,16 @@ cdef inline smx_vf32 _grid_up32v(smx_vf32 m, smx_vf32 mn, smx_mf32* ok) noexcept
     return smx_mul_f32(r, g)
 
 cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                         TCase k, char_r ws) noexcept nogil:
-    """softmax of R rows of SMX_NF32 < K <= BLOCK_MAX_K elements, SMX_NF32 rows a block; a
-    block's stats taken during the previous block's exp passes (row j's beside row j's).
-    Scratch: WS_VBLOCK, then WS_ROW (a special row's general kernel)."""
+                         int op, TCase k, char_r ws) noexcept nogil:
+    """softmax (op 0) or log_softmax (1) of R rows of SMX_NF32 < K <= BLOCK_MAX_K elements,
+    SMX_NF32 rows a block; a block's stats taken during the previous block's exp passes (row
+    j's beside row j's). Scratch: WS_VBLOCK, then WS_ROW (a special row's general kernel)."""
     cdef float m[BLOCK_LANES]
     cdef float mt[BLOCK_LANES]
     cdef float okf[BLOCK_LANES]       # 1 where the row is finite (no NaN, no inf)
     cdef float gok[BLOCK_LANES]       # 1 where its grid is (_grid32 != 0)
     cdef double span[BLOCK_LANES]
-    cdef double inv[BLOCK_LANES]
+    cdef double sv[BLOCK_LANES]       # softmax: 1/S; log_softmax: S - 1
     cdef bint fast[BLOCK_LANES]
     # the vector arrays from the scratch block (WS_VBLOCK; 64 bytes a vector whatever the ISA):
     cdef smx_vf32* ca = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # this block's stats, then the
@@ -43,19 +45,22 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef smx_vf32* na = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # the other block's
     cdef smx_vf32* nb = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
     cdef smx_vf32* nq = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
-    cdef smx_vf32* vs = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # the exp passes' sum lanes s
+    cdef smx_vf32* vs = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # softmax's sum lanes s
     cdef smx_vf32* vc = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # and compensations c
     cdef smx_vf64* vw = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)   # s in double, a row's halves added
+    cdef smx_vf64* vd = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)   # log_softmax's c in double
     cdef smx_vf32* sw
     cdef smx_vf32 vm, vmn, vmt, one = smx_setall_f32(1.0), z = smx_zero_f32()
-    cdef smx_vf64 vinv, slo, shi
+    cdef smx_vf64 vinv
     cdef smx_mf32 ok
     cdef const float* xr
     cdef float* o
-    cdef double tinv = t.inv + t.inv_lo
+    cdef double tinv = t.inv + t.inv_lo, L, C
     cdef float inv_hi = <float>tinv
     cdef float inv_lo = <float>(tinv - <double>inv_hi)
+    cdef float chi
     cdef double direct_span = _direct_span(K)
+    cdef double rest_min = _log_rest_min(K)
     cdef bint can = SMX_HAS_FMA and not t.hard and inv_hi < INFINITY
     cdef Py_ssize_t r0 = 0, n, nn, j
     vinv = smx_setall_f64(tinv)
@@ -73,47 +78,80 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
         smx_store_f32(gok, smx_select_f32(ok, one, z))
         smx_store_f32(m, vm)
         smx_store_f32(mt, vmt)
+        if op == 1:     # (_fastlog32: mt = m, the span from m, y - m by Fast2Sum where m is
+            vmt = vm    # on its grid)
         smx_store_f64(span, smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(vmt),
                                                     smx_cvt_lo_f32_f64(vmn)), vinv))
         smx_store_f64(span + SMX_NF64, smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(vmt),
                                                                smx_cvt_hi_f32_f64(vmn)), vinv))
         for j in range(SMX_NF32):
             xr = x + (r0 + j) * K
-            fast[j] = can and j < n and okf[j] != 0 and gok[j] != 0 and span[j] <= FAST_SPAN
-            if fast[j]:
+            fast[j] = (can and j < n and okf[j] != 0 and (op == 1 or gok[j] != 0)
+                       and span[j] <= FAST_SPAN)
+            if not fast[j]:
+                vw[j] = smx_zero_f64()
+                vd[j] = smx_zero_f64()
+                vs[j] = one
+                vc[j] = z
+            elif op == 0:
                 _fexp_acc32(xr, out + (r0 + j) * K, K, mt[j], inv_hi, inv_lo,
                             xr + n * K if j < nn else xr, NULL, z, z, k, &vs[j], &vc[j],
                             &na[j], &nb[j], &nq[j])
             else:
-                vs[j] = one
-                vc[j] = z
+                _flog_vecs32(xr, K, m[j], inv_hi, inv_lo, gok[j] != 0 and mt[j] == m[j],
+                             xr + n * K if j < nn else xr, NULL, NULL, 0, 0, k, &vw[j],
+                             &vd[j], &na[j], &nb[j], &nq[j])
             if not fast[j] or j >= nn:
                 _blk_stats32(x + (r0 + n) * K, K, j, nn, k, na, nb, nq)
-        for j in range(SMX_NF32):
-            vw[j] = smx_add_f64(smx_cvt_lo_f32_f64(vs[j]), smx_cvt_hi_f32_f64(vs[j]))
-        vm = smx_rows_add_f32(vc)
-        slo = smx_div_f64(smx_setall_f64(1.0),
-                          smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw),
-                                                  smx_setall_f64(<double>SMX_NF32)),
-                                      smx_cvt_lo_f32_f64(vm)))
-        shi = smx_div_f64(smx_setall_f64(1.0),
-                          smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw + SMX_NF64),
-                                                  smx_setall_f64(<double>SMX_NF32)),
-                                      smx_cvt_hi_f32_f64(vm)))
-        smx_store_f64(inv, slo)
-        smx_store_f64(inv + SMX_NF64, shi)
+        if op == 0:
+            _blk_inv32(vs, vc, vw, sv)
+        else:
+            _blk_rest32(vw, vd, sv)
         for j in range(n):
             xr = x + (r0 + j) * K
             o = out + (r0 + j) * K
-            if not fast[j]:
-                if _vrow32_body(xr, o, K, t, 0, m[j], okf[j] != 0, k) != 0:
-                    _softmax_row(xr, o, K, t, False, ws)
-            else:
-                _fscale32(o, K, inv[j], span[j] <= direct_span)
+            if fast[j] and op == 0:
+                _fscale32(o, K, sv[j], span[j] <= direct_span)
+            elif fast[j] and sv[j] >= rest_min:
+                L = _log1p_sum(sv[j])
+                if t.scaled:
+                    _log_out32(xr, o, K, _row32(m[j], t), L, k)
+                else:
+                    C = <double>m[j] + L
+                    chi = <float>C
+                    _log_pending32(xr, o, K, chi, <float>((<double>m[j] - <double>chi) + L), k)
+            elif _vrow32_body(xr, o, K, t, op, m[j], okf[j] != 0, k) != 0:
+                _softmax_row(xr, o, K, t, op == 1, ws)
         sw = ca; ca = na; na = sw
         sw = cb; cb = nb; nb = sw
         sw = cq; cq = nq; nq = sw
         r0 += n
+
+cdef inline void _blk_inv32(smx_vf32* vs, smx_vf32* vc, smx_vf64* vw, double* inv) noexcept nogil:
+    """inv[j] = 1/S of the block's row j from its sum lanes (_fexp_acc32's s, c): the sum of
+    _fexp_store_sum32, reduced across rows (the same bits), in two divisions."""
+    cdef smx_vf32 c
+    cdef Py_ssize_t j
+    for j in range(SMX_NF32):
+        vw[j] = smx_add_f64(smx_cvt_lo_f32_f64(vs[j]), smx_cvt_hi_f32_f64(vs[j]))
+    c = smx_rows_add_f32(vc)
+    smx_store_f64(inv, smx_div_f64(
+        smx_setall_f64(1.0), smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw),
+                                                     smx_setall_f64(<double>SMX_NF32)),
+                                         smx_cvt_lo_f32_f64(c))))
+    smx_store_f64(inv + SMX_NF64, smx_div_f64(
+        smx_setall_f64(1.0), smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw + SMX_NF64),
+                                                     smx_setall_f64(<double>SMX_NF32)),
+                                         smx_cvt_hi_f32_f64(c))))
+
+cdef inline void _blk_rest32(smx_vf64* vw, smx_vf64* vd, double* rest) noexcept nogil:
+    """rest[j] = S - 1 of the block's row j from _flog_acc32's (sw, dw): _fexp_sum_log32's
+    value, reduced across rows (the same bits)."""
+    cdef smx_vf64 one = smx_setall_f64(<double>(SMX_NF32 + 1))
+    smx_store_f64(rest, smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw), one),
+                                    smx_rows_add_f64(vd)))
+    smx_store_f64(rest + SMX_NF64, smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw + SMX_NF64), one),
+                                               smx_rows_add_f64(vd + SMX_NF64)))
 
 cdef inline void _blk_stats32(const float* x, Py_ssize_t K, Py_ssize_t j, Py_ssize_t n,
                               TCase k, smx_vf32* a, smx_vf32* b, smx_vf32* q) noexcept nogil:

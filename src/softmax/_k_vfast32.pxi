@@ -163,20 +163,42 @@ cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float*
                             TCase k) noexcept nogil:
     """log_softmax's exp pass on the fast path (_fastlog32: mt = m, the exact max): returns
     S - 1, S the sum of the exps as _fexp_store_sum32 sums them (nothing stored; y - m by
-    Fast2Sum or TwoSum, c.f2s: a loop for each); on the way st = the stats of the next row
-    nx, and when pout is not NULL (T == 1) pout = (py - chi) - clo (the previous row's output
-    pass, _log_out32's)."""
-    if c.f2s:
-        return _fexp_sum_log32_body(x, K, c, nx, st, px, pout, chi, clo, True, k)
-    return _fexp_sum_log32_body(x, K, c, nx, st, px, pout, chi, clo, False, k)
+    Fast2Sum or TwoSum, c.f2s); on the way st = the stats of the next row nx, and when pout
+    is not NULL (T == 1) pout = (py - chi) - clo (the previous row's output pass,
+    _log_out32's)."""
+    cdef smx_vf64 sw, dw
+    cdef smx_vf32 a, b, q
+    _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo, k,
+                 &sw, &dw, &a, &b, &q)
+    _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
+    return (smx_reduce_add_f64(sw) - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(dw)
 
-cdef inline double _fexp_sum_log32_body(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
-                                        Stats32* st, const float* px, float* pout, float chi,
-                                        float clo, bint f2s, TCase k) noexcept nogil:
+cdef void _flog_vecs32(const float* x, Py_ssize_t K, float mt, float inv_hi, float inv_lo,
+                       bint f2s, const float* nx, const float* px, float* pout, float chi,
+                       float clo, TCase k, smx_vf64* sw, smx_vf64* dw, smx_vf32* na,
+                       smx_vf32* nb, smx_vf32* nq) noexcept nogil:
+    """_flog_acc32 with a loop for each way of taking y - m (f2s: Fast2Sum, else TwoSum)."""
+    if f2s:
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, True, k,
+                    sw, dw, na, nb, nq)
+    else:
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, False, k,
+                    sw, dw, na, nb, nq)
+
+cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_hi,
+                             float inv_lo, const float* nx, const float* px, float* pout,
+                             float chi, float clo, bint f2s, TCase k, smx_vf64* sw,
+                             smx_vf64* dw, smx_vf32* na, smx_vf32* nb,
+                             smx_vf32* nq) noexcept nogil:
+    """log_softmax's exp pass, its results unreduced: the exps exp((y - mt)/|T|) summed as the
+    anchored Fast2Sum lanes s (every lane started at 1) and c (flushed into double every
+    LOG_FLUSH terms a lane): sw = s's halves added in double, dw = c in double; on the way
+    (na, nb, nq) = _stats_vecs32 of the row nx, and when pout is not NULL pout = (py - chi)
+    - clo (another row's output pass, _log_out32's for T == 1)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = pout != NULL
-    cdef smx_vf32 nm = smx_setall_f32(-c.mt), z = smx_zero_f32()
+    cdef smx_vf32 nm = smx_setall_f32(-mt), z = smx_zero_f32()
     cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, y, d, e0, e1
     cdef smx_vf32 vh = smx_setall_f32(chi), vl = smx_setall_f32(clo)
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
@@ -191,10 +213,10 @@ cdef inline double _fexp_sum_log32_body(const float* x, Py_ssize_t K, Fast32 c, 
             j = 0
         y = _ld32(x + i, neg)
         d = smx_add_f32(y, nm)
-        e0 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
+        e0 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), inv_hi, inv_lo, scaled)
         y = _ld32(x + i + SMX_NF32, neg)
         d = smx_add_f32(y, nm)
-        e1 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
+        e1 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), inv_hi, inv_lo, scaled)
         _fast_acc32(&s, &cc, e0)
         _fast_acc32(&s, &cc, e1)
         _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
@@ -205,19 +227,20 @@ cdef inline double _fexp_sum_log32_body(const float* x, Py_ssize_t K, Fast32 c, 
                           smx_sub_f32(smx_sub_f32(_ld32(px + i + SMX_NF32, neg), vh), vl))
         i += 2 * SMX_NF32
     while i < K:
-        y = _ld_till32(x + i, K - i, c.mt, neg)
+        y = _ld_till32(x + i, K - i, mt, neg)
         d = smx_add_f32(y, nm)
-        e0 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), c.inv_hi, c.inv_lo, scaled)
+        e0 = _vexp32d(d, _diff_lo32(y, nm, d, f2s), inv_hi, inv_lo, scaled)
         _fast_acc32(&s, &cc, smx_select_f32(smx_till_f32(K - i), e0, z))
         _stats_acc32(_ld_till32(nx + i, K - i, -nx[0] if neg else nx[0], neg), &a0, &b0, &q0)
         if fuse:
             _st_till32(pout + i, K - i,
                        smx_sub_f32(smx_sub_f32(_ld_till32(px + i, K - i, 0.0, neg), vh), vl))
         i += SMX_NF32
-    _stats_end32(a0, a1, b0, b1, q0, q1, st)
-    cd = smx_add_f64(cd, smx_add_f64(smx_cvt_lo_f32_f64(cc), smx_cvt_hi_f32_f64(cc)))
-    return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
-             - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(cd))
+    sw[0] = smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s))
+    dw[0] = smx_add_f64(cd, smx_add_f64(smx_cvt_lo_f32_f64(cc), smx_cvt_hi_f32_f64(cc)))
+    na[0] = smx_max_f32(a0, a1)
+    nb[0] = smx_min_f32(b0, b1)
+    nq[0] = smx_add_f32(q0, q1)
 
 cdef inline bint _fastlog32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
     """_fast32 for log_softmax: mt = m (its exps of exactly 1 are the maxima); y - m by
@@ -262,9 +285,10 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef Py_ssize_t ahead = 2 if op == 0 and K <= AHEAD2_MAX_K else 1
     if R <= 0:
         return
-    if (op == 0 and SMX_HAS_FMA and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32
-            and R >= 2 * SMX_NF32):    # (fewer rows: faster row by row; the same bits)
-        _vblock32_case(x, out, R, K, t, k, ws)
+    if (SMX_HAS_FMA and R >= 2 * SMX_NF32     # (fewer rows: faster row by row; the same bits)
+            and ((op == 0 and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32)
+                 or (op == 1 and K <= LOG_BLOCK_MAX_K and K <= LOG_BLOCK_MAX_VECS * SMX_NF32))):
+        _vblock32_case(x, out, R, K, t, op, k, ws)
         return
     _row_stats32(x, K, k, &cur)
     nxt = cur
