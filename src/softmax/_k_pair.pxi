@@ -69,17 +69,6 @@ cdef inline void _two_sum_into(double* hi, double* lo, double v) noexcept nogil:
     hi[0] = _two_sum(hi[0], v, &err)
     lo[0] += err
 
-cdef inline double _log1p_sum(double f) noexcept nogil:
-    """log1p(f) for f = a sum of exps less 1 (>= 0), as the float32 kernels take their sums'
-    logs: log(s) + err / s with s + err = 1 + f exactly (TwoSum). log1p's accuracy (log of
-    an s near 1 is good to its own ulp; what rounding 1 + f lost is in err) in about a third
-    of glibc's log1p time. Not finite or <= -1: log1p's value."""
-    cdef double err
-    cdef double s = _two_sum(1.0, f, &err)
-    if not (s > 0.0 and s < INFINITY):
-        return log1p(f)
-    return log(s) + err / s
-
 cdef inline void _combine(double ones, double r_hi, double r_lo, double* s_hi,
                           double* s_lo) noexcept nogil:
     """(s_hi, s_lo) = ones + r_hi + r_lo, with s_lo = the exact error + r_lo."""

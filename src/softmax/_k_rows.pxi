@@ -366,7 +366,7 @@ cdef inline double _lse_value(floating m, double s_hi, double s_lo, Temp t) noex
     if m == -INFINITY or m == INFINITY:  # sgn*x all -inf, or some +inf: the limit
         return t.sgn * m
     if floating is float:   # a float32 result needs log's low part only where m and
-        # |T| log(sum) nearly cancel (then go on below); the pair's log as _log1p_sum's
+        # |T| log(sum) nearly cancel (then go on below); the pair's log: log(s) + err / s
         L = log(s_hi) + s_lo / s_hi if s_hi > 0.0 else log1p((s_hi - 1.0) + s_lo)
         p = t.abs_t * L
         r = m + p

@@ -36,7 +36,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef float okf[BLOCK_LANES]       # 1 where the row is finite (no NaN, no inf)
     cdef float gok[BLOCK_LANES]       # 1 where its grid is (_grid32 != 0)
     cdef double span[BLOCK_LANES]
-    cdef double sv[BLOCK_LANES]       # softmax: 1/S; log_softmax: S - 1
+    cdef double sv[BLOCK_LANES]       # softmax: 1/S; log_softmax: S - 1, then its log
     cdef bint fast[BLOCK_LANES]
     # the vector arrays from the scratch block (WS_VBLOCK; 64 bytes a vector whatever the ISA):
     cdef smx_vf32* ca = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # this block's stats, then the
@@ -107,13 +107,17 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
             _blk_inv32(vs, vc, vw, sv)
         else:
             _blk_rest32(vw, vd, sv)
+            for j in range(SMX_NF32):     # L of the fast rows, 0 elsewhere (never used)
+                fast[j] = fast[j] and sv[j] >= rest_min
+                sv[j] = sv[j] if fast[j] else 0.0
+            _log1p_lanes(sv, SMX_NF32)
         for j in range(n):
             xr = x + (r0 + j) * K
             o = out + (r0 + j) * K
             if fast[j] and op == 0:
                 _fscale32(o, K, sv[j], span[j] <= direct_span)
-            elif fast[j] and sv[j] >= rest_min:
-                L = _log1p_sum(sv[j])
+            elif fast[j]:
+                L = sv[j]
                 if t.scaled:
                     _log_out32(xr, o, K, _row32(m[j], t), L, k)
                 else:

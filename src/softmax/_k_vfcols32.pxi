@@ -281,13 +281,15 @@ cdef bint _fc_end_log(FcStrip* s, double* cd, Py_ssize_t K, Py_ssize_t w, bint s
         S1 = (<double>ch[j] - 2.0) + cd[j]
         if not (S1 >= rmin):
             return False
-        cd[j] = _log1p_sum(S1)
-        if not scaled:
-            ch[j] = <float>(<double>m[j] + cd[j])
-            cl[j] = <float>((<double>m[j] - <double>ch[j]) + cd[j])
+        cd[j] = S1
     for j in range(w, FCV * SMX_NF32):
         cd[j] = 0.0
         ch[j] = cl[j] = 0.0
+    _log1p_lanes(cd, FCV * SMX_NF32)
+    if not scaled:
+        for j in range(w):
+            ch[j] = <float>(<double>m[j] + cd[j])
+            cl[j] = <float>((<double>m[j] - <double>ch[j]) + cd[j])
     s.b0 = smx_load_f32(ch)
     s.b1 = smx_load_f32(ch + SMX_NF32)
     s.b2 = smx_load_f32(ch + 2 * SMX_NF32)

@@ -350,8 +350,7 @@ cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t
         k1 = smx_cmplt_f32(v[j], one)
         iv[j] = ((<double>smx_reduce_add_f32(smx_select_f32(k1, z, one))
                   - <double>(SMX_NF32 - K + 1)) + _sum64_of32(smx_select_f32(k1, v[j], z)))
-    for j in range(SHORT_N):
-        iv[j] = _log1p_sum(iv[j])
+    _log1p_lanes(iv, SHORT_N)
     vinv = smx_setall_f64(inv)
     for j in range(SHORT_N):     # out = (y - m)/|T| - L (_log_out32)
         y = _ld_till32(x + j * K, K, 0.0, neg)

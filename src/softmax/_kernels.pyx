@@ -89,14 +89,14 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
 
 Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
 _k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi;
-the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vexp.pxi (TCase, the float32
-exp), _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of
-float32 rows, the fast path), _k_vblock32.pxi (short softmax rows, a vector of rows at a
-time) and _k_vrows64.pxi (rows),
-_k_vlong.pxi (long rows), _k_vcols32.pxi, _k_vfcols32.pxi and _k_vfstrips32.pxi (columns),
-_k_vderiv32.pxi,
-_k_vjvp32.pxi (JVP rows), _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi
-(partial statistics); _k_drivers.pxi (work items, threads, scratch).
+the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vlog.pxi (the float32
+kernels' log of their sums, in float64 lanes), _k_vexp.pxi (TCase, the float32 exp),
+_k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of float32
+rows, the fast path), _k_vblock32.pxi (short softmax and log_softmax rows, a vector of rows
+at a time) and _k_vrows64.pxi (rows), _k_vlong.pxi (long rows), _k_vcols32.pxi,
+_k_vfcols32.pxi and _k_vfstrips32.pxi (columns), _k_vderiv32.pxi, _k_vjvp32.pxi (JVP rows),
+_k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics);
+_k_drivers.pxi (work items, threads, scratch).
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel
@@ -116,6 +116,7 @@ include "_k_pair.pxi"
 include "_k_exp.pxi"
 include "_k_rows.pxi"
 include "_k_vpair.pxi"
+include "_k_vlog.pxi"
 include "_k_vexp.pxi"
 include "_k_vrows32.pxi"
 include "_k_vfast32.pxi"
