@@ -399,7 +399,7 @@ def _mixed_rows_case(K, T):
     return Case(x, -1, T)
 
 
-@pytest.mark.parametrize("T", [1.0, 0.37, -2.5])
+@pytest.mark.parametrize("T", [1.0, -1.0, 0.37, -2.5])
 @pytest.mark.parametrize("K", [17, 32, 48, 96, 100, 160, 200, 256])
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
 def test_row_blocks_mixed(fn, K, T):

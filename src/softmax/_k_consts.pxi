@@ -27,6 +27,8 @@ DEF BLOCK_MAX_K = 160       # float32 softmax rows up to this long and this many
 DEF BLOCK_MAX_VECS = 12     # vectors of rows or more: _vblock32_case (FMA; benchmarks/README.md)
 DEF LOG_BLOCK_MAX_K = 256   # the same for float32 log_softmax rows (its exp pass stores
 DEF LOG_BLOCK_MAX_VECS = 20  # nothing: longer rows fit L1; benchmarks/README.md)
+DEF LOG_FUSE_MIN_VECS = 6  # ... the output pass of such a row of this many vectors or more
+                            # inside the next block's exp pass of the same lane
 DEF BLOCK_LANES = 16        # SMX_NF32 at most: the sizes of _vblock32_case's arrays
 
 DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pass in another

@@ -4,8 +4,10 @@
 # reduced across rows at once (smx_rows_*); the fast path's constants of every row (_fast32's
 # or _fastlog32's, lane by lane); every row's exp pass (_fexp_acc32 or _flog_acc32,
 # _k_vfast32.pxi, taking the stats of the next block's row on the way), its sums again
-# reduced across rows (1/S for all rows in two divisions; log_softmax S - 1); then every
-# row's output pass. Rows off the fast path take _vrow32_body or the general kernel. A row's
+# reduced across rows (1/S for all rows in two divisions; log_softmax S - 1 and its log in
+# float64 lanes, _k_vlog.pxi); then every row's output pass (log_softmax with |T| == 1 and
+# rows of LOG_FUSE_MIN_VECS vectors or more: inside the exp pass of the next block's row in
+# the same lane, its stores beside the exps). Rows off the fast path take _vrow32_body or the general kernel. A row's
 # arithmetic does not depend on the block it falls in nor on its place there (each lane of
 # smx_rows_* reduces its own row in one order): the bits are those of _vrows32_case's row by
 # row path, and do not depend on how the rows are split across threads. Part of the per-ISA
@@ -38,6 +40,9 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef double span[BLOCK_LANES]
     cdef double sv[BLOCK_LANES]       # softmax: 1/S; log_softmax: S - 1, then its log
     cdef bint fast[BLOCK_LANES]
+    cdef bint pend[BLOCK_LANES]       # log_softmax, T == 1: row j of the previous block (from
+    cdef float pch[BLOCK_LANES]       # rp) awaits its output pass (y - pch) - pcl, done in
+    cdef float pcl[BLOCK_LANES]       # row j's exp pass (its stores beside the exps)
     # the vector arrays from the scratch block (WS_VBLOCK; 64 bytes a vector whatever the ISA):
     cdef smx_vf32* ca = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # this block's stats, then the
     cdef smx_vf32* cb = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # next block's (a0, b0, q0 of
@@ -58,15 +63,15 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef double tinv = t.inv + t.inv_lo, L, C
     cdef float inv_hi = <float>tinv
     cdef float inv_lo = <float>(tinv - <double>inv_hi)
-    cdef float chi
     cdef double direct_span = _direct_span(K)
     cdef double rest_min = _log_rest_min(K)
     cdef bint can = SMX_HAS_FMA and not t.hard and inv_hi < INFINITY
-    cdef Py_ssize_t r0 = 0, n, nn, j
+    cdef Py_ssize_t r0 = 0, rp = 0, n, nn, j
     vinv = smx_setall_f64(tinv)
     n = R if R < SMX_NF32 else SMX_NF32
     for j in range(SMX_NF32):
         _blk_stats32(x, K, j, n, k, ca, cb, cq)
+        pend[j] = False
     while r0 < R:
         n = R - r0 if R - r0 < SMX_NF32 else SMX_NF32
         nn = R - r0 - n if R - r0 - n < SMX_NF32 else SMX_NF32     # rows of the next block
@@ -99,8 +104,13 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
                             &na[j], &nb[j], &nq[j])
             else:
                 _flog_vecs32(xr, K, m[j], inv_hi, inv_lo, gok[j] != 0 and mt[j] == m[j],
-                             xr + n * K if j < nn else xr, NULL, NULL, 0, 0, k, &vw[j],
-                             &vd[j], &na[j], &nb[j], &nq[j])
+                             xr + n * K if j < nn else xr, x + (rp + j) * K,
+                             out + (rp + j) * K if pend[j] else NULL, pch[j], pcl[j], k,
+                             &vw[j], &vd[j], &na[j], &nb[j], &nq[j])
+                pend[j] = False
+            if pend[j]:
+                _log_pending32(x + (rp + j) * K, out + (rp + j) * K, K, pch[j], pcl[j], k)
+                pend[j] = False
             if not fast[j] or j >= nn:
                 _blk_stats32(x + (r0 + n) * K, K, j, nn, k, na, nb, nq)
         if op == 0:
@@ -122,14 +132,22 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
                     _log_out32(xr, o, K, _row32(m[j], t), L, k)
                 else:
                     C = <double>m[j] + L
-                    chi = <float>C
-                    _log_pending32(xr, o, K, chi, <float>((<double>m[j] - <double>chi) + L), k)
+                    pch[j] = <float>C
+                    pcl[j] = <float>((<double>m[j] - <double>pch[j]) + L)
+                    pend[j] = True
+                    if K < LOG_FUSE_MIN_VECS * SMX_NF32:   # (short rows: faster on their own)
+                        _log_pending32(xr, o, K, pch[j], pcl[j], k)
+                        pend[j] = False
             elif _vrow32_body(xr, o, K, t, op, m[j], okf[j] != 0, k) != 0:
                 _softmax_row(xr, o, K, t, op == 1, ws)
         sw = ca; ca = na; na = sw
         sw = cb; cb = nb; nb = sw
         sw = cq; cq = nq; nq = sw
+        rp = r0
         r0 += n
+    for j in range(SMX_NF32):
+        if pend[j]:
+            _log_pending32(x + (rp + j) * K, out + (rp + j) * K, K, pch[j], pcl[j], k)
 
 cdef inline void _blk_inv32(smx_vf32* vs, smx_vf32* vc, smx_vf64* vw, double* inv) noexcept nogil:
     """inv[j] = 1/S of the block's row j from its sum lanes (_fexp_acc32's s, c): the sum of

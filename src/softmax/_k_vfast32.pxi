@@ -177,27 +177,34 @@ cdef void _flog_vecs32(const float* x, Py_ssize_t K, float mt, float inv_hi, flo
                        bint f2s, const float* nx, const float* px, float* pout, float chi,
                        float clo, TCase k, smx_vf64* sw, smx_vf64* dw, smx_vf32* na,
                        smx_vf32* nb, smx_vf32* nq) noexcept nogil:
-    """_flog_acc32 with a loop for each way of taking y - m (f2s: Fast2Sum, else TwoSum)."""
-    if f2s:
-        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, True, k,
+    """_flog_acc32 with a loop for each way of taking y - m (f2s: Fast2Sum, else TwoSum) and
+    with and without another row's output pass (pout not NULL)."""
+    if pout == NULL:
+        if f2s:
+            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, True, False, k,
+                        sw, dw, na, nb, nq)
+        else:
+            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, False, False, k,
+                        sw, dw, na, nb, nq)
+    elif f2s:
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, True, True, k,
                     sw, dw, na, nb, nq)
     else:
-        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, False, k,
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, False, True, k,
                     sw, dw, na, nb, nq)
 
 cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_hi,
                              float inv_lo, const float* nx, const float* px, float* pout,
-                             float chi, float clo, bint f2s, TCase k, smx_vf64* sw,
-                             smx_vf64* dw, smx_vf32* na, smx_vf32* nb,
+                             float chi, float clo, bint f2s, bint fuse, TCase k,
+                             smx_vf64* sw, smx_vf64* dw, smx_vf32* na, smx_vf32* nb,
                              smx_vf32* nq) noexcept nogil:
     """log_softmax's exp pass, its results unreduced: the exps exp((y - mt)/|T|) summed as the
     anchored Fast2Sum lanes s (every lane started at 1) and c (flushed into double every
     LOG_FLUSH terms a lane): sw = s's halves added in double, dw = c in double; on the way
     (na, nb, nq) = _stats_vecs32 of the row nx, and when pout is not NULL pout = (py - chi)
-    - clo (another row's output pass, _log_out32's for T == 1)."""
+    - clo (another row's output pass, _log_out32's for T == 1; fuse: pout is not NULL)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef bint fuse = pout != NULL
     cdef smx_vf32 nm = smx_setall_f32(-mt), z = smx_zero_f32()
     cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, y, d, e0, e1
     cdef smx_vf32 vh = smx_setall_f32(chi), vl = smx_setall_f32(clo)
