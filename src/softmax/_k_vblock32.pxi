@@ -1,17 +1,17 @@
 # float32 softmax rows of SMX_NF32 < K <= BLOCK_MAX_K and log_softmax rows up to
-# LOG_BLOCK_MAX_K, SMX_NF32 rows at a time, phase by phase, the per-row work done once for
-# the block in vector lanes (one lane a row): the rows' stats (_stats_vecs32's accumulators),
+# LOG_BLOCK_MAX_K, SMX_NF32 rows at a time, phase by phase, the per-row work done once for the
+# block in vector lanes (one lane a row): the rows' stats (_stats_vecs32's accumulators),
 # reduced across rows at once (smx_rows_*); the fast path's constants of every row (_fast32's
 # or _fastlog32's, lane by lane); every row's exp pass (_fexp_acc32 or _flog_acc32,
-# _k_vfast32.pxi, taking the stats of the next block's row on the way), its sums again
-# reduced across rows (1/S for all rows in two divisions; log_softmax S - 1 and its log in
-# float64 lanes, _k_vlog.pxi); then every row's output pass (log_softmax with |T| == 1 and
-# rows of LOG_FUSE_MIN_VECS vectors or more: inside the exp pass of the next block's row in
-# the same lane, its stores beside the exps). Rows off the fast path take _vrow32_body or the general kernel. A row's
-# arithmetic does not depend on the block it falls in nor on its place there (each lane of
-# smx_rows_* reduces its own row in one order): the bits are those of _vrows32_case's row by
-# row path, and do not depend on how the rows are split across threads. Part of the per-ISA
-# kernel source.
+# _k_vfast32.pxi, taking the stats of the next block's row on the way), its sums again reduced
+# across rows (1/S for all rows in two divisions; log_softmax S - 1 and its log in float64
+# lanes, _k_vlog.pxi); then every row's output pass (log_softmax with |T| == 1 and rows of
+# LOG_FUSE_MIN_VECS vectors or more: inside the exp pass of the next block's row in the same
+# lane, its stores beside the exps). Rows off the fast path take _vrow32_body or the general
+# kernel. A row's arithmetic does not depend on the block it falls in nor on its place there
+# (each lane of smx_rows_* reduces its own row in one order): the bits are those of
+# _vrows32_case's row by row path, and do not depend on how the rows are split across threads.
+# Part of the per-ISA kernel source.
 
 cdef inline smx_vf32 _grid_up32v(smx_vf32 m, smx_vf32 mn, smx_mf32* ok) noexcept nogil:
     """_grid32 and _grid_up32 lane by lane: mt = m rounded up to a multiple of G = ulp(max
