@@ -376,12 +376,12 @@ def test_column_strips_streamed(T, offset):
         assert (buf[:k] == 7).all() and (buf[k + n:] == 7).all(), fn
 
 
-# float32 softmax rows of 17-160 elements and log_softmax rows of 17-256 go SMX_NF32 rows at a
-# time (_k_vblock32.pxi): each row's max, min and sums reduced in one lane of a vector across
-# the block's rows. Rows of very different offsets and scales side by side (a row handed
+# float32 softmax rows of 17-160 elements, log_softmax and logsumexp rows of 17-256 go SMX_NF32
+# rows at a time (_k_vblock32.pxi): each row's max, min and sums reduced in one lane of a vector
+# across the block's rows. Rows of very different offsets and scales side by side (a row handed
 # another row's constants overflows or underflows), special rows among them (a confident row:
-# log_softmax's S - 1 too small for the float32 lanes), a block left partial; each row's bits
-# the same as when it is computed alone (a row's arithmetic does not depend on its block).
+# log_softmax's S - 1 too small for the float32 lanes), a block left partial; each row's bits the
+# same as when it is computed alone (a row's arithmetic does not depend on its block).
 @functools.lru_cache(maxsize=None)
 def _mixed_rows_case(K, T):
     rng = np.random.default_rng([SEED, K, int(T * 100) + 500, 31])
@@ -401,13 +401,13 @@ def _mixed_rows_case(K, T):
 
 @pytest.mark.parametrize("T", [1.0, -1.0, 0.37, -2.5])
 @pytest.mark.parametrize("K", [17, 32, 48, 96, 100, 160, 200, 256])
-@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "logsumexp"])
 def test_row_blocks_mixed(fn, K, T):
     case = _mixed_rows_case(K, T)
     check("row blocks", fn, case, f" K={K}")
     f = getattr(S, fn)
     got = f(case.x, axis=-1, temperature=T)
-    alone = np.stack([f(row, temperature=T) for row in case.x])
+    alone = np.stack([np.asarray(f(row, temperature=T)) for row in case.x])
     np.testing.assert_array_equal(got, alone)
     np.testing.assert_array_equal(got, f(case.x, axis=-1, temperature=T, workers=2))
 

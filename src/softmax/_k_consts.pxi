@@ -29,6 +29,8 @@ DEF LOG_BLOCK_MAX_K = 256   # the same for float32 log_softmax rows (its exp pas
 DEF LOG_BLOCK_MAX_VECS = 20  # nothing: longer rows fit L1; benchmarks/README.md)
 DEF LOG_FUSE_MIN_VECS = 6  # ... the output pass of such a row of this many vectors or more
                             # inside the next block's exp pass of the same lane
+DEF LSE_BLOCK_MAX_K = 256   # logsumexp rows likewise (_vblock32_lse; any build)
+DEF LSE_BLOCK_MAX_VECS = 16  # (AVX2: rows of 200 +2-7% in blocks)
 DEF BLOCK_LANES = 16        # SMX_NF32 at most: the sizes of _vblock32_case's arrays
 
 DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pass in another

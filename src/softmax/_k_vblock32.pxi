@@ -11,7 +11,8 @@
 # kernel. A row's arithmetic does not depend on the block it falls in nor on its place there
 # (each lane of smx_rows_* reduces its own row in one order): the bits are those of
 # _vrows32_case's row by row path, and do not depend on how the rows are split across threads.
-# Part of the per-ISA kernel source.
+# logsumexp rows of up to LSE_BLOCK_MAX_K elements likewise (_vblock32_lse, any build), their
+# sums in double (_lse_vecs32) reduced across rows. Part of the per-ISA kernel source.
 
 cdef inline smx_vf32 _grid_up32v(smx_vf32 m, smx_vf32 mn, smx_mf32* ok) noexcept nogil:
     """_grid32 and _grid_up32 lane by lane: mt = m rounded up to a multiple of G = ulp(max
@@ -148,6 +149,70 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     for j in range(SMX_NF32):
         if pend[j]:
             _log_pending32(x + (rp + j) * K, out + (rp + j) * K, K, pch[j], pcl[j], k)
+
+cdef void _vblock32_lse(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                        TCase k, char_r ws) noexcept nogil:
+    """logsumexp (out[r]) of R rows of SMX_NF32 < K <= LSE_BLOCK_MAX_K elements, SMX_NF32 rows
+    a block as _vblock32_case: the stats reduced across rows, each row's sums in double
+    (_lse_vecs32: _vrows32_case's, unreduced, the next block's row's stats on the way)
+    reduced across rows, then each row's value. Scratch: WS_VBLOCK, then WS_ROW."""
+    cdef float m[BLOCK_LANES]
+    cdef float mn[BLOCK_LANES]
+    cdef float okf[BLOCK_LANES]       # 1 where the row is finite (no NaN, no inf)
+    cdef double on[BLOCK_LANES]       # the exps equal to 1 counted
+    cdef double re[BLOCK_LANES]       # the others summed
+    cdef bint fast[BLOCK_LANES]
+    cdef smx_vf32* ca = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)   # as _vblock32_case's
+    cdef smx_vf32* cb = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf32* cq = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf32* na = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf32* nb = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf32* nq = <smx_vf32*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf64* vo = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf64* vr = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)
+    cdef smx_vf32* sw
+    cdef smx_vf32 one = smx_setall_f32(1.0), z = smx_zero_f32()
+    cdef const float* xr
+    cdef double s_hi, s_lo
+    cdef Row32 rc
+    cdef Py_ssize_t r0 = 0, n, nn, j
+    n = R if R < SMX_NF32 else SMX_NF32
+    for j in range(SMX_NF32):
+        _blk_stats32(x, K, j, n, k, ca, cb, cq)
+    while r0 < R:
+        n = R - r0 if R - r0 < SMX_NF32 else SMX_NF32
+        nn = R - r0 - n if R - r0 - n < SMX_NF32 else SMX_NF32
+        smx_store_f32(m, smx_rows_max_f32(ca))
+        smx_store_f32(mn, smx_rows_min_f32(cb))
+        smx_store_f32(okf, smx_select_f32(smx_cmpeq_f32(smx_rows_add_f32(cq), z), one, z))
+        for j in range(SMX_NF32):
+            xr = x + (r0 + j) * K
+            fast[j] = j < n and _row_begin32(xr, K, t, m[j], okf[j] != 0, &rc)
+            if fast[j]:
+                _lse_vecs32(xr, K, rc, not (okf[j] != 0 and (<double>m[j] - <double>mn[j])
+                                             * (<double>rc.inv_hi + <double>rc.inv_lo)
+                                             <= EXPD_SPAN),
+                            xr + n * K if j < nn else NULL, k, &vo[j], &vr[j],
+                            &na[j], &nb[j], &nq[j])
+            else:
+                vo[j] = smx_zero_f64()
+                vr[j] = smx_zero_f64()
+            if not fast[j] or j >= nn:
+                _blk_stats32(x + (r0 + n) * K, K, j, nn, k, na, nb, nq)
+        smx_store_f64(on, smx_rows_add_f64(vo))
+        smx_store_f64(on + SMX_NF64, smx_rows_add_f64(vo + SMX_NF64))
+        smx_store_f64(re, smx_rows_add_f64(vr))
+        smx_store_f64(re + SMX_NF64, smx_rows_add_f64(vr + SMX_NF64))
+        for j in range(n):
+            if fast[j]:
+                _combine(on[j], re[j], 0.0, &s_hi, &s_lo)
+                out[r0 + j] = <float>_lse_value[float](m[j], s_hi, s_lo, t)
+            else:
+                _lse_row(x + (r0 + j) * K, out + r0 + j, K, t, ws)
+        sw = ca; ca = na; na = sw
+        sw = cb; cb = nb; nb = sw
+        sw = cq; cq = nq; nq = sw
+        r0 += n
 
 cdef inline void _blk_inv32(smx_vf32* vs, smx_vf32* vc, smx_vf64* vw, double* inv) noexcept nogil:
     """inv[j] = 1/S of the block's row j from its sum lanes (_fexp_acc32's s, c): the sum of

@@ -272,7 +272,8 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     scalar latencies, then run beside the exps of the row between), else one. Softmax rows of
     finite y with (max - min)/|T| <= FAST_SPAN take the fast path (_fast32), the others
     _vrow32_body; logsumexp rows their sums in double (_lse_sums_ahead32, the next row's stats
-    inside); special rows the general kernels."""
+    inside); special rows the general kernels. Two vectors of rows or more of a short enough K
+    go a vector of rows at a time instead (_vblock32_case, _vblock32_lse: the same bits)."""
     cdef Stats32 cur, nxt, far     # the stats of rows r, r + 1, r + 2
     cdef Fast32 c
     cdef Row32 rc
@@ -296,6 +297,10 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             and ((op == 0 and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32)
                  or (op == 1 and K <= LOG_BLOCK_MAX_K and K <= LOG_BLOCK_MAX_VECS * SMX_NF32))):
         _vblock32_case(x, out, R, K, t, op, k, ws)
+        return
+    if (op == 2 and R >= 2 * SMX_NF32 and K <= LSE_BLOCK_MAX_K
+            and K <= LSE_BLOCK_MAX_VECS * SMX_NF32):
+        _vblock32_lse(x, out, R, K, t, k, ws)
         return
     _row_stats32(x, K, k, &cur)
     nxt = cur
@@ -391,16 +396,29 @@ cdef void _lse_sums_ahead32(const float* x, Py_ssize_t K, Row32 c, bint clamp, c
     vector by vector in the same accumulators); clamp False where (m - min y)/|T| <=
     EXPD_SPAN: the full vectors' exps skip their clamp (the same bits). With nx not NULL,
     st = _row_stats32 of the next row nx (K elements), its loads hidden by the exps."""
+    cdef smx_vf64 vo, vr
+    cdef smx_vf32 a, b, q
+    _lse_vecs32(x, K, c, clamp, nx, k, &vo, &vr, &a, &b, &q)
+    ones[0] = smx_reduce_add_f64(vo)
+    rest[0] = smx_reduce_add_f64(vr)
+    if nx != NULL:
+        _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
+
+cdef void _lse_vecs32(const float* x, Py_ssize_t K, Row32 c, bint clamp, const float* nx,
+                      TCase k, smx_vf64* vo, smx_vf64* vr, smx_vf32* na, smx_vf32* nb,
+                      smx_vf32* nq) noexcept nogil:
+    """_lse_sums_ahead32's sums and stats unreduced: vo (the ones), vr (the rest), (na, nb,
+    nq) = _stats_vecs32 of nx where nx is not NULL; a loop with and one without the clamp."""
     cdef Clamped on
     cdef Unclamped off
     if clamp:
-        _lse_sums_ahead32_body(x, K, c, nx, st, k, on, ones, rest)
+        _lse_vecs32_body(x, K, c, nx, k, on, vo, vr, na, nb, nq)
     else:
-        _lse_sums_ahead32_body(x, K, c, nx, st, k, off, ones, rest)
+        _lse_vecs32_body(x, K, c, nx, k, off, vo, vr, na, nb, nq)
 
-cdef void _lse_sums_ahead32_body(const float* x, Py_ssize_t K, Row32 c, const float* nx,
-                                 Stats32* st, TCase k, ClampCase cl, double* ones,
-                                 double* rest) noexcept nogil:
+cdef inline void _lse_vecs32_body(const float* x, Py_ssize_t K, Row32 c, const float* nx,
+                                  TCase k, ClampCase cl, smx_vf64* vo, smx_vf64* vr,
+                                  smx_vf32* na, smx_vf32* nb, smx_vf32* nq) noexcept nogil:
     cdef bint clamp = ClampCase is Clamped
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
@@ -427,13 +445,15 @@ cdef void _lse_sums_ahead32_body(const float* x, Py_ssize_t K, Row32 c, const fl
     if i < K:                  # the padding's -inf needs the clamp
         _lse_acc32(_ld_till32(x + i, K - i, -INFINITY, neg), md, inv, scaled, True,
                    &o0, &o1, &r0, &r1)
-    ones[0] = smx_reduce_add_f64(smx_add_f64(o0, o1))
-    rest[0] = smx_reduce_add_f64(smx_add_f64(r0, r1))
+    vo[0] = smx_add_f64(o0, o1)
+    vr[0] = smx_add_f64(r0, r1)
     if ahead:
         while j < K:
             _stats_acc32(_ld_till32(nx + j, K - j, -nx[0] if neg else nx[0], neg), &a0, &b0, &q0)
             j += SMX_NF32
-        _stats_end32(a0, a1, b0, b1, q0, q1, st)
+        na[0] = smx_max_f32(a0, a1)
+        nb[0] = smx_min_f32(b0, b1)
+        nq[0] = smx_add_f32(q0, q1)
 
 cdef void _vrows32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                    int op, char_r ws) noexcept nogil:

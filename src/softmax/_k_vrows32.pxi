@@ -204,8 +204,7 @@ cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* on
     """As _exp_count_sum32 with the exps in double (_vexp_low: 1e-10; the difference exact):
     logsumexp's m + |T| log(sum) may cancel, so its sum must be good to far below float32.
     _lse_sums_ahead32 with every exp clamped and no next row."""
-    cdef Clamped on
-    _lse_sums_ahead32_body(x, K, c, NULL, NULL, k, on, ones, rest)
+    _lse_sums_ahead32(x, K, c, True, NULL, NULL, k, ones, rest)
 
 cdef inline void _lse_acc32(smx_vf32 y, smx_vf64 md, smx_vf64 inv, bint scaled, bint clamp,
                             smx_vf64* o0, smx_vf64* o1, smx_vf64* r0, smx_vf64* r1) noexcept nogil:

@@ -38,13 +38,15 @@ more: blocks of partial statistics (max, sum relative to it) merged in block ord
 output: the bits do not depend on the thread count. Rows of one vector or less: one vector a
 row. float32 rows in between go in blocks of rows, each row's max and min found during the
 previous row's exp pass; an FMA build takes a row of finite values whose span (max - min)/|T|
-keeps every exp normal on a fast path (_k_vfast32.pxi: no guards in the exp; softmax's
-y - max by Fast2Sum on a max rounded up to a grid; a short row's output pass inside the next
-row's exp pass); softmax rows of at most BLOCK_MAX_K elements and BLOCK_MAX_VECS vectors
-(log_softmax: LOG_BLOCK_MAX_K, LOG_BLOCK_MAX_VECS; an FMA build) SMX_NF32 rows at a time, the per-row reductions and constants of all of them
-at once in vector lanes, one lane a row (_k_vblock32.pxi). float64 rows likewise in blocks (_k_vrows64.pxi), the next row prefetched
-2 KB ahead of its loads. A block holds ROWS_ELEMS elements but at least BLOCK_MIN_ROWS rows
-(_rows_block): its first row takes a max pass of its own.
+keeps every exp normal on a fast path (_k_vfast32.pxi: no guards in the exp; softmax's y - max
+by Fast2Sum on a max rounded up to a grid; a short row's output pass inside the next row's exp
+pass); softmax rows of at most BLOCK_MAX_K elements and BLOCK_MAX_VECS vectors (log_softmax:
+LOG_BLOCK_MAX_K, LOG_BLOCK_MAX_VECS; an FMA build; logsumexp: LSE_BLOCK_MAX_K,
+LSE_BLOCK_MAX_VECS, any build) SMX_NF32 rows at a time, the per-row reductions and constants of
+all of them at once in vector lanes, one lane a row (_k_vblock32.pxi). float64 rows likewise in
+blocks (_k_vrows64.pxi), the next row prefetched 2 KB ahead of its loads. A block holds
+ROWS_ELEMS elements but at least BLOCK_MIN_ROWS rows (_rows_block): its first row takes a max
+pass of its own.
 
 Accuracy: ``x - max`` is carried exactly into the exponential (float32 lanes: TwoSum, its low
 part added to the reduced argument; float64: the same, and the exp's own rounding kept as a
@@ -76,7 +78,8 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
   op                rows (inner == 1)                                 columns (inner > 1)
   softmax,          _vrows32 / _vrows64 (_softmax_row);               _vcols32: _fcols32_case,
                     float32 softmax, log_softmax, K <= BLOCK_MAX_K,
-                    LOG_BLOCK_MAX_K: _vblock32_case
+                    LOG_BLOCK_MAX_K: _vblock32_case; logsumexp,
+                    K <= LSE_BLOCK_MAX_K: _vblock32_lse
                                                                       _vcols32_case (_softmax_cols)
     log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
