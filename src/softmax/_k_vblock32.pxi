@@ -36,6 +36,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     j's beside row j's). Scratch: WS_VBLOCK, then WS_ROW (a special row's general kernel)."""
     cdef float m[BLOCK_LANES]
     cdef float mt[BLOCK_LANES]
+    cdef float mn[BLOCK_LANES]
     cdef float okf[BLOCK_LANES]       # 1 where the row is finite (no NaN, no inf)
     cdef float gok[BLOCK_LANES]       # 1 where its grid is (_grid32 != 0)
     cdef double span[BLOCK_LANES]
@@ -56,9 +57,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef smx_vf64* vw = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)   # s in double, a row's halves added
     cdef smx_vf64* vd = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)   # log_softmax's c in double
     cdef smx_vf32* sw
-    cdef smx_vf32 vm, vmn, vmt, one = smx_setall_f32(1.0), z = smx_zero_f32()
-    cdef smx_vf64 vinv
-    cdef smx_mf32 ok
+    cdef smx_vf32 one = smx_setall_f32(1.0), z = smx_zero_f32()
     cdef const float* xr
     cdef float* o
     cdef double tinv = t.inv + t.inv_lo, L, C
@@ -68,7 +67,6 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef double rest_min = _log_rest_min(K)
     cdef bint can = SMX_HAS_FMA and not t.hard and inv_hi < INFINITY
     cdef Py_ssize_t r0 = 0, rp = 0, n, nn, j
-    vinv = smx_setall_f64(tinv)
     n = R if R < SMX_NF32 else SMX_NF32
     for j in range(SMX_NF32):
         _blk_stats32(x, K, j, n, k, ca, cb, cq)
@@ -76,20 +74,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     while r0 < R:
         n = R - r0 if R - r0 < SMX_NF32 else SMX_NF32
         nn = R - r0 - n if R - r0 - n < SMX_NF32 else SMX_NF32     # rows of the next block
-        vm = smx_rows_max_f32(ca)
-        vmn = smx_rows_min_f32(cb)
-        ok = smx_cmpeq_f32(smx_rows_add_f32(cq), z)                # finite: no NaN, no inf
-        smx_store_f32(okf, smx_select_f32(ok, one, z))
-        vmt = _grid_up32v(vm, vmn, &ok)
-        smx_store_f32(gok, smx_select_f32(ok, one, z))
-        smx_store_f32(m, vm)
-        smx_store_f32(mt, vmt)
-        if op == 1:     # (_fastlog32: mt = m, the span from m, y - m by Fast2Sum where m is
-            vmt = vm    # on its grid)
-        smx_store_f64(span, smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(vmt),
-                                                    smx_cvt_lo_f32_f64(vmn)), vinv))
-        smx_store_f64(span + SMX_NF64, smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(vmt),
-                                                               smx_cvt_hi_f32_f64(vmn)), vinv))
+        _blk_reduce32(ca, cb, cq, tinv, op == 1, m, mn, mt, okf, gok, span)
         for j in range(SMX_NF32):
             xr = x + (r0 + j) * K
             fast[j] = (can and j < n and okf[j] != 0 and (op == 1 or gok[j] != 0)
@@ -117,11 +102,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
         if op == 0:
             _blk_inv32(vs, vc, vw, sv)
         else:
-            _blk_rest32(vw, vd, sv)
-            for j in range(SMX_NF32):     # L of the fast rows, 0 elsewhere (never used)
-                fast[j] = fast[j] and sv[j] >= rest_min
-                sv[j] = sv[j] if fast[j] else 0.0
-            _log1p_lanes(sv, SMX_NF32)
+            _blk_logs32(vw, vd, rest_min, fast, sv)
         for j in range(n):
             xr = x + (r0 + j) * K
             o = out + (r0 + j) * K
@@ -158,6 +139,9 @@ cdef void _vblock32_lse(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     reduced across rows, then each row's value. Scratch: WS_VBLOCK, then WS_ROW."""
     cdef float m[BLOCK_LANES]
     cdef float mn[BLOCK_LANES]
+    cdef float mt[BLOCK_LANES]        # (_blk_reduce32's mt, gok, span: unused)
+    cdef float gok[BLOCK_LANES]
+    cdef double span[BLOCK_LANES]
     cdef float okf[BLOCK_LANES]       # 1 where the row is finite (no NaN, no inf)
     cdef double on[BLOCK_LANES]       # the exps equal to 1 counted
     cdef double re[BLOCK_LANES]       # the others summed
@@ -171,7 +155,6 @@ cdef void _vblock32_lse(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef smx_vf64* vo = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)
     cdef smx_vf64* vr = <smx_vf64*>_ws(&ws, BLOCK_LANES * 64)
     cdef smx_vf32* sw
-    cdef smx_vf32 one = smx_setall_f32(1.0), z = smx_zero_f32()
     cdef const float* xr
     cdef double s_hi, s_lo
     cdef Row32 rc
@@ -182,9 +165,7 @@ cdef void _vblock32_lse(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     while r0 < R:
         n = R - r0 if R - r0 < SMX_NF32 else SMX_NF32
         nn = R - r0 - n if R - r0 - n < SMX_NF32 else SMX_NF32
-        smx_store_f32(m, smx_rows_max_f32(ca))
-        smx_store_f32(mn, smx_rows_min_f32(cb))
-        smx_store_f32(okf, smx_select_f32(smx_cmpeq_f32(smx_rows_add_f32(cq), z), one, z))
+        _blk_reduce32(ca, cb, cq, 1.0, True, m, mn, mt, okf, gok, span)
         for j in range(SMX_NF32):
             xr = x + (r0 + j) * K
             fast[j] = j < n and _row_begin32(xr, K, t, m[j], okf[j] != 0, &rc)
@@ -199,10 +180,8 @@ cdef void _vblock32_lse(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
                 vr[j] = smx_zero_f64()
             if not fast[j] or j >= nn:
                 _blk_stats32(x + (r0 + n) * K, K, j, nn, k, na, nb, nq)
-        smx_store_f64(on, smx_rows_add_f64(vo))
-        smx_store_f64(on + SMX_NF64, smx_rows_add_f64(vo + SMX_NF64))
-        smx_store_f64(re, smx_rows_add_f64(vr))
-        smx_store_f64(re + SMX_NF64, smx_rows_add_f64(vr + SMX_NF64))
+        _blk_sums64(vo, on)
+        _blk_sums64(vr, re)
         for j in range(n):
             if fast[j]:
                 _combine(on[j], re[j], 0.0, &s_hi, &s_lo)
@@ -214,7 +193,49 @@ cdef void _vblock32_lse(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
         sw = cq; cq = nq; nq = sw
         r0 += n
 
-cdef inline void _blk_inv32(smx_vf32* vs, smx_vf32* vc, smx_vf64* vw, double* inv) noexcept nogil:
+cdef void _blk_reduce32(smx_vf32* ca, smx_vf32* cb, smx_vf32* cq, double tinv, bint log,
+                        float* m, float* mn, float* mt, float* okf, float* gok,
+                        double* span) noexcept nogil:
+    """A block's stats from its rows' accumulators (ca max, cb min, cq y * 0), reduced across
+    rows: m, mn, okf (1 where the row is finite), mt and gok (_grid_up32v: m on its grid, 1
+    where there is one), span = (top - mn) / |T| with top = m (log) or mt. One function for
+    every block kernel (not inlined: once a block)."""
+    cdef smx_vf32 one = smx_setall_f32(1.0), z = smx_zero_f32(), vm, vmn, vmt
+    cdef smx_vf64 vinv = smx_setall_f64(tinv)
+    cdef smx_mf32 ok
+    vm = smx_rows_max_f32(ca)
+    vmn = smx_rows_min_f32(cb)
+    ok = smx_cmpeq_f32(smx_rows_add_f32(cq), z)                # finite: no NaN, no inf
+    smx_store_f32(okf, smx_select_f32(ok, one, z))
+    vmt = _grid_up32v(vm, vmn, &ok)
+    smx_store_f32(gok, smx_select_f32(ok, one, z))
+    smx_store_f32(m, vm)
+    smx_store_f32(mn, vmn)
+    smx_store_f32(mt, vmt)
+    if log:         # (_fastlog32: mt = m, the span from m, y - m by Fast2Sum where m is on
+        vmt = vm    # its grid)
+    smx_store_f64(span, smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(vmt),
+                                                smx_cvt_lo_f32_f64(vmn)), vinv))
+    smx_store_f64(span + SMX_NF64, smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(vmt),
+                                                           smx_cvt_hi_f32_f64(vmn)), vinv))
+
+cdef void _blk_sums64(smx_vf64* v, double* s) noexcept nogil:
+    """s[j] = the lanes of v[j] summed (smx_reduce_add_f64's order), j < SMX_NF32."""
+    smx_store_f64(s, smx_rows_add_f64(v))
+    smx_store_f64(s + SMX_NF64, smx_rows_add_f64(v + SMX_NF64))
+
+cdef void _blk_logs32(smx_vf64* vw, smx_vf64* vd, double rest_min, bint* fast,
+                      double* L) noexcept nogil:
+    """L[j] = log S of the block's row j from _flog_acc32's (sw, dw) (_blk_rest32), where
+    fast[j] and S - 1 >= rest_min; elsewhere fast[j] = False (L[j] = 0, never used)."""
+    cdef Py_ssize_t j
+    _blk_rest32(vw, vd, L)
+    for j in range(SMX_NF32):
+        fast[j] = fast[j] and L[j] >= rest_min
+        L[j] = L[j] if fast[j] else 0.0
+    _log1p_lanes(L, SMX_NF32)
+
+cdef void _blk_inv32(smx_vf32* vs, smx_vf32* vc, smx_vf64* vw, double* inv) noexcept nogil:
     """inv[j] = 1/S of the block's row j from its sum lanes (_fexp_acc32's s, c): the sum of
     _fexp_store_sum32, reduced across rows (the same bits), in two divisions."""
     cdef smx_vf32 c
