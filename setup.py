@@ -75,11 +75,14 @@ SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "
 # its heuristics inlines whole kernels into the drivers, and its budget for a unit's
 # growth by inlining (inline-unit-growth, 40% of a module that now holds only kernels) then
 # runs out before the exp and the row max are inlined into their loops: the float64
-# log_softmax VJP ran 3x slower so. Each group is used if the compiler accepts it (clang:
-# the first only; MSVC /Ob1: only functions marked inline).
+# log_softmax VJP ran 3x slower so. No clones of a function for its constant arguments
+# (-fno-ipa-cp-clone): they were 30% of a kernel module, which must stay under 1 MiB without
+# debug information (tools/build_wheel_check.sh), at no measured speed (benchmarks/README.md).
+# Each group is used if the compiler accepts it (clang: the first only; MSVC /Ob1: only
+# functions marked inline).
 KERNEL_INLINING = {
     "gcc": [["-fno-inline-functions"], ["-fno-inline-functions-called-once"],
-            ["--param", "inline-unit-growth=100"]],
+            ["--param", "inline-unit-growth=100"], ["-fno-ipa-cp-clone"]],
     "msvc": [["/Ob1"]],
 }
 

@@ -31,9 +31,10 @@ cdef inline smx_vf32 _grid_up32v(smx_vf32 m, smx_vf32 mn, smx_mf32* ok) noexcept
 
 cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                          int op, TCase k, char_r ws) noexcept nogil:
-    """softmax (op 0) or log_softmax (1) of R rows of SMX_NF32 < K <= BLOCK_MAX_K elements,
-    SMX_NF32 rows a block; a block's stats taken during the previous block's exp passes (row
-    j's beside row j's). Scratch: WS_VBLOCK, then WS_ROW (a special row's general kernel)."""
+    """softmax (op 0) or log_softmax (1) of R rows of SMX_NF32 < K <= BLOCK_MAX_K (log_softmax:
+    LOG_BLOCK_MAX_K) elements, SMX_NF32 rows a block; a block's stats taken during the
+    previous block's exp passes (row j's beside row j's). Scratch: WS_VBLOCK, then WS_ROW (a
+    special row's general kernel)."""
     cdef float m[BLOCK_LANES]
     cdef float mt[BLOCK_LANES]
     cdef float mn[BLOCK_LANES]

@@ -9,7 +9,8 @@ DEF LOG_LN2_HI = 0.6931467056274414          # ln 2 to 21 bits: k * LOG_LN2_HI e
 DEF LOG_LN2_LO = 4.7493250390316726e-07      # ln 2 - LOG_LN2_HI
 
 cdef inline smx_vf64 _vlog1p64(smx_vf64 f) noexcept nogil:
-    """log1p(f), lane by lane, where s = fl(1 + f) is a positive finite number (f > -1).
+    """log1p(f), lane by lane, where s = fl(1 + f) is a positive finite number (f > -1); no
+    guard: elsewhere (NaN, inf, f <= -1) a finite value of no meaning (_log1p_sum checks).
 
     s = 2**k m with m in [sqrt(1/2), sqrt(2)) (the exponent bits after an offset); g = m - 1
     (exact), or f itself where k == 0 (nothing of f lost to rounding then); log1p(g) as
