@@ -117,10 +117,10 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
                     C = <double>m[j] + L
                     pch[j] = <float>C
                     pcl[j] = <float>((<double>m[j] - <double>pch[j]) + L)
-                    pend[j] = True
-                    if K < LOG_FUSE_MIN_VECS * SMX_NF32:   # (short rows: faster on their own)
+                    if K >= LOG_FUSE_MIN_VECS * SMX_NF32:   # (short rows: faster on their own)
+                        pend[j] = True
+                    else:
                         _log_pending32(xr, o, K, pch[j], pcl[j], k)
-                        pend[j] = False
             elif _vrow32_body(xr, o, K, t, op, m[j], okf[j] != 0, k) != 0:
                 _softmax_row(xr, o, K, t, op == 1, ws)
         sw = ca; ca = na; na = sw
@@ -171,9 +171,7 @@ cdef void _vblock32_lse(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             xr = x + (r0 + j) * K
             fast[j] = j < n and _row_begin32(xr, K, t, m[j], okf[j] != 0, &rc)
             if fast[j]:
-                _lse_vecs32(xr, K, rc, not (okf[j] != 0 and (<double>m[j] - <double>mn[j])
-                                             * (<double>rc.inv_hi + <double>rc.inv_lo)
-                                             <= EXPD_SPAN),
+                _lse_vecs32(xr, K, rc, _lse_clamp(okf[j] != 0, mn[j], rc),
                             xr + n * K if j < nn else NULL, k, &vo[j], &vr[j],
                             &na[j], &nb[j], &nq[j])
             else:
@@ -227,11 +225,14 @@ cdef void _blk_sums64(smx_vf64* v, double* s) noexcept nogil:
 
 cdef void _blk_logs32(smx_vf64* vw, smx_vf64* vd, double rest_min, bint* fast,
                       double* L) noexcept nogil:
-    """L[j] = log S of the block's row j from _flog_acc32's (sw, dw) (_blk_rest32), where
+    """L[j] = log S of the block's row j from _flog_acc32's (sw, dw), where
     fast[j] and S - 1 >= rest_min; elsewhere fast[j] = False (L[j] = 0, never used)."""
+    cdef double d[BLOCK_LANES]
     cdef Py_ssize_t j
-    _blk_rest32(vw, vd, L)
+    _blk_sums64(vw, L)
+    _blk_sums64(vd, d)
     for j in range(SMX_NF32):
+        L[j] = (L[j] - <double>(SMX_NF32 + 1)) + d[j]     # S - 1, _fexp_sum_log32's
         fast[j] = fast[j] and L[j] >= rest_min
         L[j] = L[j] if fast[j] else 0.0
     _log1p_lanes(L, SMX_NF32)
@@ -252,15 +253,6 @@ cdef void _blk_inv32(smx_vf32* vs, smx_vf32* vc, smx_vf64* vw, double* inv) noex
         smx_setall_f64(1.0), smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw + SMX_NF64),
                                                      smx_setall_f64(<double>SMX_NF32)),
                                          smx_cvt_hi_f32_f64(c))))
-
-cdef inline void _blk_rest32(smx_vf64* vw, smx_vf64* vd, double* rest) noexcept nogil:
-    """rest[j] = S - 1 of the block's row j from _flog_acc32's (sw, dw): _fexp_sum_log32's
-    value, reduced across rows (the same bits)."""
-    cdef smx_vf64 one = smx_setall_f64(<double>(SMX_NF32 + 1))
-    smx_store_f64(rest, smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw), one),
-                                    smx_rows_add_f64(vd)))
-    smx_store_f64(rest + SMX_NF64, smx_add_f64(smx_sub_f64(smx_rows_add_f64(vw + SMX_NF64), one),
-                                               smx_rows_add_f64(vd + SMX_NF64)))
 
 cdef inline void _blk_stats32(const float* x, Py_ssize_t K, Py_ssize_t j, Py_ssize_t n,
                               TCase k, smx_vf32* a, smx_vf32* b, smx_vf32* q) noexcept nogil:

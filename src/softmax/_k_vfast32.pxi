@@ -335,9 +335,7 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
                 _fscale32(out + r * K, K, 1.0 / S, c.span <= direct_span)
         elif op == 2:
             if _row_begin32(xr, K, t, cur.m, cur.finite, &rc):
-                _lse_sums_ahead32(xr, K, rc, not (cur.finite and (<double>cur.m - <double>cur.mn)
-                                                   * (<double>rc.inv_hi + <double>rc.inv_lo)
-                                                   <= EXPD_SPAN),
+                _lse_sums_ahead32(xr, K, rc, _lse_clamp(cur.finite, cur.mn, rc),
                                   nx if r + ahead < R else NULL, &far, k, &ones, &rest)
                 _combine(ones, rest, 0.0, &s_hi, &s_lo)
                 out[r] = <float>_lse_value[float](rc.m, s_hi, s_lo, t)
@@ -389,6 +387,12 @@ cdef inline double _log_rest_min(Py_ssize_t K) noexcept nogil:
     the rest in double."""
     cdef double n = <double>((K + SMX_NF32 - 1) // SMX_NF32)
     return n * (n if n < LOG_FLUSH else LOG_FLUSH) * 1.9073486328125e-06    # 2**-19
+
+cdef inline bint _lse_clamp(bint finite, float mn, Row32 c) noexcept nogil:
+    """Whether a logsumexp row's exps need their clamp: not every (y - m)/|T| of a finite row
+    at or above -EXPD_SPAN (m = c.m, mn the row's min)."""
+    return not (finite and (<double>c.m - <double>mn) * (<double>c.inv_hi + <double>c.inv_lo)
+                <= EXPD_SPAN)
 
 cdef void _lse_sums_ahead32(const float* x, Py_ssize_t K, Row32 c, bint clamp, const float* nx,
                             Stats32* st, TCase k, double* ones, double* rest) noexcept nogil:
