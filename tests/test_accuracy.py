@@ -485,10 +485,11 @@ def _row_sequence(R, K, dtype_name, special_at):
 
 
 @pytest.mark.parametrize("T", (1.0, -1.0, 0.37), ids=lambda t: f"T{t}")
-@pytest.mark.parametrize("K", (17, 96, 200, 512, 513, 1000))
+@pytest.mark.parametrize("K", (17, 96, 200, 512, 513, 1000, 1024))
 def test_row_sequences(K, T):
     """Rows take each row's max and min from an earlier row's exp pass (one or two rows
-    before: _vrows32_case, _vjvp_rows32_case, _vrows64), a float64 log_softmax row's output
+    before: _vrows32_case, _vjvp_rows32_case, _vrows64; 1024: the longest float32 softmax JVP
+    row with its exps in scratch, JVP_SC_MAX_K), a float64 log_softmax row's output
     pass runs in the next row's pass, a softmax VJP row's sum in the previous row's output
     pass (_vvjp_rows32, _vvjp_rows64): short batches (R = 1 ... 9) and special rows at the
     start, the middle and the end of the batch."""

@@ -40,6 +40,8 @@ DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pas
 DEF VJP_PF_MAX_K = 2048  # float32 VJP rows up to this long prefetch the next row whole in their
                          # output pass (16 KB rows: +19%, the prefetches crowd out L1)
 DEF JVP64_PF_MAX_K = 1024  # float64 JVP rows up to this long (8 KB) prefetch the next row whole
+DEF JVP_SC_MAX_K = BLK    # float32 softmax-JVP rows up to this long keep e and e (v - c) in
+                         # double scratch (16 bytes an element: within WS_ROW) for the output pass
 DEF PF32_AHEAD = 512     # float32 JVP rows: the same distance (2 KB) past the next row's loads
 DEF PF64_AHEAD = 256     # float64 row passes prefetch this many elements (2 KB) past their
                          # loads of the next row (or the row after next, when shorter)

@@ -5,8 +5,10 @@
 # Numerics (those of the general float32 kernels in _k_derivatives.pxi): the exps of the JVP and
 # of the log-softmax VJP run in double lanes (_vexp_z64: x - m exact in double, the exp good to
 # 1e-10), summed in double, so the sums are good to far below float32's precision; the softmax
-# JVP saves its exps rounded to float32 (times 2**64: a subnormal exp keeps its bits) for the
-# output pass, which is evaluated in double and rounded once. Sums of float32 terms (exact
+# JVP saves its exps for the output pass, which is evaluated in double and rounded once: rows
+# of up to JVP_SC_MAX_K elements keep e and p = e (v - c) in double scratch (the output
+# (p - mu e) / sum(e), no conversion on the way), longer rows and the columns keep e rounded
+# to float32 in out (times 2**64: a subnormal exp keeps its bits). Sums of float32 terms (exact
 # products in double) run plainly in double: K * 2**-53 is far below 2**-24.
 # The JVP's mean mu = sum(s v) is carried relative to an anchor c, the v of an element at the
 # row's max (its exp exactly 1): mu - c = sum(e (v - c)) / sum(e), in which that element adds
