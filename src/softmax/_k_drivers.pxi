@@ -185,7 +185,7 @@ cdef inline void _vjp_rows(const floating* y, const floating* g, floating* out,
 
 cdef inline void _jvp_rows(Op op, const floating* x, const floating* v, floating* out,
                            Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """A block of JVP rows (_vjvp_rows32, _vjvp_rows64). Scratch: WS_ROW."""
+    """A block of JVP rows (_vjvp_rows32, _vjvp_rows64). Scratch: WS_JVP32 (float32), WS_ROW."""
     if floating is float:
         _vjvp_rows32(x, v, out, rows, K, t, op == OP_LOG_JVP, ws)
     else:
@@ -251,6 +251,8 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
         need = WS_ROW if floating is float and path != PATH_SHORT_DERIV else WS_SHORT
         if floating is float and path == PATH_SHORT:
             need = WS_VROWS32
+        if floating is float and path == PATH_JVP_ROWS:
+            need = WS_JVP32
     if nthreads > 1 and nitems > 1:
         with parallel(num_threads=nthreads):
             ws = smx_ws_alloc(need)            # one scratch block per worker

@@ -257,7 +257,7 @@ cdef void _vjvp_rows32_case(const float* x, const float* v, float* out, Py_ssize
 
 cdef void _vjvp_rows32(const float* x, const float* v, float* out, Py_ssize_t R, Py_ssize_t K,
                        Temp t, bint log_out, char_r ws) noexcept nogil:
-    """R float32 JVP rows of SMX_NF32 < K elements (_vjvp_rows32_case). Scratch: WS_ROW."""
+    """R float32 JVP rows of SMX_NF32 < K elements (_vjvp_rows32_case). Scratch: WS_JVP32."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
