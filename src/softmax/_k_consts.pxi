@@ -20,6 +20,7 @@ DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when
 DEF SMALL_K = 64        # rows this short go through _small_rows
 DEF SMALL_ROWS = 4096   # rows per thread work item there
 DEF ROWS_ELEMS = 65536  # elements of a work item of float32 rows longer than a vector (_vrows32)
+DEF COL_BLOCKS_ELEMS = 1 << 20  # float32 softmax column blocks of one strip: elements a work item
 DEF BLOCK_MIN_ROWS = 8   # ... but at least this many rows (_rows_block)
 DEF JVP_ROWS_ELEMS = 262144  # at most this many elements a work item of float32 JVP rows (rows
                              # of 2**18 and more one a work item; at least one item a thread)

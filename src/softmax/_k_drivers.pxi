@@ -154,8 +154,10 @@ ctypedef enum Path:
     PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
     PATH_VJP_ROWS,      # _vjp_rows: a block of softmax-VJP rows (float32: SMX_NF32 < K <
                         # SPLIT_MIN; float64: K > SMALL_K)
-    PATH_JVP_ROWS       # _jvp_rows: a block of JVP rows (float32: SMX_NF32 < K; float64:
+    PATH_JVP_ROWS,      # _jvp_rows: a block of JVP rows (float32: SMX_NF32 < K; float64:
                         # K < SPLIT_MIN)
+    PATH_COL_BLOCKS     # _col_blocks: float32 softmax / log_softmax columns, consecutive
+                        # outer slices of at most one strip of columns (_vcol_blocks32)
 
 cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t rows,
                              Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
@@ -182,6 +184,13 @@ cdef inline void _vjp_rows(const floating* y, const floating* g, floating* out,
         _vvjp_rows32(y, g, out, rows, K, t, ws)
     else:
         _vvjp_rows64(y, g, out, rows, K, t, ws)
+
+cdef inline void _col_blocks(Op op, const floating* x, floating* out, Py_ssize_t nb,
+                             Py_ssize_t K, Py_ssize_t inner, Temp t, char_r ws) noexcept nogil:
+    """nb consecutive outer slices of float32 softmax or log_softmax columns
+    (_vcol_blocks32). Scratch: WS_COL."""
+    if floating is float:
+        _vcol_blocks32(x, out, nb, K, inner, t, 0 if op == OP_SOFTMAX else 1, ws)
 
 cdef inline void _jvp_rows(Op op, const floating* x, const floating* v, floating* out,
                            Py_ssize_t rows, Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
@@ -242,6 +251,11 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
             K < SPLIT_MIN):
         path = PATH_JVP_ROWS        # (a row's bits: the same in any block)
         B = _rows_block(K, outer, nthreads)
+    elif floating is float and (op == OP_SOFTMAX or op == OP_LOG_SOFTMAX) and (
+            1 < inner <= FCV * SMX_NF32):
+        path = PATH_COL_BLOCKS      # (a block's bits: the same in any run of blocks)
+        B = max(<Py_ssize_t>1, min(max(COL_BLOCKS_ELEMS // (K * inner), <Py_ssize_t>2),
+                                   (outer + nthreads - 1) // nthreads))
     elif inner == 1 and reduce_op and K < SPLIT_MIN:
         path = PATH_SHORT
         if (K > SMX_NF32 if floating is float else K > SMALL_K):
@@ -253,6 +267,8 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
             need = WS_VROWS32
         if floating is float and path == PATH_JVP_ROWS:
             need = WS_JVP32
+        if path == PATH_COL_BLOCKS:
+            need = WS_COL
     if nthreads > 1 and nitems > 1:
         with parallel(num_threads=nthreads):
             ws = smx_ws_alloc(need)            # one scratch block per worker
@@ -271,6 +287,9 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                 elif path == PATH_JVP_ROWS:
                     _jvp_rows(op, x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K,
                               t, ws)
+                elif path == PATH_COL_BLOCKS:
+                    _col_blocks(op, x + r0 * K * inner, out + r0 * K * inner, min(B, outer - r0),
+                                K, inner, t, ws)
                 else:
                     _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
             smx_ws_free(ws)
@@ -292,6 +311,9 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
             _vjp_rows(x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K, t, ws)
         elif path == PATH_JVP_ROWS:
             _jvp_rows(op, x + r0 * K, v + r0 * K, out + r0 * K, min(B, outer - r0), K, t, ws)
+        elif path == PATH_COL_BLOCKS:
+            _col_blocks(op, x + r0 * K * inner, out + r0 * K * inner, min(B, outer - r0), K,
+                        inner, t, ws)
         else:
             _run_item(op, x, v, out, item, nchunks, W, K, inner, t, ws)
     return 0

@@ -12,7 +12,9 @@
 # x is read once from memory and out written once; the exp is taken once per element, where
 # the two-pass online form (_vcols32_case) takes it twice. A block of at most one strip's
 # width (inner <= 64 with AVX-512) is contiguous: the passes run on x and out themselves, for
-# any K (log_softmax: up to FCOL_LOG_CONTIG bytes). A strip of a wider block (rows far
+# any K (log_softmax: up to FCOL_LOG_CONTIG bytes), and such blocks of consecutive outer
+# slices go in runs, each block's pass 1 inside the previous one's pass 2 (_fc_pass2n,
+# _fc_blocks32_case). A strip of a wider block (rows far
 # apart) is copied by pass 1 into a contiguous buffer, where passes 2 and 3 find it in L2
 # (rows a large power of two apart share a few cache sets and would not stay there), and
 # pass 1 of the next strip runs inside pass 2 of this one, so that reading memory overlaps
@@ -380,6 +382,26 @@ cdef void _fc_pass12(const float* cur, const float* x, Py_ssize_t stride, Py_ssi
     s[0] = l
     sn[0] = ln
 
+cdef void _fc_pass2n(const float* x, float* out, const float* xn, Py_ssize_t K, Py_ssize_t w,
+                     int op, bint neg, float inv_hi, float inv_lo, bint scaled, FcStrip* s,
+                     FcStrip* sn, double* cd) noexcept nogil:
+    """Pass 2 over a contiguous (K, w) block x (softmax, op 0: its exps to out; log_softmax:
+    summed, out's rows prefetched for writing as _fc_pass2log does) with, row for row, pass 1
+    of the next block xn (the same shape; its stats into sn), whose loads the exps hide.
+    (Local state: _fc_pass1.)"""
+    cdef FcStrip l = s[0], ln = sn[0]
+    cdef Py_ssize_t row, j
+    for row in range(K):
+        _fc_row1(xn + row * w, w, w, NULL, neg, &ln, 0)
+        if op == 0:
+            _fc_row2(x + row * w, out + row * w, w, row, neg, inv_hi, inv_lo, scaled, &l, cd)
+        else:
+            _fc_row2log(x + row * w, w, row, neg, inv_hi, inv_lo, scaled, &l, cd)
+            for j in range(0, w, 16):
+                smx_prefetchw(out + row * w + j)
+    s[0] = l
+    sn[0] = ln
+
 cdef void _fc_pass2(const float* x, float* out, Py_ssize_t ws, Py_ssize_t K, Py_ssize_t w,
                     bint neg, float inv_hi, float inv_lo, bint scaled, FcStrip* s,
                     double* cd) noexcept nogil:
@@ -406,30 +428,3 @@ cdef void _fc_pass2log(const float* x, Py_ssize_t ws, Py_ssize_t K, Py_ssize_t w
             for j in range(0, w, 16):
                 smx_prefetchw(pw + row * ws + j)
     s[0] = l
-
-cdef bint _fc_contiguous32(const float* x, float* out, Py_ssize_t K, Py_ssize_t w, int op,
-                           float inv_hi, float inv_lo, TCase k) noexcept nogil:
-    """softmax (op 0) or log_softmax (1) of a contiguous (K, w) block, w <= FCV * SMX_NF32, on
-    the fast path: the three passes on x and out, no copy; False, nothing written, when a
-    column cannot take it."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef double cd[FCV * 16]        # the compensation in double (log_softmax: then L)
-    cdef float ch[FCV * 16]
-    cdef float cl[FCV * 16]
-    cdef FcStrip s
-    _fc_start(&s)
-    _fc_pass1(x, w, K, w, NULL, neg, &s, 0)
-    if op == 0:
-        if not _fc_ready(&s, w, inv_hi, cd):
-            return False
-        _fc_pass2(x, out, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd)
-        _fc_pass3(out, w, out, w, K, w, &s, cd)
-        return True
-    if not _fc_ready_log(&s, w, inv_hi, cd):
-        return False
-    _fc_pass2log(x, w, K, w, neg, inv_hi, inv_lo, scaled, &s, cd, out)
-    if not _fc_end_log(&s, cd, K, w, scaled, ch, cl):
-        return False
-    _fc_pass3log(x, w, out, w, K, w, neg, scaled, &s, cd, <double>inv_hi + <double>inv_lo)
-    return True

@@ -186,13 +186,82 @@ cdef void _fcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t str
     cdef float* nxt
     cdef float* cy
     if stride <= FCV * SMX_NF32:    # (then W == stride: one contiguous strip)
-        if not _fc_contiguous32(x, out, K, W, op, inv_hi, inv_lo, k):
-            _vcols32_case(x, out, K, stride, W, t, op, k, scratch, ws)
+        _fc_blocks32_case(x, out, 1, K, W, t, op, k, scratch, ws)
         return
     cur = <float*>_ws(&ws, FCOL_BYTES)
     nxt = <float*>_ws(&ws, FCOL_BYTES)
     cy = <float*>_ws(&ws, FCOL_BYTES // 2)
     _fc_strips32(x, out, K, stride, W, cur, nxt, cy, t, op, inv_hi, inv_lo, k, scratch, ws)
+
+cdef void _fc_blocks32_case(const float* x, float* out, Py_ssize_t nb, Py_ssize_t K,
+                            Py_ssize_t W, Temp t, int op, TCase k, char* scratch,
+                            char_r ws) noexcept nogil:
+    """softmax (op 0) or log_softmax (1) of nb consecutive contiguous (K, W) blocks, W <= FCV
+    * SMX_NF32 (the outer slices of columns that fit one strip): each block's pass 1 inside
+    the previous block's pass 2 (_fc_pass2n), so that reading memory overlaps the exps; a
+    block the fast path cannot take _vcols32_case's. A block's bits do not depend on the
+    blocks around it."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef double inv = t.inv + t.inv_lo
+    cdef float inv_hi = <float>inv, inv_lo = <float>(inv - <double><float>inv)
+    cdef double cd[FCV * 16]        # the compensation in double (log_softmax: then L)
+    cdef float ch[FCV * 16]
+    cdef float cl[FCV * 16]
+    cdef FcStrip s, sn
+    cdef Py_ssize_t b, n = K * W
+    cdef bint ok
+    _fc_start(&s)
+    _fc_pass1(x, W, K, W, NULL, neg, &s, 0)
+    for b in range(nb):
+        _fc_start(&sn)
+        ok = _fc_ready(&s, W, inv_hi, cd) if op == 0 else _fc_ready_log(&s, W, inv_hi, cd)
+        if ok:
+            if b + 1 < nb:
+                _fc_pass2n(x + b * n, out + b * n, x + (b + 1) * n, K, W, op, neg, inv_hi,
+                           inv_lo, scaled, &s, &sn, cd)
+            elif op == 0:
+                _fc_pass2(x + b * n, out + b * n, W, K, W, neg, inv_hi, inv_lo, scaled, &s, cd)
+            else:
+                _fc_pass2log(x + b * n, W, K, W, neg, inv_hi, inv_lo, scaled, &s, cd, out + b * n)
+            if op == 0:
+                _fc_pass3(out + b * n, W, out + b * n, W, K, W, &s, cd)
+            elif _fc_end_log(&s, cd, K, W, scaled, ch, cl):
+                _fc_pass3log(x + b * n, W, out + b * n, W, K, W, neg, scaled, &s, cd, inv)
+            else:
+                ok = False
+        elif b + 1 < nb:
+            _fc_pass1(x + (b + 1) * n, W, K, W, NULL, neg, &sn, 0)
+        if not ok:
+            _vcols32_case(x + b * n, out + b * n, K, W, W, t, op, k, scratch, ws)
+        s = sn
+
+cdef void _vcol_blocks32(const float* x, float* out, Py_ssize_t nb, Py_ssize_t K, Py_ssize_t W,
+                         Temp t, int op, char_r ws) noexcept nogil:
+    """softmax (op 0) or log_softmax (1) of nb consecutive (K, W) blocks of W <= FCV *
+    SMX_NF32 columns: on the fast path _fc_blocks32_case, else a block at a time (_vcols32).
+    Scratch: WS_COL."""
+    cdef char* scratch
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    cdef Py_ssize_t b
+    if not (SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
+            and (op == 0 or K * W * 4 <= FCOL_LOG_CONTIG)):
+        for b in range(nb):
+            _vcols32(x + b * K * W, out + b * K * W, K, W, W, t, op, ws)
+        return
+    scratch = _ws(&ws, 25 * VCW)
+    if case == 0:
+        _fc_blocks32_case(x, out, nb, K, W, t, op, p1, scratch, ws)
+    elif case == 1:
+        _fc_blocks32_case(x, out, nb, K, W, t, op, pt, scratch, ws)
+    elif case == 2:
+        _fc_blocks32_case(x, out, nb, K, W, t, op, n1, scratch, ws)
+    else:
+        _fc_blocks32_case(x, out, nb, K, W, t, op, nt, scratch, ws)
 
 cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
                    Py_ssize_t W, Temp t, int op, char_r ws) noexcept nogil:
