@@ -193,6 +193,14 @@ cdef void _fcols32_case(const float* x, float* out, Py_ssize_t K, Py_ssize_t str
     cy = <float*>_ws(&ws, FCOL_BYTES // 2)
     _fc_strips32(x, out, K, stride, W, cur, nxt, cy, t, op, inv_hi, inv_lo, k, scratch, ws)
 
+cdef inline bint _fc_takes(Py_ssize_t K, Py_ssize_t stride, Temp t, int op) noexcept nogil:
+    """Whether columns of K rows stride apart go to the fast path's strips (op 0 softmax, 1
+    log_softmax; logsumexp never): FMA, a finite 1/|T| in float32, and a strip copy within
+    FCOL_BYTES or a contiguous block (log_softmax: of at most FCOL_LOG_CONTIG bytes)."""
+    return (op != 2 and SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
+            and (K * FCV * SMX_NF32 * 4 <= FCOL_BYTES or (
+                stride <= FCV * SMX_NF32 and (op == 0 or K * stride * 4 <= FCOL_LOG_CONTIG))))
+
 cdef void _fc_blocks32_case(const float* x, float* out, Py_ssize_t nb, Py_ssize_t K,
                             Py_ssize_t W, Temp t, int op, TCase k, char* scratch,
                             char_r ws) noexcept nogil:
@@ -248,8 +256,7 @@ cdef void _vcol_blocks32(const float* x, float* out, Py_ssize_t nb, Py_ssize_t K
     cdef NegT nt
     cdef int case = _tcase(t)
     cdef Py_ssize_t b
-    if not (SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
-            and (op == 0 or K * W * 4 <= FCOL_LOG_CONTIG)):
+    if not _fc_takes(K, W, t, op):
         for b in range(nb):
             _vcols32(x + b * K * W, out + b * K * W, K, W, W, t, op, ws)
         return
@@ -273,9 +280,7 @@ cdef void _vcols32(const float* x, float* out, Py_ssize_t K, Py_ssize_t stride,
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    cdef bint fast = (op != 2 and SMX_HAS_FMA and not t.hard and <float>(t.inv + t.inv_lo) < INFINITY
-                      and (K * FCV * SMX_NF32 * 4 <= FCOL_BYTES or (
-                          stride <= FCV * SMX_NF32 and (op == 0 or K * stride * 4 <= FCOL_LOG_CONTIG))))
+    cdef bint fast = _fc_takes(K, stride, t, op)
     if case == 0:
         if fast:
             _fcols32_case(x, out, K, stride, W, t, op, p1, scratch, ws)
