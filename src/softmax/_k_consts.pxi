@@ -20,7 +20,8 @@ DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when
 DEF SMALL_K = 64        # rows this short go through _small_rows
 DEF SMALL_ROWS = 4096   # rows per thread work item there
 DEF ROWS_ELEMS = 65536  # elements of a work item of float32 rows longer than a vector (_vrows32)
-DEF COL_BLOCKS_ELEMS = 1 << 20  # float32 softmax column blocks of one strip: elements a work item
+DEF COL_BLOCKS_ELEMS = 1 << 20  # float32 softmax / log_softmax column blocks of one strip
+                                # (_vcol_blocks32): elements a work item
 DEF BLOCK_MIN_ROWS = 8   # ... but at least this many rows (_rows_block)
 DEF JVP_ROWS_ELEMS = 262144  # at most this many elements a work item of float32 JVP rows (rows
                              # of 2**18 and more one a work item; at least one item a thread)
@@ -88,7 +89,7 @@ DEF WS_SHORT = 9 * BLK * 8 + WS_ROW     # the short-row kernels: 9 arrays over a
                                         # kernel for a special row
 DEF WS_VBLOCK = 10 * BLOCK_LANES * 64      # _vblock32_case: 10 arrays of a vector a row of a
 DEF WS_VROWS32 = WS_VBLOCK + WS_ROW         # block, then a row kernel for a special row
-DEF WS_JVP32 = 16 * JVP_SC_MAX_K + WS_ROW  # float32 JVP rows: _vjvp_rows32 (then a special row's kernel)
+DEF WS_JVP32 = 16 * JVP_SC_MAX_K + WS_ROW  # _vjvp_rows32: e and p, then a special row's kernel
 DEF WS_SPLIT = 4 * MAX_PARTS * 8 + WS_ROW   # _row_split: 4 arrays over the parts, then a
                                             # row kernel for a special row
 

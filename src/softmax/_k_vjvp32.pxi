@@ -238,7 +238,7 @@ cdef void _vjvp_rows32_case(const float* x, const float* v, float* out, Py_ssize
     before it (the same stats: the same bits as one row at a time); a special row the
     general kernel's."""
     cdef JvpStats cur, nxt
-    cdef double* sc = <double*>ws      # (a special row's kernel takes ws afresh)
+    cdef double* sc = <double*>_ws(&ws, 16 * JVP_SC_MAX_K)   # (then a special row's kernel)
     cdef Py_ssize_t r
     if R <= 0:
         return
