@@ -66,7 +66,7 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef float inv_lo = <float>(tinv - <double>inv_hi)
     cdef double direct_span = _direct_span(K)
     cdef double rest_min = _log_rest_min(K)
-    cdef bint can = SMX_HAS_FMA and not t.hard and inv_hi < INFINITY
+    cdef bint can = SMX_HAS_FMA and not t.hard and inv_hi < INFINITY, pf
     cdef Py_ssize_t r0 = 0, rp = 0, n, nn, j
     n = R if R < SMX_NF32 else SMX_NF32
     for j in range(SMX_NF32):
@@ -75,7 +75,9 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     while r0 < R:
         n = R - r0 if R - r0 < SMX_NF32 else SMX_NF32
         nn = R - r0 - n if R - r0 - n < SMX_NF32 else SMX_NF32     # rows of the next block
-        _blk_reduce32(ca, cb, cq, tinv, op == 1, m, mn, mt, okf, gok, span)
+        pf = r0 + 3 * n <= R    # the exp passes prefetch the next block's output rows and
+        _blk_reduce32(ca, cb, cq, tinv, op == 1, m, mn, mt, okf, gok, span)   # the input rows
+                                # of the one after into L2 (benchmarks/README.md)
         for j in range(SMX_NF32):
             xr = x + (r0 + j) * K
             fast[j] = (can and j < n and okf[j] != 0 and (op == 1 or gok[j] != 0)
@@ -87,12 +89,16 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
                 vc[j] = z
             elif op == 0:
                 _fexp_acc32(xr, out + (r0 + j) * K, K, mt[j], inv_hi, inv_lo,
-                            xr + n * K if j < nn else xr, NULL, z, z, k, &vs[j], &vc[j],
-                            &na[j], &nb[j], &nq[j])
+                            xr + n * K if j < nn else xr, NULL, z, z,
+                            xr + 2 * n * K if pf else NULL,
+                            out + (r0 + j + n) * K if pf else NULL, k,
+                            &vs[j], &vc[j], &na[j], &nb[j], &nq[j])
             else:
                 _flog_vecs32(xr, K, m[j], inv_hi, inv_lo, gok[j] != 0 and mt[j] == m[j],
                              xr + n * K if j < nn else xr, x + (rp + j) * K,
-                             out + (rp + j) * K if pend[j] else NULL, pch[j], pcl[j], k,
+                             out + (rp + j) * K if pend[j] else NULL, pch[j], pcl[j],
+                             xr + 2 * n * K if pf else NULL,
+                             out + (r0 + j + n) * K if pf else NULL, k,
                              &vw[j], &vd[j], &na[j], &nb[j], &nq[j])
                 pend[j] = False
             if pend[j]:

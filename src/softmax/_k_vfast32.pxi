@@ -72,34 +72,46 @@ cdef inline void _inv_direct32(double inv, smx_vf32* vh, smx_vf32* vl) noexcept 
     vh[0] = smx_setall_f32(ih)
     vl[0] = smx_setall_f32(il)
 
+cdef inline void _prefetch_l2_step(const float* a, const float* b) noexcept nogil:
+    """Two vectors at a and at b hinted into L2 (a cache line a hint)."""
+    smx_prefetch_l2(a)
+    smx_prefetch_l2(b)
+    if SMX_NF32 >= 16:
+        smx_prefetch_l2(a + SMX_NF32)
+        smx_prefetch_l2(b + SMX_NF32)
+
 cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c,
                               const float* nx, Stats32* st, float* prev, double pinv,
-                              TCase k) noexcept nogil:
+                              const float* lx, float* lo, TCase k) noexcept nogil:
     """The fast path's exp pass: out = exp((y - mt)/|T|) (_vexp32f), returns their sum
     (anchored Fast2Sum: one lane pair, every exp <= 1); on the way st = the stats of the next
     row nx (K elements; x itself when there is none), whose loads the exps hide, and, when
     prev is not NULL, prev *= pinv (the previous row's output pass, direct: _fscale32), whose
-    multiplies fill the exps' gaps."""
+    multiplies fill the exps' gaps; lx, lo (or NULL): _fexp_acc32's prefetches."""
     cdef smx_vf32 s, cc, a, b, q, vh = smx_zero_f32(), vl = vh
     if prev != NULL:
         _inv_direct32(pinv, &vh, &vl)
-    _fexp_acc32(x, out, K, c.mt, c.inv_hi, c.inv_lo, nx, prev, vh, vl, k, &s, &cc, &a, &b, &q)
+    _fexp_acc32(x, out, K, c.mt, c.inv_hi, c.inv_lo, nx, prev, vh, vl, lx, lo,
+                k, &s, &cc, &a, &b, &q)
     _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
     return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
              - <double>SMX_NF32) + <double>smx_reduce_add_f32(cc))
 
 cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt, float inv_hi,
                              float inv_lo, const float* nx, float* prev, smx_vf32 vh,
-                             smx_vf32 vl, TCase k, smx_vf32* sv, smx_vf32* cv, smx_vf32* na,
-                             smx_vf32* nb, smx_vf32* nq) noexcept nogil:
+                             smx_vf32 vl, const float* lx, float* lo, TCase k, smx_vf32* sv,
+                             smx_vf32* cv, smx_vf32* na, smx_vf32* nb,
+                             smx_vf32* nq) noexcept nogil:
     """The fast path's exp pass, its results unreduced: out = exp((y - mt)/|T|) (_vexp32f),
     their sum as the anchored Fast2Sum lanes (sv, cv; every lane of s started at 1); on the
     way (na, nb, nq) = _stats_vecs32 of the row nx (K elements), whose loads the exps hide,
     and, when prev is not NULL, prev = _times32d(prev, vh, vl) (another row's output pass,
-    direct), whose multiplies fill the exps' gaps."""
+    direct), whose multiplies fill the exps' gaps; when lx is not NULL, the K elements at lx
+    and lo (rows of later blocks: input, output) prefetched into L2."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = prev != NULL
+    cdef bint pf = lx != NULL
     cdef smx_vf32 nmt = smx_setall_f32(-mt), z = smx_zero_f32()
     cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
@@ -114,6 +126,8 @@ cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt,
         _fast_acc32(&s, &cc, e1)
         _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
         _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
+        if pf:
+            _prefetch_l2_step(lx + i, lo + i)
         if fuse:
             smx_store_f32(prev + i, _times32d(smx_load_f32(prev + i), vh, vl))
             smx_store_f32(prev + i + SMX_NF32, _times32d(smx_load_f32(prev + i + SMX_NF32), vh, vl))
@@ -156,6 +170,8 @@ cdef inline smx_vf32 _diff_lo32(smx_vf32 y, smx_vf32 nm, smx_vf32 d, bint f2s) n
     return _two_sum_lo32(y, nm, d)
 
 DEF AHEAD2_MAX_K = 512    # _vrows32_case: softmax rows up to this take their stats two rows on
+DEF ROWS_PF_MIN_K = 2048  # ... and rows from this long prefetch rows ahead into L2 (Zen 4 from
+                          # L3: 4096 -15%, 2048 -6%, 600 +10%: benchmarks/README.md)
 DEF LOG_FLUSH = 16          # _fexp_sum_log32: terms a lane between flushes of c into double
 
 cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
@@ -168,41 +184,42 @@ cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float*
     _log_out32's)."""
     cdef smx_vf64 sw, dw
     cdef smx_vf32 a, b, q
-    _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo, k,
-                 &sw, &dw, &a, &b, &q)
+    _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo,
+                 <float*>NULL, <float*>NULL, k, &sw, &dw, &a, &b, &q)
     _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
     return (smx_reduce_add_f64(sw) - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(dw)
 
 cdef void _flog_vecs32(const float* x, Py_ssize_t K, float mt, float inv_hi, float inv_lo,
                        bint f2s, const float* nx, const float* px, float* pout, float chi,
-                       float clo, TCase k, smx_vf64* sw, smx_vf64* dw, smx_vf32* na,
-                       smx_vf32* nb, smx_vf32* nq) noexcept nogil:
+                       float clo, const float* lx, float* lo, TCase k, smx_vf64* sw,
+                       smx_vf64* dw, smx_vf32* na, smx_vf32* nb, smx_vf32* nq) noexcept nogil:
     """_flog_acc32 with a loop for each way of taking y - m (f2s: Fast2Sum, else TwoSum) and
     with and without another row's output pass (pout not NULL)."""
     if pout == NULL:
         if f2s:
-            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, True, False, k,
-                        sw, dw, na, nb, nq)
+            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, True, False,
+                        k, sw, dw, na, nb, nq)
         else:
-            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, False, False, k,
-                        sw, dw, na, nb, nq)
+            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, False, False,
+                        k, sw, dw, na, nb, nq)
     elif f2s:
-        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, True, True, k,
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, True, True, k,
                     sw, dw, na, nb, nq)
     else:
-        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, False, True, k,
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, False, True, k,
                     sw, dw, na, nb, nq)
 
 cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_hi,
                              float inv_lo, const float* nx, const float* px, float* pout,
-                             float chi, float clo, bint f2s, bint fuse, TCase k,
-                             smx_vf64* sw, smx_vf64* dw, smx_vf32* na, smx_vf32* nb,
-                             smx_vf32* nq) noexcept nogil:
+                             float chi, float clo, const float* lx, float* lo, bint f2s,
+                             bint fuse, TCase k, smx_vf64* sw, smx_vf64* dw, smx_vf32* na,
+                             smx_vf32* nb, smx_vf32* nq) noexcept nogil:
     """log_softmax's exp pass, its results unreduced: the exps exp((y - mt)/|T|) summed as the
     anchored Fast2Sum lanes s (every lane started at 1) and c (flushed into double every
     LOG_FLUSH terms a lane): sw = s's halves added in double, dw = c in double; on the way
     (na, nb, nq) = _stats_vecs32 of the row nx, and when pout is not NULL pout = (py - chi)
-    - clo (another row's output pass, _log_out32's for T == 1; fuse: pout is not NULL)."""
+    - clo (another row's output pass, _log_out32's for T == 1; fuse: pout is not NULL); lx,
+    lo: _fexp_acc32's prefetches."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 nm = smx_setall_f32(-mt), z = smx_zero_f32()
@@ -228,6 +245,8 @@ cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_h
         _fast_acc32(&s, &cc, e1)
         _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
         _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
+        if lx != NULL:
+            _prefetch_l2_step(lx + i, lo + i)
         if fuse:
             smx_store_f32(pout + i, smx_sub_f32(smx_sub_f32(_ld32(px + i, neg), vh), vl))
             smx_store_f32(pout + i + SMX_NF32,
@@ -291,7 +310,8 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     # from this on: n**2 * 2**-18, n = ceil(K / SMX_NF32) terms a lane (see _log_rest_min)
     cdef double rest_min = _log_rest_min(K)
     cdef Py_ssize_t ahead = 2 if op == 0 and K <= AHEAD2_MAX_K else 1
-    if R <= 0:
+    cdef bint pf_rows = K >= ROWS_PF_MIN_K    # softmax: the exp pass prefetches the row after
+    if R <= 0:                                # nx and the next output row into L2
         return
     if (SMX_HAS_FMA and R >= 2 * SMX_NF32     # (fewer rows: faster row by row; the same bits)
             and ((op == 0 and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32)
@@ -326,7 +346,10 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             elif _vrow32_body(xr, out + r * K, K, t, op, cur.m, cur.finite, k) != 0:
                 _softmax_row(xr, out + r * K, K, t, True, ws)
         elif op == 0 and cur.finite and _fast32(cur.m, cur.mn, t, &c):
-            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &far, prev, pinv, k)
+            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &far, prev, pinv,
+                                  nx + K if pf_rows and r + ahead + 1 < R else NULL,
+                                  out + (r + 1) * K if pf_rows and r + ahead + 1 < R else NULL,
+                                  k)
             prev = NULL
             if c.span <= direct_span and K <= FUSE_MAX_K:
                 prev = out + r * K

@@ -79,6 +79,7 @@ cdef extern from "simd/smx_simd.h" nogil:
     # cache hints (any address: no fault, no effect on results)
     void smx_prefetch(const void *p) noexcept
     void smx_prefetchw(const void *p) noexcept
+    void smx_prefetch_l2(const void *p) noexcept
     # a store past the caches (p aligned to SMX_NF32 floats; a plain store where the ISA has
     # none), and the fence to call after the last one
     void smx_stream_f32(float *p, smx_vf32 v) noexcept

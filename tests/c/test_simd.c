@@ -323,6 +323,8 @@ int main(void)
         smx_prefetchw(probe + 2);
         smx_prefetch((const char *)0);
         smx_prefetchw(g_page + g_pagesize);
+        smx_prefetch_l2(probe + 1);
+        smx_prefetch_l2(g_page + g_pagesize + 64);
         g_checks++;
         if (probe[0] != 1 || probe[3] != 4) failf("a prefetch changed memory");
     }

@@ -75,20 +75,24 @@ SMX_INLINE smx_vf64 smx_rows_add_f64(const smx_vf64 *v) { SMX__ROWS(double, SMX_
 #endif
 
 /* A hint to fetch the cache line holding p into the caches, for reading (smx_prefetch) or
- * writing (smx_prefetchw): no fault whatever p is, no effect on any result. On x86 no
+ * writing (smx_prefetchw), or into L2 only (smx_prefetch_l2: lines wanted a while later,
+ * kept out of L1 until then): no fault whatever p is, no effect on any result. On x86 no
  * variant is built with -mprfchw, so gcc and clang emit prefetcht0 for both (as MSVC does
  * here): smx_prefetchw marks the intent only (a real prefetchw measured no better in the
  * places that use it: benchmarks/README.md). */
 #if defined(__GNUC__) || defined(__clang__)
 #  define smx_prefetch(p) __builtin_prefetch((const void *)(p), 0, 3)
 #  define smx_prefetchw(p) __builtin_prefetch((const void *)(p), 1, 3)
+#  define smx_prefetch_l2(p) __builtin_prefetch((const void *)(p), 0, 2)
 #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_AMD64))
 #  include <xmmintrin.h>
 #  define smx_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define smx_prefetchw(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#  define smx_prefetch_l2(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
 #else
 #  define smx_prefetch(p) ((void)(p))
 #  define smx_prefetchw(p) ((void)(p))
+#  define smx_prefetch_l2(p) ((void)(p))
 #endif
 
 /* smx_stream_f32(p, v) (in each ISA's header) stores v at p, aligned to SMX_NF32 floats,
