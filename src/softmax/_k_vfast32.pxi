@@ -80,12 +80,6 @@ cdef inline void _prefetch_l2_step(const float* a, const float* b) noexcept nogi
         smx_prefetch_l2(a + SMX_NF32)
         smx_prefetch_l2(b + SMX_NF32)
 
-cdef inline bint _alias4k(const void* a, const void* b) noexcept nogil:
-    """a lies within 256 bytes of b modulo 4096, but not on it: loads from a in step with
-    stores to b would wait on them (4K aliasing; the same address is no stall on Zen 4)."""
-    cdef size_t d = (<size_t>a - <size_t>b) & 4095
-    return d != 0 and (d < 256 or d > 4096 - 256)
-
 cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c,
                               const float* nx, Stats32* st, float* prev, double pinv,
                               const float* lx, float* lo, TCase k) noexcept nogil:
@@ -113,18 +107,11 @@ cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt,
     way (na, nb, nq) = _stats_vecs32 of the row nx (K elements), whose loads the exps hide,
     and, when prev is not NULL, prev = _times32d(prev, vh, vl) (another row's output pass,
     direct), whose multiplies fill the exps' gaps; when lx is not NULL, the K elements at lx
-    and lo (rows of later blocks: input, output) prefetched into L2. nx's pairs of vectors are
-    taken last to first where nx lies just beside out modulo 4 KB (_alias4k; the same stats:
-    max and min are exact): there loads in step with the stores to out would wait on them
-    (4K aliasing); elsewhere first to last (backwards, rows read from DRAM lose the
-    prefetchers' stream)."""
+    and lo (rows of later blocks: input, output) prefetched into L2."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = prev != NULL
     cdef bint pf = lx != NULL
-    cdef bint back = _alias4k(nx, out)
-    cdef Py_ssize_t j = K - K % (2 * SMX_NF32) - 2 * SMX_NF32 if back else 0   # nx's pair
-    cdef Py_ssize_t dj = -2 * SMX_NF32 if back else 2 * SMX_NF32
     cdef smx_vf32 nmt = smx_setall_f32(-mt), z = smx_zero_f32()
     cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
@@ -137,9 +124,8 @@ cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt,
         smx_store_f32(out + i + SMX_NF32, e1)
         _fast_acc32(&s, &cc, e0)
         _fast_acc32(&s, &cc, e1)
-        _stats_acc32(_ld32(nx + j, neg), &a0, &b0, &q0)
-        _stats_acc32(_ld32(nx + j + SMX_NF32, neg), &a1, &b1, &q1)
-        j += dj
+        _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
+        _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
         if pf:
             _prefetch_l2_step(lx + i, lo + i)
         if fuse:
