@@ -170,22 +170,22 @@ cdef inline smx_vf32 _diff_lo32(smx_vf32 y, smx_vf32 nm, smx_vf32 d, bint f2s) n
     return _two_sum_lo32(y, nm, d)
 
 DEF AHEAD2_MAX_K = 512    # _vrows32_case: softmax rows up to this take their stats two rows on
-DEF ROWS_PF_MIN_K = 2048  # ... and rows from this long prefetch rows ahead into L2 (Zen 4 from
-                          # L3: 4096 -15%, 2048 -6%, 600 +10%: benchmarks/README.md)
+DEF ROWS_PF_MIN_K = 2048  # softmax / log_softmax rows from this long prefetch rows ahead into
+                          # L2 (Zen 4 from L3: 4096 -15% / -22%, 600 +10%: benchmarks/README.md)
 DEF LOG_FLUSH = 16          # _fexp_sum_log32: terms a lane between flushes of c into double
 
 cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
                             Stats32* st, const float* px, float* pout, float chi, float clo,
-                            TCase k) noexcept nogil:
+                            const float* lx, float* lo, TCase k) noexcept nogil:
     """log_softmax's exp pass on the fast path (_fastlog32: mt = m, the exact max): returns
     S - 1, S the sum of the exps as _fexp_store_sum32 sums them (nothing stored; y - m by
     Fast2Sum or TwoSum, c.f2s); on the way st = the stats of the next row nx, and when pout
     is not NULL (T == 1) pout = (py - chi) - clo (the previous row's output pass,
-    _log_out32's)."""
+    _log_out32's); lx, lo (or NULL): _fexp_acc32's prefetches."""
     cdef smx_vf64 sw, dw
     cdef smx_vf32 a, b, q
-    _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo,
-                 <float*>NULL, <float*>NULL, k, &sw, &dw, &a, &b, &q)
+    _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo, lx, lo, k,
+                 &sw, &dw, &a, &b, &q)
     _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
     return (smx_reduce_add_f64(sw) - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(dw)
 
@@ -310,8 +310,8 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     # from this on: n**2 * 2**-18, n = ceil(K / SMX_NF32) terms a lane (see _log_rest_min)
     cdef double rest_min = _log_rest_min(K)
     cdef Py_ssize_t ahead = 2 if op == 0 and K <= AHEAD2_MAX_K else 1
-    cdef bint pf_rows = K >= ROWS_PF_MIN_K    # softmax: the exp pass prefetches the row after
-    if R <= 0:                                # nx and the next output row into L2
+    cdef bint pf_rows = K >= ROWS_PF_MIN_K    # the exp pass prefetches the row after nx and
+    if R <= 0:                                # the next output row into L2
         return
     if (SMX_HAS_FMA and R >= 2 * SMX_NF32     # (fewer rows: faster row by row; the same bits)
             and ((op == 0 and K <= BLOCK_MAX_K and K <= BLOCK_MAX_VECS * SMX_NF32)
@@ -331,7 +331,10 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
         xr = x + r * K
         nx = xr + ahead * K if r + ahead < R else xr    # the row whose stats this pass takes
         if op == 1 and cur.finite and _fastlog32(cur.m, cur.mn, t, &c):
-            S = _fexp_sum_log32(xr, K, c, nx, &far, px, pout, chi, clo, k)
+            S = _fexp_sum_log32(xr, K, c, nx, &far, px, pout, chi, clo,
+                                nx + K if pf_rows and r + ahead + 1 < R else NULL,
+                                out + (r + 1) * K if pf_rows and r + ahead + 1 < R else NULL,
+                                k)
             pout = NULL
             if S >= rest_min:
                 L = _log1p_sum(S)
