@@ -60,6 +60,8 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
     cdef smx_vf32* sw
     cdef smx_vf32 one = smx_setall_f32(1.0), z = smx_zero_f32()
     cdef const float* xr
+    cdef const float* pfx           # the rows an exp pass prefetches (or NULL)
+    cdef const float* pfo
     cdef float* o
     cdef double tinv = t.inv + t.inv_lo, L, C
     cdef float inv_hi = <float>tinv
@@ -80,6 +82,8 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
                                 # of the one after into L2 (benchmarks/README.md)
         for j in range(SMX_NF32):
             xr = x + (r0 + j) * K
+            pfx = xr + 2 * n * K if pf else NULL
+            pfo = out + (r0 + j + n) * K if pf else NULL
             fast[j] = (can and j < n and okf[j] != 0 and (op == 1 or gok[j] != 0)
                        and span[j] <= FAST_SPAN)
             if not fast[j]:
@@ -89,17 +93,13 @@ cdef void _vblock32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K,
                 vc[j] = z
             elif op == 0:
                 _fexp_acc32(xr, out + (r0 + j) * K, K, mt[j], inv_hi, inv_lo,
-                            xr + n * K if j < nn else xr, NULL, z, z,
-                            xr + 2 * n * K if pf else NULL,
-                            out + (r0 + j + n) * K if pf else NULL, k,
+                            xr + n * K if j < nn else xr, NULL, z, z, pfx, pfo, k,
                             &vs[j], &vc[j], &na[j], &nb[j], &nq[j])
             else:
                 _flog_vecs32(xr, K, m[j], inv_hi, inv_lo, gok[j] != 0 and mt[j] == m[j],
                              xr + n * K if j < nn else xr, x + (rp + j) * K,
                              out + (rp + j) * K if pend[j] else NULL, pch[j], pcl[j],
-                             xr + 2 * n * K if pf else NULL,
-                             out + (r0 + j + n) * K if pf else NULL, k,
-                             &vw[j], &vd[j], &na[j], &nb[j], &nq[j])
+                             pfx, pfo, k, &vw[j], &vd[j], &na[j], &nb[j], &nq[j])
                 pend[j] = False
             if pend[j]:
                 _log_pending32(x + (rp + j) * K, out + (rp + j) * K, K, pch[j], pcl[j], k)

@@ -82,16 +82,16 @@ cdef inline void _prefetch_l2_step(const float* a, const float* b) noexcept nogi
 
 cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c,
                               const float* nx, Stats32* st, float* prev, double pinv,
-                              const float* lx, float* lo, TCase k) noexcept nogil:
+                              const float* pfx, const float* pfo, TCase k) noexcept nogil:
     """The fast path's exp pass: out = exp((y - mt)/|T|) (_vexp32f), returns their sum
     (anchored Fast2Sum: one lane pair, every exp <= 1); on the way st = the stats of the next
     row nx (K elements; x itself when there is none), whose loads the exps hide, and, when
     prev is not NULL, prev *= pinv (the previous row's output pass, direct: _fscale32), whose
-    multiplies fill the exps' gaps; lx, lo (or NULL): _fexp_acc32's prefetches."""
+    multiplies fill the exps' gaps; pfx, pfo (or NULL): _fexp_acc32's prefetches."""
     cdef smx_vf32 s, cc, a, b, q, vh = smx_zero_f32(), vl = vh
     if prev != NULL:
         _inv_direct32(pinv, &vh, &vl)
-    _fexp_acc32(x, out, K, c.mt, c.inv_hi, c.inv_lo, nx, prev, vh, vl, lx, lo,
+    _fexp_acc32(x, out, K, c.mt, c.inv_hi, c.inv_lo, nx, prev, vh, vl, pfx, pfo,
                 k, &s, &cc, &a, &b, &q)
     _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
     return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
@@ -99,19 +99,18 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
 
 cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt, float inv_hi,
                              float inv_lo, const float* nx, float* prev, smx_vf32 vh,
-                             smx_vf32 vl, const float* lx, float* lo, TCase k, smx_vf32* sv,
-                             smx_vf32* cv, smx_vf32* na, smx_vf32* nb,
+                             smx_vf32 vl, const float* pfx, const float* pfo, TCase k,
+                             smx_vf32* sv, smx_vf32* cv, smx_vf32* na, smx_vf32* nb,
                              smx_vf32* nq) noexcept nogil:
     """The fast path's exp pass, its results unreduced: out = exp((y - mt)/|T|) (_vexp32f),
     their sum as the anchored Fast2Sum lanes (sv, cv; every lane of s started at 1); on the
     way (na, nb, nq) = _stats_vecs32 of the row nx (K elements), whose loads the exps hide,
     and, when prev is not NULL, prev = _times32d(prev, vh, vl) (another row's output pass,
-    direct), whose multiplies fill the exps' gaps; when lx is not NULL, the K elements at lx
-    and lo (rows of later blocks: input, output) prefetched into L2."""
+    direct), whose multiplies fill the exps' gaps; when pfx is not NULL, the K elements at pfx
+    and pfo (rows further on: input, output) prefetched into L2."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef bint fuse = prev != NULL
-    cdef bint pf = lx != NULL
     cdef smx_vf32 nmt = smx_setall_f32(-mt), z = smx_zero_f32()
     cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1
     cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
@@ -126,8 +125,8 @@ cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt,
         _fast_acc32(&s, &cc, e1)
         _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
         _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
-        if pf:
-            _prefetch_l2_step(lx + i, lo + i)
+        if pfx != NULL:
+            _prefetch_l2_step(pfx + i, pfo + i)
         if fuse:
             smx_store_f32(prev + i, _times32d(smx_load_f32(prev + i), vh, vl))
             smx_store_f32(prev + i + SMX_NF32, _times32d(smx_load_f32(prev + i + SMX_NF32), vh, vl))
@@ -176,50 +175,50 @@ DEF LOG_FLUSH = 16          # _fexp_sum_log32: terms a lane between flushes of c
 
 cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float* nx,
                             Stats32* st, const float* px, float* pout, float chi, float clo,
-                            const float* lx, float* lo, TCase k) noexcept nogil:
+                            const float* pfx, const float* pfo, TCase k) noexcept nogil:
     """log_softmax's exp pass on the fast path (_fastlog32: mt = m, the exact max): returns
     S - 1, S the sum of the exps as _fexp_store_sum32 sums them (nothing stored; y - m by
     Fast2Sum or TwoSum, c.f2s); on the way st = the stats of the next row nx, and when pout
     is not NULL (T == 1) pout = (py - chi) - clo (the previous row's output pass,
-    _log_out32's); lx, lo (or NULL): _fexp_acc32's prefetches."""
+    _log_out32's); pfx, pfo (or NULL): _fexp_acc32's prefetches."""
     cdef smx_vf64 sw, dw
     cdef smx_vf32 a, b, q
-    _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo, lx, lo, k,
+    _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo, pfx, pfo, k,
                  &sw, &dw, &a, &b, &q)
     _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
     return (smx_reduce_add_f64(sw) - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(dw)
 
 cdef void _flog_vecs32(const float* x, Py_ssize_t K, float mt, float inv_hi, float inv_lo,
                        bint f2s, const float* nx, const float* px, float* pout, float chi,
-                       float clo, const float* lx, float* lo, TCase k, smx_vf64* sw,
+                       float clo, const float* pfx, const float* pfo, TCase k, smx_vf64* sw,
                        smx_vf64* dw, smx_vf32* na, smx_vf32* nb, smx_vf32* nq) noexcept nogil:
     """_flog_acc32 with a loop for each way of taking y - m (f2s: Fast2Sum, else TwoSum) and
     with and without another row's output pass (pout not NULL)."""
     if pout == NULL:
         if f2s:
-            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, True, False,
+            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, pfx, pfo, True, False,
                         k, sw, dw, na, nb, nq)
         else:
-            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, False, False,
+            _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, pfx, pfo, False, False,
                         k, sw, dw, na, nb, nq)
     elif f2s:
-        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, True, True, k,
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, pfx, pfo, True, True, k,
                     sw, dw, na, nb, nq)
     else:
-        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, lx, lo, False, True, k,
+        _flog_acc32(x, K, mt, inv_hi, inv_lo, nx, px, pout, chi, clo, pfx, pfo, False, True, k,
                     sw, dw, na, nb, nq)
 
 cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_hi,
                              float inv_lo, const float* nx, const float* px, float* pout,
-                             float chi, float clo, const float* lx, float* lo, bint f2s,
+                             float chi, float clo, const float* pfx, const float* pfo, bint f2s,
                              bint fuse, TCase k, smx_vf64* sw, smx_vf64* dw, smx_vf32* na,
                              smx_vf32* nb, smx_vf32* nq) noexcept nogil:
     """log_softmax's exp pass, its results unreduced: the exps exp((y - mt)/|T|) summed as the
     anchored Fast2Sum lanes s (every lane started at 1) and c (flushed into double every
     LOG_FLUSH terms a lane): sw = s's halves added in double, dw = c in double; on the way
     (na, nb, nq) = _stats_vecs32 of the row nx, and when pout is not NULL pout = (py - chi)
-    - clo (another row's output pass, _log_out32's for T == 1; fuse: pout is not NULL); lx,
-    lo: _fexp_acc32's prefetches."""
+    - clo (another row's output pass, _log_out32's for T == 1; fuse: pout is not NULL); pfx,
+    pfo: _fexp_acc32's prefetches."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 nm = smx_setall_f32(-mt), z = smx_zero_f32()
@@ -245,8 +244,8 @@ cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_h
         _fast_acc32(&s, &cc, e1)
         _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
         _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
-        if lx != NULL:
-            _prefetch_l2_step(lx + i, lo + i)
+        if pfx != NULL:
+            _prefetch_l2_step(pfx + i, pfo + i)
         if fuse:
             smx_store_f32(pout + i, smx_sub_f32(smx_sub_f32(_ld32(px + i, neg), vh), vl))
             smx_store_f32(pout + i + SMX_NF32,
@@ -299,6 +298,8 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef double ones, rest, s_hi, s_lo
     cdef const float* xr
     cdef const float* nx
+    cdef const float* pfx
+    cdef const float* pfo
     cdef float* prev = NULL     # a fast row whose output pass (direct, times pinv) is pending
     cdef const float* px = NULL   # log_softmax: a fast row whose output pass is pending ...
     cdef float* pout = NULL
@@ -330,11 +331,10 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     for r in range(R):
         xr = x + r * K
         nx = xr + ahead * K if r + ahead < R else xr    # the row whose stats this pass takes
+        pfx = nx + K if pf_rows and r + ahead + 1 < R else NULL     # the rows it prefetches
+        pfo = out + (r + 1) * K if pfx != NULL else NULL
         if op == 1 and cur.finite and _fastlog32(cur.m, cur.mn, t, &c):
-            S = _fexp_sum_log32(xr, K, c, nx, &far, px, pout, chi, clo,
-                                nx + K if pf_rows and r + ahead + 1 < R else NULL,
-                                out + (r + 1) * K if pf_rows and r + ahead + 1 < R else NULL,
-                                k)
+            S = _fexp_sum_log32(xr, K, c, nx, &far, px, pout, chi, clo, pfx, pfo, k)
             pout = NULL
             if S >= rest_min:
                 L = _log1p_sum(S)
@@ -349,10 +349,7 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
             elif _vrow32_body(xr, out + r * K, K, t, op, cur.m, cur.finite, k) != 0:
                 _softmax_row(xr, out + r * K, K, t, True, ws)
         elif op == 0 and cur.finite and _fast32(cur.m, cur.mn, t, &c):
-            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &far, prev, pinv,
-                                  nx + K if pf_rows and r + ahead + 1 < R else NULL,
-                                  out + (r + 1) * K if pf_rows and r + ahead + 1 < R else NULL,
-                                  k)
+            S = _fexp_store_sum32(xr, out + r * K, K, c, nx, &far, prev, pinv, pfx, pfo, k)
             prev = NULL
             if c.span <= direct_span and K <= FUSE_MAX_K:
                 prev = out + r * K
