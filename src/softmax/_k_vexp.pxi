@@ -134,6 +134,16 @@ cdef inline smx_vf64 _vexp_core64(smx_vf64 c, double shift) noexcept nogil:
     q = smx_muladd_f64(smx_muladd_f64(q, r, smx_setall_f64(1.0)), r, smx_setall_f64(1.0))
     return smx_as_f64_i64(smx_add_i64(smx_as_i64_f64(q), smx_shli_i64(smx_as_i64_f64(t), 52)))
 
+cdef inline smx_vf32 _reduced32(smx_vf32 d, smx_vf32 lo, smx_vf32 n) noexcept nogil:
+    """The reduced argument r = (d + lo) - n ln2 of the float32 vector exps (FMA; |d| <= 104,
+    lo the argument's tiny low part) with one rounding that counts: d - n LN2HI is exact
+    (Cody-Waite: n LN2HI has at most 23 bits, the difference is a multiple of min(ulp(d),
+    2**-16) below 0.36), lo - n LN2LO is below 2.2e-4 (its rounding below 2**-36), and their
+    sum is rounded once. r - n LN2LO and then + lo, rounded twice, erred by up to 2**-25 and
+    took float32 softmax outputs to 2.03 ulp (benchmarks/README.md)."""
+    return smx_add_f32(smx_nmuladd_f32(n, smx_setall_f32(V32_LN2HI), d),
+                       smx_nmuladd_f32(n, smx_setall_f32(V32_LN2LO), lo))
+
 cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_hi, float inv_lo,
                               bint scaled, bint clamp) noexcept nogil:
     """exp((y - m) / |T|) for y <= m (m and ylo per lane: a row's splatted, or one per
@@ -174,8 +184,7 @@ cdef inline smx_vf32 _vexp32m(smx_vf32 y, smx_vf32 vm, smx_vf32 vylo, float inv_
         d = smx_max_f32(d, smx_setall_f32(-104.0))
     t = smx_muladd_f32(d, smx_setall_f32(V32_LOG2E), smx_setall_f32(V32_SHIFT64))
     n = smx_sub_f32(t, smx_setall_f32(V32_SHIFT64))
-    r = smx_nmuladd_f32(n, smx_setall_f32(V32_LN2HI), d)
-    r = smx_add_f32(smx_nmuladd_f32(n, smx_setall_f32(V32_LN2LO), r), lo)
+    r = _reduced32(d, lo, n)
     p = smx_muladd_f32(smx_setall_f32(QF4), r, smx_setall_f32(QF3))
     p = smx_muladd_f32(p, r, smx_setall_f32(QF2))
     p = smx_muladd_f32(p, r, smx_setall_f32(QF1))
@@ -258,8 +267,7 @@ cdef inline smx_vf32 _vexp32d(smx_vf32 d, smx_vf32 lo, float inv_hi, float inv_l
         d = h
     t = smx_muladd_f32(d, smx_setall_f32(V32_LOG2E), smx_setall_f32(V32_SHIFT))
     n = smx_sub_f32(t, smx_setall_f32(V32_SHIFT))
-    r = smx_nmuladd_f32(n, smx_setall_f32(V32_LN2HI), d)
-    r = smx_add_f32(smx_nmuladd_f32(n, smx_setall_f32(V32_LN2LO), r), lo)
+    r = _reduced32(d, lo, n)
     p = smx_muladd_f32(smx_setall_f32(QF4), r, smx_setall_f32(QF3))
     p = smx_muladd_f32(p, r, smx_setall_f32(QF2))
     p = smx_muladd_f32(p, r, smx_setall_f32(QF1))
