@@ -290,8 +290,11 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     scalar latencies, then run beside the exps of the row between), else one. Softmax rows of
     finite y with (max - min)/|T| <= FAST_SPAN take the fast path (_fast32), the others
     _vrow32_body; logsumexp rows their sums in double (_lse_sums_ahead32, the next row's stats
-    inside); special rows the general kernels. Two vectors of rows or more of a short enough K
-    go a vector of rows at a time instead (_vblock32_case, _vblock32_lse: the same bits)."""
+    inside); special rows the general kernels. log_softmax rows on the fast path at |T| == 1
+    leave their output pass to the next row's exp pass: inside it up to FUSE_MAX_K, right
+    after it beyond (the log's latency and the output row's misses then overlap that pass).
+    Two vectors of rows or more of a short enough K go a vector of rows at a time instead
+    (_vblock32_case, _vblock32_lse: the same bits)."""
     cdef Stats32 cur, nxt, far     # the stats of rows r, r + 1, r + 2
     cdef Fast32 c
     cdef Row32 rc
@@ -334,14 +337,22 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
         pfx = nx + K if pf_rows and r + ahead + 1 < R else NULL     # the rows it prefetches
         pfo = out + (r + 1) * K if pfx != NULL else NULL
         if op == 1 and cur.finite and _fastlog32(cur.m, cur.mn, t, &c):
-            S = _fexp_sum_log32(xr, K, c, nx, &far, px, pout, chi, clo, pfx, pfo, k)
+            if K <= FUSE_MAX_K:     # a pending output pass inside this exp pass ...
+                S = _fexp_sum_log32(xr, K, c, nx, &far, px, pout, chi, clo, pfx, pfo, k)
+            else:                   # ... or after it, its output row hinted into L2 meanwhile
+                if pout != NULL and r + ahead + 1 < R:
+                    pfx = nx + K
+                    pfo = pout
+                S = _fexp_sum_log32(xr, K, c, nx, &far, NULL, NULL, chi, clo, pfx, pfo, k)
+                if pout != NULL:
+                    _log_pending32(px, pout, K, chi, clo, k)
             pout = NULL
             if S >= rest_min:
                 L = _log1p_sum(S)
                 C = <double>c.mt + L
                 chi = <float>C
                 clo = <float>((<double>c.mt - <double>chi) + L)
-                if not t.scaled and K <= FUSE_MAX_K:
+                if not t.scaled:
                     px = xr
                     pout = out + r * K
                 else:
