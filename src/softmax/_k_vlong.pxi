@@ -32,23 +32,34 @@ cdef inline void _block_init32(Block32* b, float m, float mn, bint finite) noexc
 
 cdef inline void _block_stats32(const float* x, Py_ssize_t n, Temp t, int op, TCase k,
                                 Block32* b) noexcept nogil:
+    """b = block x's statistics (n elements): softmax's sum on the fast path where it takes
+    the block (_fast32), log_softmax's S - 1 likewise (_fastlog32: in float32 lanes, good to
+    2**-28 from _log_rest_min on; ones = 1, rest = S - 1), else in double (ones and rest:
+    _exp_count_sum32; logsumexp's always, _lse_sums32)."""
     cdef Row32 c
     cdef Stats32 st
     cdef Fast32 f
     cdef float m
     cdef bint finite
-    if op == 0:
-        _row_stats32(x, n, k, &st)
-        _block_init32(b, st.m, st.mn, st.finite)
-    else:
+    cdef double S
+    if op == 2:
         finite = _row_max32(x, n, k, &m)
         _block_init32(b, m, m, finite)    # (mn unused)
+    else:
+        _row_stats32(x, n, k, &st)
+        _block_init32(b, st.m, st.mn if op == 0 else st.m, st.finite)
     if not (fabsf(b.m) < INFINITY):
         return                 # all -inf (or NaN, +inf: the row is special)
     if op == 0 and b.finite and _fast32(b.m, b.mn, t, &f):
         b.a = f.mt
         b.rest = _fexp_sum32(x, n, f, k)
         return
+    if op == 1 and b.finite and _fastlog32(b.m, st.mn, t, &f):
+        S = _fexp_sum_log32(x, n, f, x, &st, NULL, NULL, 0.0, 0.0, NULL, NULL, k)
+        if S >= _log_rest_min(n):
+            b.ones = 1.0
+            b.rest = S
+            return
     c = _row32(b.m, t)
     if op == 0:
         b.rest = _exp_sum32(x, n, c, k)
