@@ -30,8 +30,8 @@ cdef inline void _block_init32(Block32* b, float m, float mn, bint finite) noexc
     b.ones = 0
     b.rest = 0
 
-cdef inline void _block_stats32(const float* x, Py_ssize_t n, Temp t, int op, TCase k,
-                                Block32* b) noexcept nogil:
+cdef void _block_stats32(const float* x, Py_ssize_t n, Temp t, int op, TCase k,
+                         Block32* b) noexcept nogil:
     """b = block x's statistics (n elements): softmax's sum on the fast path where it takes
     the block (_fast32), log_softmax's S - 1 likewise (_fastlog32: in float32 lanes, good to
     2**-28 from _log_rest_min on; ones = 1, rest = S - 1), else in double (ones and rest:
