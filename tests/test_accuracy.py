@@ -594,8 +594,8 @@ def test_64_bit_integers(fn, T):
 
 
 # ============================================================================ rare worst rows
-# Rows of 1000 normal x 5 where float32 softmax reached 2.03 and 2.02 ulp (about 1 output in
-# 2e7 of such rows): the vector exps rounded their reduced argument twice (r - n LN2LO, then
+# Rows of 1000 normal x 5 where float32 softmax reached 2.03 and 2.02 ulp (5 outputs in 4e8
+# of such rows went above 2): the vector exps rounded their reduced argument twice (r - n LN2LO, then
 # + lo: up to 2**-25 off), which the stored exponential carried into the output; _reduced32
 # rounds it once. Row `row` of default_rng(seed).standard_normal((20000, 1000)) * 5 in
 # float32 (a draw's first rows do not depend on how many follow).
