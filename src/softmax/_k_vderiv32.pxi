@@ -149,20 +149,50 @@ cdef inline smx_vf32 _vjp_unit32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 n
     cdef smx_vf32 al = smx_sub_f32(_two_sum_lo32(g, nc1, a), c2)
     return smx_muladd_f32(y, a, smx_mul_f32(y, al))
 
-cdef void _vjp_out_unit32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
-                          bint neg, const float* py, const float* pg) noexcept nogil:
-    """softmax VJP's output for T = 1 (T = -1: neg), FMA only: out = y (g - c) (_vjp_unit32),
-    c = cs; py, pg (K elements each, when py is not NULL) prefetched on the way."""
-    cdef float c1 = <float>cs
-    cdef smx_vf32 vc1 = smx_setall_f32(c1), nc1 = smx_setall_f32(-c1)
-    cdef smx_vf32 vc2 = smx_setall_f32(<float>(cs - <double>c1)), r0, r1
+cdef inline void _vjp_pairs32(double cs, Temp t, smx_vf32* c1, smx_vf32* nc1, smx_vf32* c2,
+                              smx_vf32* f1, smx_vf32* f2) noexcept nogil:
+    """The float32 pairs of an output pass: c = cs as c1 + c2 (nc1 = -c1), 1/T (signed) as
+    f1 + f2."""
+    cdef float h = <float>cs, fh = <float>t.inv_signed
+    c1[0] = smx_setall_f32(h)
+    nc1[0] = smx_setall_f32(-h)
+    c2[0] = smx_setall_f32(<float>(cs - <double>h))
+    f1[0] = smx_setall_f32(fh)
+    f2[0] = smx_setall_f32(<float>((t.inv_signed - <double>fh) + t.inv_signed_lo))
+
+cdef inline smx_vf32 _vjp_val32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 nc1, smx_vf32 c2,
+                                smx_vf32 f1, smx_vf32 f2, smx_vf64 vc, smx_vf64 vf, bint neg,
+                                bint scaled) noexcept nogil:
+    """The softmax VJP of one vector, y (g - c) / T (FMA): T = +-1 _vjp_unit32; else
+    _vjp_elem32, and a vector it flags redone in double lanes (vc = c, vf = 1/T)."""
+    cdef smx_vf32 r
+    cdef bint low
+    if not scaled:
+        r = _vjp_unit32(y, g, c1, nc1, c2)
+        return smx_neg_f32(r) if neg else r
+    r = _vjp_elem32(y, g, c1, c2, f1, f2, neg, True, &low)
+    if not low:
+        return r
+    return _times_f32(smx_mul_f64(_lo64(y), smx_sub_f64(_lo64(g), vc)),
+                      smx_mul_f64(_hi64(y), smx_sub_f64(_hi64(g), vc)), vf, neg, True)
+
+cdef void _vjp_out_pass32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
+                          Temp t, const float* py, const float* pg, TCase k) noexcept nogil:
+    """The softmax VJP's output pass (FMA only): out = y (g - c) / T (_vjp_val32), c = cs;
+    py, pg (K elements each, when py is not NULL) prefetched on the way."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 c1, nc1, c2, f1, f2, r0, r1
+    cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed)
     cdef Py_ssize_t i = 0
+    _vjp_pairs32(cs, t, &c1, &nc1, &c2, &f1, &f2)
     while i + 2 * SMX_NF32 <= K:
-        r0 = _vjp_unit32(smx_load_f32(y + i), smx_load_f32(g + i), vc1, nc1, vc2)
-        r1 = _vjp_unit32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32),
-                         vc1, nc1, vc2)
-        smx_store_f32(out + i, smx_neg_f32(r0) if neg else r0)
-        smx_store_f32(out + i + SMX_NF32, smx_neg_f32(r1) if neg else r1)
+        r0 = _vjp_val32(smx_load_f32(y + i), smx_load_f32(g + i), c1, nc1, c2, f1, f2, vc, vf,
+                        neg, scaled)
+        r1 = _vjp_val32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32), c1, nc1,
+                        c2, f1, f2, vc, vf, neg, scaled)
+        smx_store_f32(out + i, r0)
+        smx_store_f32(out + i + SMX_NF32, r1)
         if py != NULL:
             smx_prefetch(py + i)
             smx_prefetch(py + i + SMX_NF32)
@@ -170,66 +200,58 @@ cdef void _vjp_out_unit32(const float* y, const float* g, float* out, Py_ssize_t
             smx_prefetch(pg + i + SMX_NF32)
         i += 2 * SMX_NF32
     while i < K:
-        r0 = _vjp_unit32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
-                         vc1, nc1, vc2)
-        smx_store_till_f32(out + i, K - i, smx_neg_f32(r0) if neg else r0)
+        r0 = _vjp_val32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
+                        c1, nc1, c2, f1, f2, vc, vf, neg, scaled)
+        smx_store_till_f32(out + i, K - i, r0)
         i += SMX_NF32
 
 cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
-                           bint neg, const float* ny, const float* ng) noexcept nogil:
-    """_vjp_out_unit32 of one row (y, g -> out, c = cs) with a later row's sum(y g) (ny, ng)
+                           Temp t, const float* ny, const float* ng, TCase k) noexcept nogil:
+    """_vjp_out_pass32 of one row (y, g -> out, c = cs) with a later row's sum(y g) (ny, ng)
     on the way, returned: the accumulation of _vjp_sum32 (FMA), the same bits. (One body
     for both, the dot behind a constant flag, compiled differently: 4-10% faster on rows of
     96 and 256, 12-15% slower on rows of 200; two loops kept.)"""
-    cdef float c1 = <float>cs
-    cdef smx_vf32 vc1 = smx_setall_f32(c1), nc1 = smx_setall_f32(-c1)
-    cdef smx_vf32 vc2 = smx_setall_f32(<float>(cs - <double>c1)), r0, r1
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 c1, nc1, c2, f1, f2, r0, r1
     cdef smx_vf32 zf = smx_zero_f32(), t0 = zf, t1 = zf, u0 = zf, u1 = zf
+    cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed)
     cdef Py_ssize_t i = 0
+    _vjp_pairs32(cs, t, &c1, &nc1, &c2, &f1, &f2)
     while i + 2 * SMX_NF32 <= K:
-        r0 = _vjp_unit32(smx_load_f32(y + i), smx_load_f32(g + i), vc1, nc1, vc2)
-        r1 = _vjp_unit32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32),
-                         vc1, nc1, vc2)
-        smx_store_f32(out + i, smx_neg_f32(r0) if neg else r0)
-        smx_store_f32(out + i + SMX_NF32, smx_neg_f32(r1) if neg else r1)
+        r0 = _vjp_val32(smx_load_f32(y + i), smx_load_f32(g + i), c1, nc1, c2, f1, f2, vc, vf,
+                        neg, scaled)
+        r1 = _vjp_val32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32), c1, nc1,
+                        c2, f1, f2, vc, vf, neg, scaled)
+        smx_store_f32(out + i, r0)
+        smx_store_f32(out + i + SMX_NF32, r1)
         _dot_acc32(&t0, &u0, smx_load_f32(ny + i), smx_load_f32(ng + i))
         _dot_acc32(&t1, &u1, smx_load_f32(ny + i + SMX_NF32), smx_load_f32(ng + i + SMX_NF32))
         i += 2 * SMX_NF32
     while i < K:
-        r0 = _vjp_unit32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
-                         vc1, nc1, vc2)
-        smx_store_till_f32(out + i, K - i, smx_neg_f32(r0) if neg else r0)
+        r0 = _vjp_val32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
+                        c1, nc1, c2, f1, f2, vc, vf, neg, scaled)
+        smx_store_till_f32(out + i, K - i, r0)
         _dot_acc32(&t0, &u0, smx_load_till_f32(ny + i, K - i, 0.0),
                    smx_load_till_f32(ng + i, K - i, 0.0))
         i += SMX_NF32
     return (_sum64_of32(t0) + _sum64_of32(t1)) + _sum64_of32(smx_add_f32(u0, u1))
 
-cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R, Py_ssize_t K,
-                       Temp t, char_r ws) noexcept nogil:
-    """R rows (SMX_NF32 < K) of the softmax VJP. T = +-1 with FMA: for K <= FUSE_MAX_K each
-    row's output pass takes the sum(y g) of the row two on (_vjp_out_dot32), so a row costs
-    one loop, not two, and the horizontal sums that finish a dot run beside the next row's
-    pass; longer rows take their sum and output passes, the output pass prefetching the next
-    row for its sum pass up to VJP_PF_MAX_K (loads of that row inside the output pass would
-    come 4 KB from its stores at some K: 4K aliasing); other T row by row (_vderiv_row32).
-    A special row (a sum that is not finite) goes to the general kernel. Scratch: WS_ROW."""
+cdef void _vvjp_rows32_case(const float* y, const float* g, float* out, Py_ssize_t R,
+                            Py_ssize_t K, Temp t, TCase k, char_r ws) noexcept nogil:
+    """_vvjp_rows32 of one case of T (FMA; |T| in (1e-30, 1e30))."""
     cdef Pos1 p1
     cdef double cur = 0, nxt = 0, far = 0       # the dots of rows r, r + 1, r + 2
     cdef bint ok, ok_n, ok_f
     cdef Py_ssize_t r, nr
-    if SMX_HAS_FMA and not t.scaled and K > FUSE_MAX_K:
+    if K > FUSE_MAX_K:
         for r in range(R):
             nr = r + 1 if r + 1 < R and K <= VJP_PF_MAX_K else -1     # the row prefetched
             if _vjp_sum32(y + r * K, g + r * K, K, False, p1, &cur):
-                _vjp_out_unit32(y + r * K, g + r * K, out + r * K, K, cur, t.sgn < 0,
+                _vjp_out_pass32(y + r * K, g + r * K, out + r * K, K, cur, t,
                                 y + nr * K if nr >= 0 else <float*>NULL,
-                                g + nr * K if nr >= 0 else <float*>NULL)
+                                g + nr * K if nr >= 0 else <float*>NULL, k)
             else:
-                _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
-        return
-    if not SMX_HAS_FMA or t.scaled:
-        for r in range(R):
-            if _vderiv_row32(OP_VJP, y + r * K, g + r * K, out + r * K, K, t) != 0:
                 _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
         return
     ok = _vjp_sum32(y, g, K, False, p1, &cur)
@@ -237,8 +259,8 @@ cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R,
     for r in range(R):
         nr = r + 2 if r + 2 < R else r       # the row whose dot this row's pass takes
         if ok:
-            far = _vjp_out_dot32(y + r * K, g + r * K, out + r * K, K, cur, t.sgn < 0,
-                                 y + nr * K, g + nr * K)
+            far = _vjp_out_dot32(y + r * K, g + r * K, out + r * K, K, cur, t, y + nr * K,
+                                 g + nr * K, k)
             ok_f = fabs(far) < INFINITY
         else:
             _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
@@ -246,22 +268,46 @@ cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R,
         cur, ok = nxt, ok_n
         nxt, ok_n = far, ok_f
 
+cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R, Py_ssize_t K,
+                       Temp t, char_r ws) noexcept nogil:
+    """R rows (SMX_NF32 < K) of the softmax VJP. With FMA (and |T| in (1e-30, 1e30), where
+    1/T is a normal float32 pair far from overflow): for K <= FUSE_MAX_K each row's output
+    pass takes the sum(y g) of the row two on (_vjp_out_dot32), so a row costs one loop, not
+    two, and the horizontal sums that finish a dot run beside the next row's pass; longer
+    rows take their sum and output passes, the output pass prefetching the next row for its
+    sum pass up to VJP_PF_MAX_K (loads of that row inside the output pass would come 4 KB
+    from its stores at some K: 4K aliasing). Otherwise row by row (_vderiv_row32). A special
+    row (a sum that is not finite) goes to the general kernel. Scratch: WS_ROW."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    cdef Py_ssize_t r
+    if not SMX_HAS_FMA or not (1e-30 < t.abs_t < 1e30):
+        for r in range(R):
+            if _vderiv_row32(OP_VJP, y + r * K, g + r * K, out + r * K, K, t) != 0:
+                _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
+    elif case == 0:
+        _vvjp_rows32_case(y, g, out, R, K, t, p1, ws)
+    elif case == 1:
+        _vvjp_rows32_case(y, g, out, R, K, t, pt, ws)
+    elif case == 2:
+        _vvjp_rows32_case(y, g, out, R, K, t, n1, ws)
+    else:
+        _vvjp_rows32_case(y, g, out, R, K, t, nt, ws)
+
 cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
                      Temp t, bint log_out, TCase k) noexcept nogil:
-    """softmax: out = y (g - c) f (T = +-1: _vjp_out_unit32; else _vjp_elem32; without FMA in
-    double); log_softmax: out = (g - exp(y) c) f in double; each rounded once (c = cs)."""
+    """softmax: out = y (g - c) f (FMA: _vjp_out_pass32; without it in double); log_softmax:
+    out = (g - exp(y) c) f in double; each rounded once (c = cs)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    if SMX_HAS_FMA and not log_out and not scaled:
-        _vjp_out_unit32(y, g, out, K, cs, neg, <float*>NULL, <float*>NULL)
+    if SMX_HAS_FMA and not log_out:
+        _vjp_out_pass32(y, g, out, K, cs, t, <float*>NULL, <float*>NULL, k)
         return
-    cdef float c1 = <float>cs, f1 = <float>t.inv_signed
-    cdef smx_vf32 vc1 = smx_setall_f32(c1), vc2 = smx_setall_f32(<float>(cs - <double>c1))
-    cdef smx_vf32 vf1 = smx_setall_f32(f1)
-    cdef smx_vf32 vf2 = smx_setall_f32(<float>((t.inv_signed - <double>f1) + t.inv_signed_lo))
     cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed), a0, a1
-    cdef smx_vf32 a, b, r
-    cdef bint low
+    cdef smx_vf32 a, b
     cdef Py_ssize_t i = 0, n
     while i < K:
         n = K - i
@@ -271,12 +317,6 @@ cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, d
         else:
             a = smx_load_till_f32(y + i, n, 0.0)
             b = smx_load_till_f32(g + i, n, 0.0)
-        if SMX_HAS_FMA and not log_out:
-            r = _vjp_elem32(a, b, vc1, vc2, vf1, vf2, neg, scaled, &low)
-            if not low:
-                _st_till32(out + i, n, r)
-                i += SMX_NF32
-                continue
         if log_out:
             a0 = smx_nmuladd_f64(_vexp_z64(_lo64(a), V64_SHIFT), vc, _lo64(b))
             a1 = smx_nmuladd_f64(_vexp_z64(_hi64(a), V64_SHIFT), vc, _hi64(b))
