@@ -15,6 +15,7 @@ the table shows the largest relative difference (0 for bit-identical builds).
     python benchmarks/ab.py base=src new=../wt/src                      # softmax, from L3
     python benchmarks/ab.py base=src new=../wt/src --n 32768 --stat min  # in cache
     python benchmarks/ab.py a=src b=src --function log_softmax --ks 96 1000
+    python benchmarks/ab.py base=src new=../wt/src --shape 1000,4096 --axis 0   # columns
 
 Times are ns per vector of 16 elements (one thread): the median over rounds of each round's
 median (--stat median, for arrays from L3 or memory) or minimum (--stat min, for arrays in
@@ -48,11 +49,11 @@ def load_builds(specs):
     return mods
 
 
-def call(S, fn, x, v, y, out, T):
-    """A zero-argument callable running fn of module S at temperature T on one thread into
-    out."""
+def call(S, fn, x, v, y, out, T, axis=-1):
+    """A zero-argument callable running fn of module S along axis at temperature T on one
+    thread into out."""
     f = getattr(S, fn)
-    kw = {"axis": -1, "temperature": T, "workers": 1}
+    kw = {"axis": axis, "temperature": T, "workers": 1}
     if fn == "softmax_vjp":
         return lambda: f(y, v, out=out, **kw)
     if fn == "softmax_jvp":
@@ -93,6 +94,9 @@ def main(argv=None):
     p.add_argument("--function", default="softmax", choices=FUNCTIONS)
     p.add_argument("--ks", type=int, nargs="+", default=[96, 200, 1000, 4096],
                    help="row lengths (the last axis)")
+    p.add_argument("--shape", default=None,
+                   help="one array of this shape (comma-separated) instead of --ks and --n")
+    p.add_argument("--axis", type=int, default=-1, help="(with --shape)")
     p.add_argument("--n", type=int, default=1 << 21, help="elements of each array")
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--temperature", type=float, default=1.0, help="(ONNX Runtime: T = 1 only)")
@@ -105,16 +109,23 @@ def main(argv=None):
     mods = load_builds(a.builds)
     names = list(mods)
     rng = np.random.default_rng(0)
-    print(f"{a.function} {a.dtype}, T = {a.temperature}, {a.n} elements, ns a vector of 16; "
+    size = f"shape {a.shape} axis {a.axis}" if a.shape else f"{a.n} elements"
+    print(f"{a.function} {a.dtype}, T = {a.temperature}, {size}, ns a vector of 16; "
           f"{a.stat} of {calls} "
           f"calls, median of {a.rounds} rounds; SOFTMAX_ISA={os.environ.get('SOFTMAX_ISA', '-')}")
-    for K in a.ks:
-        R = max(1, a.n // K)
-        x = (rng.standard_normal((R, K)) * 3).astype(a.dtype)
-        v = rng.standard_normal((R, K)).astype(a.dtype)
-        y = mods[names[0]].softmax(x, axis=-1, temperature=a.temperature)
-        out = np.empty(R, a.dtype) if a.function == "logsumexp" else np.empty_like(x)
-        runs = {n: call(S, a.function, x, v, y, out, a.temperature) for n, S in mods.items()}
+    shapes = ([tuple(int(d) for d in a.shape.split(","))] if a.shape
+              else [(max(1, a.n // K), K) for K in a.ks])
+    axis = a.axis if a.shape else -1
+    for shape in shapes:
+        x = (rng.standard_normal(shape) * 3).astype(a.dtype)
+        v = rng.standard_normal(shape).astype(a.dtype)
+        K = shape[axis]
+        R = x.size // K
+        y = mods[names[0]].softmax(x, axis=axis, temperature=a.temperature)
+        out = (np.empty(np.delete(shape, axis % x.ndim), a.dtype) if a.function == "logsumexp"
+               else np.empty_like(x))
+        runs = {n: call(S, a.function, x, v, y, out, a.temperature, axis)
+                for n, S in mods.items()}
         ref = None
         diff = {}
         for n, g in runs.items():
@@ -123,7 +134,7 @@ def main(argv=None):
             ref = r if ref is None else ref
             with np.errstate(all="ignore"):
                 diff[n] = float(np.nanmax(np.abs(r - ref) / np.maximum(np.abs(ref), 1e-300)))
-        if not a.no_ort and a.temperature == 1.0:
+        if not a.no_ort and a.temperature == 1.0 and axis == -1:
             o = ort_call(a.function, x, v, y)
             if o is not None:
                 runs["ort"] = o
@@ -133,7 +144,8 @@ def main(argv=None):
                 res[n].append(sample(g, calls, a.stat) / (R * K / 16) * 1e9)
         base = float(np.median(res[names[0]]))
         cells = [f"{n} {np.median(t):6.2f} ({np.median(t) / base:5.3f})" for n, t in res.items()]
-        print(f"K={K:6d}  " + "  ".join(cells)
+        label = f"{shape} axis {axis}" if a.shape else f"K={K:6d}"
+        print(f"{label}  " + "  ".join(cells)
               + "  | max rel diff " + " ".join(f"{n} {diff[n]:.1e}" for n in names[1:]))
 
 
