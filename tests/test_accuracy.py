@@ -175,14 +175,24 @@ def test_temperature_derivatives(fn, T, K, axis, dtype):
     run_case("temperature", fn, shape, 5.0, dtype, axis, T)
 
 
-# float32 softmax-VJP rows of SMX_NF32 < K <= 512 elements at T = +-1 run in blocks, each
-# row's output pass taking a later row's sum on the way (_vvjp_rows32): several blocks (a
-# work item is 65536 elements), the rows at their edges, every kind of tail.
+# float32 softmax-VJP rows of SMX_NF32 < K <= 512 elements run in blocks, each row's output
+# pass taking a later row's sum on the way (_vvjp_rows32; at |T| != 1 its output element in
+# float32 pairs, a vector flagged redone in double lanes): several blocks (a work item is
+# 65536 elements), the rows at their edges, every kind of tail.
 @pytest.mark.parametrize("scale", (1, 20), ids=lambda s: f"scale{s}")
 @pytest.mark.parametrize("K", (17, 96, 200, 512), ids=lambda k: f"K{k}")
-@pytest.mark.parametrize("T", (1.0, -1.0), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("T", (1.0, -1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
 def test_vjp_row_blocks(T, K, scale):
     run_case("vjp-rows", "softmax_vjp", (2 * (65536 // K) + 3, K), float(scale), F32, -1, T)
+
+
+# ... and at a small |T|, y spanning e**0 to far below 2**-100: y (g - c) under 2**-100 with
+# a normal y (g - c) / T, where the float32 pairs' low parts would be subnormal (the vectors
+# the output element flags and redoes in double lanes).
+@pytest.mark.parametrize("T", (1e-3, -2e-3), ids=lambda t: f"T{t}")
+def test_vjp_row_blocks_tiny_terms(T):
+    x = np.random.default_rng([SEED, 1000]).standard_normal((300, 96)) * (0.05 * abs(T) / 1e-3)
+    check("vjp-rows", "softmax_vjp", Case(x.astype(F32), -1, T), " tiny terms")
 
 
 # ============================================================================ row tails
