@@ -199,8 +199,11 @@ def test_vjp_row_blocks_tiny_terms(T):
 # Rows longer than the short-row kernel run in blocks of 32 lanes; the last K % 32 elements
 # go through a padded block, and the row max takes two blocks a step. Every tail length,
 # an odd and an even number of blocks, the max (or a tie for it) in the tail, entries whose
-# exp is 0 in the tail (-1e30 and -inf), both signs of T.
-TAIL_KS = tuple(range(65, 97)) + (127, 1000, 1001)
+# exp is 0 in the tail (-1e30 and -inf), both signs of T. float64 rows from 32 elements run
+# in the row kernels (_vshort64 to 256, then _vrows64; 31 and below a block of short rows):
+# the shortest rows of each and their tails.
+TAIL_KS = (31, 32, 33, 40, 41, 47, 48, 49, 57, 63, 64) + tuple(range(65, 97)) + (
+    127, 256, 257, 1000, 1001)
 
 
 @functools.lru_cache(maxsize=None)

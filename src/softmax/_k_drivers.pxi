@@ -164,7 +164,7 @@ cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t
     """A block of rows of softmax, log_softmax or logsumexp: float32 one vector a row
     (_vshort32, K <= SMX_NF32) or row after row, each row's max from the previous row's pass
     (_vrows32, K < SPLIT_MIN); float64 a block of short rows at a time (_small_rows, K <=
-    SMALL_K) or row after row as float32 (_vrows64). Scratch: WS_SHORT (float32: WS_VROWS32,
+    SMALL_K64) or row after row (_vrows64). Scratch: WS_SHORT (float32: WS_VROWS32,
     _vrows32's)."""
     cdef int vop = 0 if op == OP_SOFTMAX else (1 if op == OP_LOG_SOFTMAX else 2)
     if floating is float:
@@ -172,8 +172,10 @@ cdef inline void _short_rows(Op op, const floating* x, floating* out, Py_ssize_t
             _vshort32(x, out, rows, K, t, vop, ws)
         else:
             _vrows32(x, out, rows, K, t, vop, ws)
-    elif K <= SMALL_K:
+    elif K <= SMALL_K64:
         _small_rows(op, x, out, rows, K, t, ws)
+    elif K <= VSHORT64_MAX_K:
+        _vshort64(x, out, rows, K, t, vop, ws)
     else:
         _vrows64(x, out, rows, K, t, vop, ws)
 
@@ -258,7 +260,7 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                                    (outer + nthreads - 1) // nthreads))
     elif inner == 1 and reduce_op and K < SPLIT_MIN:
         path = PATH_SHORT
-        if (K > SMX_NF32 if floating is float else K > SMALL_K):
+        if (K > SMX_NF32 if floating is float else K > SMALL_K64):
             B = _rows_block(K, outer, nthreads)    # (a row's bits: the same in any block)
     if path != PATH_ITEMS:
         nitems = (outer + B - 1) // B   # blocks of B rows, one thread each

@@ -44,9 +44,10 @@ pass); softmax rows of at most BLOCK_MAX_K elements and BLOCK_MAX_VECS vectors (
 LOG_BLOCK_MAX_K, LOG_BLOCK_MAX_VECS; an FMA build; logsumexp: LSE_BLOCK_MAX_K,
 LSE_BLOCK_MAX_VECS, any build) SMX_NF32 rows at a time, the per-row reductions and constants of
 all of them at once in vector lanes, one lane a row (_k_vblock32.pxi). float64 rows likewise in
-blocks (_k_vrows64.pxi), the next row prefetched 2 KB ahead of its loads. A block holds
-ROWS_ELEMS elements but at least BLOCK_MIN_ROWS rows (_rows_block): its first row takes a max
-pass of its own.
+blocks (_k_vrows64.pxi), the next row prefetched 2 KB ahead of its loads; rows of SMALL_K64 <
+K <= VSHORT64_MAX_K the same row kernels phase by phase over a block (_k_vshort64.pxi: every
+row's max, then every row's exps, then every output). A block holds ROWS_ELEMS elements but
+at least BLOCK_MIN_ROWS rows (_rows_block): its first row takes a max pass of its own.
 
 Accuracy: ``x - max`` is carried exactly into the exponential (float32 lanes: TwoSum, its low
 part added to the reduced argument; float64: the same, and the exp's own rounding kept as a
@@ -81,7 +82,8 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
                     LOG_BLOCK_MAX_K: _vblock32_case; logsumexp,
                     K <= LSE_BLOCK_MAX_K: _vblock32_lse
                                                                       _vcols32_case (_softmax_cols)
-    log_softmax,    K <= one vector: _vshort32 (float64: _small_rows); float64: _softmax_cols
+    log_softmax,    K <= one vector: _vshort32 (float64: K <= SMALL_K64 _small_rows, <=
+                    VSHORT64_MAX_K _vshort64);                        float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
   logsumexp, b=     _lse_b_slice: one strided slice at a time, any layout
   JVPs, VJPs        _vderiv_row32 (VJPs) / _vderiv_row64 (_jvp_row, _vjp_row);  _vderiv_cols32
@@ -96,7 +98,7 @@ the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vlog.pxi (the f
 kernels' log of their sums, in float64 lanes), _k_vexp.pxi (TCase, the float32 exp),
 _k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of float32
 rows, the fast path), _k_vblock32.pxi (short softmax and log_softmax rows, a vector of rows
-at a time) and _k_vrows64.pxi (rows), _k_vlong.pxi (long rows), _k_vcols32.pxi,
+at a time) and _k_vrows64.pxi (rows), _k_vshort64.pxi (short float64 rows), _k_vlong.pxi (long rows), _k_vcols32.pxi,
 _k_vfcols32.pxi and _k_vfstrips32.pxi (columns), _k_vderiv32.pxi, _k_vjvp32.pxi (JVP rows),
 _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics);
 _k_drivers.pxi (work items, threads, scratch).
@@ -126,6 +128,7 @@ include "_k_vfast32.pxi"
 include "_k_vblock32.pxi"
 include "_k_vexp64.pxi"
 include "_k_vrows64.pxi"
+include "_k_vshort64.pxi"
 include "_k_vlong.pxi"
 include "_k_vstats.pxi"
 include "_k_vcols32.pxi"

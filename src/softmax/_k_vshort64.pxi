@@ -1,0 +1,72 @@
+# float64 short rows (SMALL_K64 < K <= VSHORT64_MAX_K) of softmax, log_softmax and logsumexp a
+# block of rows at a time, phase by phase: every row's max, then every row's exp pass, then
+# every row's output. A row's arithmetic is _vrows64's (the same bits: its max pass, its
+# _exp_pass64, its division, log or value); what changes is the order. Row after row, a short
+# row's chain of dependent steps (its max reduced across lanes, its consts, its exps, its sum
+# folded across lanes, the inverse or the log, its output pass) ran nearly alone: with each
+# phase over all the block's rows in turn, the rows' chains are independent neighbours and
+# overlap. Part of the per-ISA kernel source (included by _kernels.pyx after _k_vrows64.pxi).
+
+DEF VSHORT64_ROWS = 32     # rows a block (their consts and sums on the stack)
+
+cdef void _vshort64_case(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t,
+                         int op, TCase k, char_r ws) noexcept nogil:
+    """R rows of op 0 softmax, 1 log_softmax, 2 logsumexp (out[r] per row); a special row
+    (_softmax_row64a's cases) the general kernels'. Scratch: WS_ROW."""
+    cdef Row64 c[VSHORT64_ROWS]
+    cdef double res[VSHORT64_ROWS][3]
+    cdef bint bad[VSHORT64_ROWS]
+    cdef Ahead64 a
+    cdef const double* xr
+    cdef double m, mn, s_hi, s_lo, L, L_lo
+    cdef bint hard = t.hard or not (t.inv < INFINITY)
+    cdef Py_ssize_t r0, nr, j
+    a.end = NULL
+    for r0 in range(0, R, VSHORT64_ROWS):
+        nr = min(<Py_ssize_t>VSHORT64_ROWS, R - r0)
+        for j in range(nr):                 # every row's max and consts
+            bad[j] = hard
+            if not hard:
+                m = _row_max64(x + (r0 + j) * K, K, k, &mn)
+                bad[j] = not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
+                if not bad[j]:
+                    c[j] = _row_consts64(m, t)
+                    bad[j] = not (c[j].ylo < m)
+        for j in range(nr):                 # every row's exp pass
+            if not bad[j]:
+                xr = x + (r0 + j) * K
+                bad[j] = not _exp_pass64(xr, out + (r0 + j) * K if op == 0 else <double*>NULL, K,
+                                         c[j], k, op != 0, xr, res[j], &a, <Pend64*>NULL)
+        for j in range(nr):                 # every row's output
+            xr = x + (r0 + j) * K
+            if bad[j]:
+                if op == 2:
+                    _lse_row(xr, out + r0 + j, K, t, ws)
+                else:
+                    _softmax_row(xr, out + (r0 + j) * K, K, t, op == 1, ws)
+            elif op == 0:
+                _div_row64(out + (r0 + j) * K, K, res[j][0], res[j][1])
+            else:
+                _combine(res[j][0], res[j][1], res[j][2], &s_hi, &s_lo)
+                if op == 1:
+                    L = _log_sum64(s_hi, s_lo, &L_lo)
+                    _log_out64(xr, out + (r0 + j) * K, K, c[j], k, L, L_lo)
+                else:
+                    out[r0 + j] = _lse_value64(c[j].m, s_hi, s_lo, t)
+
+cdef void _vshort64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
+                    char_r ws) noexcept nogil:
+    """_vshort64_case of the case of T. Scratch: WS_ROW."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    cdef int case = _tcase(t)
+    if case == 0:
+        _vshort64_case(x, out, R, K, t, op, p1, ws)
+    elif case == 1:
+        _vshort64_case(x, out, R, K, t, op, pt, ws)
+    elif case == 2:
+        _vshort64_case(x, out, R, K, t, op, n1, ws)
+    else:
+        _vshort64_case(x, out, R, K, t, op, nt, ws)
