@@ -180,7 +180,7 @@ cdef void _vjp_out_pass32(const float* y, const float* g, float* out, Py_ssize_t
                           Temp t, const float* py, const float* pg, TCase k) noexcept nogil:
     """The softmax VJP's output pass (FMA only): out = y (g - c) / T (_vjp_val32), c = cs;
     py, pg (K elements each, when py is not NULL) prefetched on the way."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint neg = t.sgn < 0         # (at run time: one copy for T = +-1)
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 c1, nc1, c2, f1, f2, r0, r1
     cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed)
@@ -211,7 +211,7 @@ cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_
     on the way, returned: the accumulation of _vjp_sum32 (FMA), the same bits. (One body
     for both, the dot behind a constant flag, compiled differently: 4-10% faster on rows of
     96 and 256, 12-15% slower on rows of 200; two loops kept.)"""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint neg = t.sgn < 0         # (at run time: one copy for T = +-1)
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 c1, nc1, c2, f1, f2, r0, r1
     cdef smx_vf32 zf = smx_zero_f32(), t0 = zf, t1 = zf, u0 = zf, u1 = zf
@@ -280,22 +280,15 @@ cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R,
     row (a sum that is not finite) goes to the general kernel. Scratch: WS_ROW."""
     cdef Pos1 p1
     cdef PosT pt
-    cdef Neg1 n1
-    cdef NegT nt
-    cdef int case = _tcase(t)
     cdef Py_ssize_t r
     if not SMX_HAS_FMA or not (1e-30 < t.abs_t < 1e30):
         for r in range(R):
             if _vderiv_row32(OP_VJP, y + r * K, g + r * K, out + r * K, K, t) != 0:
                 _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
-    elif case == 0:
-        _vvjp_rows32_case(y, g, out, R, K, t, p1, ws)
-    elif case == 1:
+    elif t.scaled:              # (the sign of T read at run time: two copies, not four)
         _vvjp_rows32_case(y, g, out, R, K, t, pt, ws)
-    elif case == 2:
-        _vvjp_rows32_case(y, g, out, R, K, t, n1, ws)
     else:
-        _vvjp_rows32_case(y, g, out, R, K, t, nt, ws)
+        _vvjp_rows32_case(y, g, out, R, K, t, p1, ws)
 
 cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
                      Temp t, bint log_out, TCase k) noexcept nogil:
@@ -303,8 +296,13 @@ cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, d
     out = (g - exp(y) c) f in double; each rounded once (c = cs)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    if SMX_HAS_FMA and not log_out:
-        _vjp_out_pass32(y, g, out, K, cs, t, <float*>NULL, <float*>NULL, k)
+    cdef Pos1 p1
+    cdef PosT pt
+    if SMX_HAS_FMA and not log_out:     # (the two copies _vvjp_rows32 takes)
+        if scaled:
+            _vjp_out_pass32(y, g, out, K, cs, t, <float*>NULL, <float*>NULL, pt)
+        else:
+            _vjp_out_pass32(y, g, out, K, cs, t, <float*>NULL, <float*>NULL, p1)
         return
     cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed), a0, a1
     cdef smx_vf32 a, b

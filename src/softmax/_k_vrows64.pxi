@@ -191,7 +191,7 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
     return res[0] == res[0] and res[1] == res[1]
 
 # ---------------------------------------------------------------- softmax
-cdef inline void _div_row64(double* out, Py_ssize_t K, double s_hi, double s_lo) noexcept nogil:
+cdef void _div_row64(double* out, Py_ssize_t K, double s_hi, double s_lo) noexcept nogil:
     """out = (out * 2**-64) / (s_hi + s_lo) for the E = e * 2**64 of _exp_pass64, each
     rounded once: with FMA fma(E, ih, E * il) * 2**-64, ih + il the inverse of the sum as a
     pair (good to 2**-104; _scale32's form), E * il normal wherever the result needs it;
@@ -226,7 +226,7 @@ cdef inline void _div_row64(double* out, Py_ssize_t K, double s_hi, double s_lo)
         i += SMX_NF64
 
 # ---------------------------------------------------------------- log_softmax, logsumexp
-cdef inline double _log_sum64(double s_hi, double s_lo, double* lo) noexcept nogil:
+cdef double _log_sum64(double s_hi, double s_lo, double* lo) noexcept nogil:
     """log(s_hi + s_lo) = result + lo[0], for a sum of exps (>= 1): log1p keeps sum - 1
     exact; one Newton step, L + (S - exp(L)) / S, with the exp pair (whose tail holds its
     rounding) recovers the rounding of the log (_log_sum)."""
@@ -242,7 +242,7 @@ cdef inline double _log_sum64(double s_hi, double s_lo, double* lo) noexcept nog
     lo[0] = ((s_hi - e) + (s_lo - tail)) / s_hi
     return L
 
-cdef inline double _lse_value64(double m, double s_hi, double s_lo, Temp t) noexcept nogil:
+cdef double _lse_value64(double m, double s_hi, double s_lo, Temp t) noexcept nogil:
     """T * logsumexp(x / T) from the shifted sum: sgn * (m + |T| log(sum)) (_lse_value;
     m finite here)."""
     cdef double L, L_lo, p, p_lo, r, bb

@@ -9,8 +9,54 @@
 
 DEF VSHORT64_ROWS = 32     # rows a block (their consts and sums on the stack)
 
-cdef void _vshort64_case(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                         int op, TCase k, char_r ws) noexcept nogil:
+# The TCase-specialised row kernels it calls, chosen per call by the case of T (_tcase): one
+# copy of the block loop instead of four (the kernel module's size; a switch a row costs
+# nothing measurable).
+cdef inline double _row_max64_t(const double* x, Py_ssize_t K, int case, double* mn) noexcept nogil:
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    if case == 0:
+        return _row_max64(x, K, p1, mn)
+    if case == 1:
+        return _row_max64(x, K, pt, mn)
+    if case == 2:
+        return _row_max64(x, K, n1, mn)
+    return _row_max64(x, K, nt, mn)
+
+cdef inline bint _exp_pass64_t(const double* x, double* out, Py_ssize_t K, Row64 c, int case,
+                               bint count, double* res, Ahead64* a) noexcept nogil:
+    """_exp_pass64 of one row alone (its own next row, nothing pending)."""
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    if case == 0:
+        return _exp_pass64(x, out, K, c, p1, count, x, res, a, <Pend64*>NULL)
+    if case == 1:
+        return _exp_pass64(x, out, K, c, pt, count, x, res, a, <Pend64*>NULL)
+    if case == 2:
+        return _exp_pass64(x, out, K, c, n1, count, x, res, a, <Pend64*>NULL)
+    return _exp_pass64(x, out, K, c, nt, count, x, res, a, <Pend64*>NULL)
+
+cdef inline void _log_out64_t(const double* x, double* out, Py_ssize_t K, Row64 c, int case,
+                              double L, double L_lo) noexcept nogil:
+    cdef Pos1 p1
+    cdef PosT pt
+    cdef Neg1 n1
+    cdef NegT nt
+    if case == 0:
+        _log_out64(x, out, K, c, p1, L, L_lo)
+    elif case == 1:
+        _log_out64(x, out, K, c, pt, L, L_lo)
+    elif case == 2:
+        _log_out64(x, out, K, c, n1, L, L_lo)
+    else:
+        _log_out64(x, out, K, c, nt, L, L_lo)
+
+cdef void _vshort64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
+                    char_r ws) noexcept nogil:
     """R rows of op 0 softmax, 1 log_softmax, 2 logsumexp (out[r] per row); a special row
     (_softmax_row64a's cases) the general kernels'. Scratch: WS_ROW."""
     cdef Row64 c[VSHORT64_ROWS]
@@ -20,6 +66,7 @@ cdef void _vshort64_case(const double* x, double* out, Py_ssize_t R, Py_ssize_t 
     cdef const double* xr
     cdef double m, mn, s_hi, s_lo, L, L_lo
     cdef bint hard = t.hard or not (t.inv < INFINITY)
+    cdef int case = _tcase(t)
     cdef Py_ssize_t r0, nr, j
     a.end = NULL
     for r0 in range(0, R, VSHORT64_ROWS):
@@ -27,7 +74,7 @@ cdef void _vshort64_case(const double* x, double* out, Py_ssize_t R, Py_ssize_t 
         for j in range(nr):                 # every row's max and consts
             bad[j] = hard
             if not hard:
-                m = _row_max64(x + (r0 + j) * K, K, k, &mn)
+                m = _row_max64_t(x + (r0 + j) * K, K, case, &mn)
                 bad[j] = not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
                 if not bad[j]:
                     c[j] = _row_consts64(m, t)
@@ -35,8 +82,8 @@ cdef void _vshort64_case(const double* x, double* out, Py_ssize_t R, Py_ssize_t 
         for j in range(nr):                 # every row's exp pass
             if not bad[j]:
                 xr = x + (r0 + j) * K
-                bad[j] = not _exp_pass64(xr, out + (r0 + j) * K if op == 0 else <double*>NULL, K,
-                                         c[j], k, op != 0, xr, res[j], &a, <Pend64*>NULL)
+                bad[j] = not _exp_pass64_t(xr, out + (r0 + j) * K if op == 0 else <double*>NULL,
+                                           K, c[j], case, op != 0, res[j], &a)
         for j in range(nr):                 # every row's output
             xr = x + (r0 + j) * K
             if bad[j]:
@@ -50,23 +97,6 @@ cdef void _vshort64_case(const double* x, double* out, Py_ssize_t R, Py_ssize_t 
                 _combine(res[j][0], res[j][1], res[j][2], &s_hi, &s_lo)
                 if op == 1:
                     L = _log_sum64(s_hi, s_lo, &L_lo)
-                    _log_out64(xr, out + (r0 + j) * K, K, c[j], k, L, L_lo)
+                    _log_out64_t(xr, out + (r0 + j) * K, K, c[j], case, L, L_lo)
                 else:
                     out[r0 + j] = _lse_value64(c[j].m, s_hi, s_lo, t)
-
-cdef void _vshort64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
-                    char_r ws) noexcept nogil:
-    """_vshort64_case of the case of T. Scratch: WS_ROW."""
-    cdef Pos1 p1
-    cdef PosT pt
-    cdef Neg1 n1
-    cdef NegT nt
-    cdef int case = _tcase(t)
-    if case == 0:
-        _vshort64_case(x, out, R, K, t, op, p1, ws)
-    elif case == 1:
-        _vshort64_case(x, out, R, K, t, op, pt, ws)
-    elif case == 2:
-        _vshort64_case(x, out, R, K, t, op, n1, ws)
-    else:
-        _vshort64_case(x, out, R, K, t, op, nt, ws)
