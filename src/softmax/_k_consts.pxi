@@ -17,12 +17,13 @@ DEF BLK = 1024     # elements exponentiated before they are summed (from L1)
 DEF ARG_BLK = 256  # scaled exp arguments computed ahead of the exps (in scratch)
 DEF JVP_SHIFT = 64      # the JVP keeps its exps times 2**64: subnormal ones keep full precision
 DEF SPLIT_MIN = 1 << 18  # a row at least this long is split across threads when rows are few
-DEF SMALL_K = 64        # rows this short go through _small_rows
-DEF SMALL_K64 = 31      # float64 softmax, log_softmax, logsumexp rows this short go through
-                        # _small_rows, longer ones through the row kernels: _vshort64 a
-DEF VSHORT64_MAX_K = 256  # block phase by phase up to this, then _vrows64 (Zen 4: rows of
-                        # 48-64 1.4-2x faster than _small_rows, 26-31 even, 10-24 slower;
-                        # _vshort64 4-16% faster than _vrows64 up to 200, 0-7% slower at 1000)
+DEF SMALL_K = 64        # float64 VJP rows this short go through _small_rows_vjp (block)
+# float64 softmax, log_softmax and logsumexp rows: up to SMALL_K64 elements _small_rows, then
+# up to VSHORT64_MAX_K _vshort64 (the row kernels a block phase by phase), then _vrows64 (Zen 4:
+# rows of 48-64 1.4-2x faster than _small_rows, 26-31 even, 10-24 slower; _vshort64 4-16%
+# faster than _vrows64 up to 200, 0-7% slower at 1000)
+DEF SMALL_K64 = 31
+DEF VSHORT64_MAX_K = 256
 DEF SMALL_ROWS = 4096   # rows per thread work item there
 DEF ROWS_ELEMS = 65536  # elements of a work item of float32 rows longer than a vector (_vrows32)
 DEF COL_BLOCKS_ELEMS = 1 << 20  # float32 softmax / log_softmax column blocks of one strip

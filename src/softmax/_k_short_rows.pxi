@@ -1,10 +1,11 @@
-# Short rows (K <= SMALL_K) a block of rows at a time: one vectorised exp over the block,
-# per-row reductions across rows. softmax, log_softmax, logsumexp and the derivatives.
+# Short float64 rows (K <= SMALL_K64; the VJPs K <= SMALL_K) a block of rows at a time: one
+# vectorised exp over the block, per-row reductions across rows. softmax, log_softmax,
+# logsumexp and the derivatives.
 # Part of the per-ISA kernel source (included by _kernels.pyx).
 
 cdef void _small_rows(Op op, const double* x, double* out, Py_ssize_t rows, Py_ssize_t K,
                       Temp t, char_r ws) noexcept nogil:
-    """Many float64 short rows (K <= SMALL_K; float32 ones: _vshort32) a block at a time:
+    """Many float64 short rows (K <= SMALL_K64; float32 ones: _vshort32) a block at a time:
     one vectorised exp over the block's BLK // K whole rows, each element next to its row's
     maximum, so the per-row work is a few scalar steps instead of a full row kernel. A block with
     a special row (NaN, +-inf, T == 0) goes row by row through the general kernels.

@@ -397,11 +397,11 @@ cdef int _softmax_row64a(const double* x, double* out, Py_ssize_t K, Temp t, int
 
 cdef void _vrows64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Temp t, int op,
                    char_r ws) noexcept nogil:
-    """R rows (SMALL_K64 < K < SPLIT_MIN) of softmax (op 0), log_softmax (1), logsumexp (2:
-    out[r] per row), each row's max (and min) taken during the previous row's exp pass
-    (_softmax_row64a; the same max as _row_max64's: the same bits in any block); log_softmax
-    rows with their output pass inside the next row's exp pass (the same bits); a special
-    row the general kernels'. Scratch: WS_ROW."""
+    """R rows (VSHORT64_MAX_K < K < SPLIT_MIN; any K > 1 works) of softmax (op 0), log_softmax (1),
+    logsumexp (2: out[r] per row), each row's max (and min) taken during the previous row's exp
+    pass (_softmax_row64a; the same max as _row_max64's: the same bits in any block);
+    log_softmax rows with their output pass inside the next row's exp pass (the same bits); a
+    special row the general kernels'. Scratch: WS_ROW."""
     cdef Ahead64 cur, nxt
     cdef Pend64 pin, pout
     cdef Py_ssize_t r

@@ -92,16 +92,16 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
                     JVPs, K > one vector: _vjvp_rows32 (float64, K < 2**18: _vjvp_rows64)
   statistics        _stats_row, _finish_row (_stats_general, _finish_general)
 
-Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels
-_k_pair.pxi, _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi;
-the vector kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vlog.pxi (the float32
-kernels' log of their sums, in float64 lanes), _k_vexp.pxi (TCase, the float32 exp),
-_k_vexp64.pxi (the float64 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of float32
-rows, the fast path), _k_vblock32.pxi (short softmax and log_softmax rows, a vector of rows
-at a time) and _k_vrows64.pxi (rows), _k_vshort64.pxi (short float64 rows), _k_vlong.pxi (long rows), _k_vcols32.pxi,
-_k_vfcols32.pxi and _k_vfstrips32.pxi (columns), _k_vderiv32.pxi, _k_vjvp32.pxi (JVP rows),
-_k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial statistics);
-_k_drivers.pxi (work items, threads, scratch).
+Files (included below): _k_consts.pxi (sizes, scratch, Temp); the general kernels _k_pair.pxi,
+_k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi; the vector
+kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vlog.pxi (the float32 kernels' log of
+their sums, in float64 lanes), _k_vexp.pxi (TCase, the float32 exp), _k_vexp64.pxi (the float64
+exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of float32 rows, the fast path),
+_k_vblock32.pxi (short softmax and log_softmax rows, a vector of rows at a time) and
+_k_vrows64.pxi (rows), _k_vshort64.pxi (short float64 rows), _k_vlong.pxi (long rows),
+_k_vcols32.pxi, _k_vfcols32.pxi and _k_vfstrips32.pxi (columns), _k_vderiv32.pxi, _k_vjvp32.pxi
+(JVP rows), _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial
+statistics); _k_drivers.pxi (work items, threads, scratch).
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel
