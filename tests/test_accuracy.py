@@ -228,6 +228,26 @@ def test_row_tails(fn, dtype, T):
         check("row-tails", fn, _tail_case(K, dtype.name, T), f" K={K}")
 
 
+# ============================================================================ dominant maxima
+# Rows whose max beats every other entry by 36-60 (the sum of the exps is 1 + less than
+# 2**-50, so log(sum) must come from the rest summed apart from the max's 1 with its full
+# relative precision): log_softmax at the max is about -rest. float64 rows of 255 and 4099
+# (_vshort64, _vrows64, which sum such rows twice: a plain compensated sum would reach 2.8
+# ulp at K = 4099), float32 rows alike; both signs of T, a tie for the max in some rows.
+@pytest.mark.parametrize("T", (1.0, -1.0, 0.5), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("dtype", (F32, F64), ids=lambda d: d.name)
+@pytest.mark.parametrize("fn", ("log_softmax", "logsumexp"))
+def test_dominant_max(fn, dtype, T):
+    for K in (255, 4099):
+        rng = np.random.default_rng([SEED, K, 36])
+        R = 400000 // K
+        x = rng.uniform(-3, 0, (R, K)) - rng.uniform(36, 60, (R, 1))
+        x[np.arange(R), rng.integers(0, K, R)] = 0.0
+        x[::5, 0] = 0.0
+        x *= abs(T) * (1.0 if T > 0 else -1.0)
+        check("dominant-max", fn, Case(x.astype(dtype), -1, T), f" K={K}")
+
+
 def test_row_tails_nan():
     """A NaN anywhere in a long row (first block, a middle block, the tail) makes it NaN."""
     for dtype in DTYPES:

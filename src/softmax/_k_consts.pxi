@@ -23,6 +23,9 @@ DEF SMALL_K = 64        # float64 VJP rows this short go through _small_rows_vjp
 # rows of 48-64 1.4-2x faster than _small_rows, 26-31 even, 10-24 slower; _vshort64 4-16%
 # faster than _vrows64 up to 200, 0-7% slower at 1000)
 DEF SMALL_K64 = 31
+# float64 log_softmax and logsumexp rows whose max stands more than this above the rest (over
+# |T|) count their maxima apart in the exp pass (_sum_mode64: exp(-13) > 2**-20)
+DEF LOGSUM_GAP = 13.0
 DEF VSHORT64_MAX_K = 256
 DEF SMALL_ROWS = 4096   # rows per thread work item there
 DEF ROWS_ELEMS = 65536  # elements of a work item of float32 rows longer than a vector (_vrows32)

@@ -51,6 +51,7 @@ ctypedef struct Row64:      # per-row constants of the float64 vector kernels
 ctypedef struct Ahead64:
     double m         # max of the next row's y = sgn * x (NaN ignored)
     double mn        # its min (log_softmax and logsumexp passes)
+    double m2        # (modes 1, 2) a second largest y: the largest but for one lane's max
     bint ok          # computed
     const double* end  # in: the end of the rows; the pass prefetches below it (NULL: none)
 

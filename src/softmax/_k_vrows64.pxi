@@ -13,32 +13,70 @@ cdef inline smx_vf64 _ld_till64(const double* p, Py_ssize_t n, double fill, bint
     cdef smx_vf64 v = smx_load_till_f64(p, n, -fill if neg else fill)
     return smx_neg_f64(v) if neg else v
 
-cdef double _row_max64(const double* x, Py_ssize_t K, TCase k, double* mn) noexcept nogil:
-    """The max of y = sgn * x (NaN ignored: the exp pass propagates it) and mn[0] its min."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
+cdef inline smx_vf64 _second_acc64(smx_vf64 q, smx_vf64 v, smx_vf64 a) noexcept nogil:
+    """q, the lanes' runners-up, as v joins lane maxima a (before a takes v in): the lesser
+    of v and a."""
+    return smx_max_f64(q, smx_min_f64(v, a))
+
+cdef inline smx_vf64 _drop64(smx_vf64 a, smx_vf64 m) noexcept nogil:
+    """The lanes of a below m (those equal to m made -inf)."""
+    return smx_select_f64(smx_cmpeq_f64(a, m), smx_setall_f64(-INFINITY), a)
+
+cdef double _row_max64(const double* x, Py_ssize_t K, TCase k, double* mn,
+                       double* m2) noexcept nogil:
+    """The max of y = sgn * x (NaN ignored: the exp pass propagates it), mn[0] its min, and
+    unless m2 is NULL m2[0] a second largest (_second64)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT, sec = m2 != NULL
     cdef smx_vf64 lo = smx_setall_f64(-INFINITY), hi = smx_setall_f64(INFINITY)
-    cdef smx_vf64 a0 = lo, a1 = lo, a2 = lo, a3 = lo, b0 = hi, b1 = hi, v
+    cdef smx_vf64 a0 = lo, a1 = lo, a2 = lo, a3 = lo, b0 = hi, b1 = hi, q0 = lo, q1 = lo, v
+    cdef double m
     cdef Py_ssize_t i = 0
     while i + 4 * SMX_NF64 <= K:
         v = _ld64(x + i, neg)
+        if sec:
+            q0 = _second_acc64(q0, v, a0)
         a0 = smx_max_f64(v, a0)
         b0 = smx_min_f64(v, b0)
         v = _ld64(x + i + SMX_NF64, neg)
+        if sec:
+            q1 = _second_acc64(q1, v, a1)
         a1 = smx_max_f64(v, a1)
         b1 = smx_min_f64(v, b1)
         v = _ld64(x + i + 2 * SMX_NF64, neg)
+        if sec:
+            q0 = _second_acc64(q0, v, a2)
         a2 = smx_max_f64(v, a2)
         b0 = smx_min_f64(v, b0)
         v = _ld64(x + i + 3 * SMX_NF64, neg)
+        if sec:
+            q1 = _second_acc64(q1, v, a3)
         a3 = smx_max_f64(v, a3)
         b1 = smx_min_f64(v, b1)
         i += 4 * SMX_NF64
     while i < K:
-        a0 = smx_max_f64(_ld_till64(x + i, K - i, -INFINITY, neg), a0)
+        v = _ld_till64(x + i, K - i, -INFINITY, neg)
+        if sec:
+            q0 = _second_acc64(q0, v, a0)
+        a0 = smx_max_f64(v, a0)
         b0 = smx_min_f64(_ld_till64(x + i, K - i, INFINITY, neg), b0)
         i += SMX_NF64
     mn[0] = smx_reduce_min_f64(smx_min_f64(b0, b1))
-    return smx_reduce_max_f64(smx_max_f64(smx_max_f64(a0, a1), smx_max_f64(a2, a3)))
+    m = smx_reduce_max_f64(smx_max_f64(smx_max_f64(a0, a1), smx_max_f64(a2, a3)))
+    if sec:
+        m2[0] = _second64(smx_max_f64(q0, q1), a0, a1, a2, a3, m)
+    return m
+
+cdef inline double _second64(smx_vf64 q, smx_vf64 a0, smx_vf64 a1, smx_vf64 a2, smx_vf64 a3,
+                             double m) noexcept nogil:
+    """A second largest of a row: the largest of the lanes' runners-up q (_second_acc64) and
+    the lane maxima a0..a3 below the max m. Every element is a lane max or was a runner-up
+    (the lesser of a pair), so this is the largest after one occurrence of m is taken out,
+    or less where m is a lane max more than once: it may overstate how far the max stands
+    out, never understate it."""
+    cdef smx_vf64 vm = smx_setall_f64(m)
+    return smx_reduce_max_f64(smx_max_f64(
+        smx_max_f64(q, smx_max_f64(_drop64(a0, vm), _drop64(a1, vm))),
+        smx_max_f64(_drop64(a2, vm), _drop64(a3, vm))))
 
 cdef inline void _fold_lanes64(smx_vf64 s, smx_vf64 c, double* hi, double* lo) noexcept nogil:
     """hi + lo = the sum of the lanes of s and c: s halved pairwise with TwoSum (_half), c
@@ -63,24 +101,26 @@ cdef inline void _fold_lanes64(smx_vf64 s, smx_vf64 c, double* hi, double* lo) n
 
 # ---------------------------------------------------------------- the exp pass
 cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
-                      bint count, const double* nx, double* res, Ahead64* ahead,
+                      int mode, const double* nx, double* res, Ahead64* ahead,
                       const Pend64* pend) noexcept nogil:
     """The exps of a row, e = exp((sgn*x - m)/|T|), and their sum; on the way the max of
     the next row nx (K elements; the caller passes x itself when there is none) into
-    ahead.m, and with count its min into ahead.mn; PF64_AHEAD elements past those loads
-    (below ahead.end) prefetched: the hardware prefetchers alone left the loop waiting on
-    the next row's loads (from L3). The loop works with E = e * 2**64
+    ahead.m, and in modes 1 and 2 its min and a second largest (_second64) into ahead.mn and
+    ahead.m2; PF64_AHEAD elements past those
+    loads (below ahead.end) prefetched: the hardware prefetchers alone left the loop
+    waiting on the next row's loads (from L3). The loop works with E = e * 2**64
     (_vexp64x2); the sums are scaled back at the end.
 
-    count False (softmax): out = E; res[0] + res[1] = the sum of the e plus their tails:
-    anchored Fast2Sum, the lanes start at 2**64 (every E is <= 2**64).
-    count True (log_softmax, logsumexp; nothing stored): res[0] = the number of exps equal
-    to 1 (the maxima), res[1] + res[2] = the others (TwoSum per lane) plus the tails, so
-    that log1p((ones - 1) + rest) keeps the full relative precision of a small rest. Here
-    the E are scaled back (rounded) first: the clamped entries must add exactly 0 (their E
-    is exp(-745.2) * 2**64, rounded to 0 only by that scaling), a rest below the smallest
-    normal being the result's own precision.
-    With count and pend not NULL (pend.x not NULL), the pending output pass of the previous
+    mode 0 (softmax): out = E; res[0] + res[1] = the sum of the e plus their tails:
+    anchored Fast2Sum, the lanes start at 2**64 (every E is <= 2**64). mode 1 (log_softmax
+    and logsumexp, nothing stored): the same sum, for rows whose max does not dominate
+    (_sum_mode64). mode 2 (nothing stored): res[0] = the number of exps equal to 1 (the maxima),
+    res[1] + res[2] = the others (TwoSum per lane) plus the tails, so that log1p((ones - 1)
+    + rest) keeps the full relative precision of a small rest. Here the E are scaled back
+    (rounded) first: the clamped entries must add exactly 0 (their E is exp(-745.2) *
+    2**64, rounded to 0 only by that scaling), a rest below the smallest normal being the
+    result's own precision.
+    With pend not NULL (pend.x not NULL; modes 1 and 2), the pending output pass of the previous
     row (log_softmax, the same K and T) runs in the same loop: pend.out = _log_out64's.
     Returns False when the sum is NaN (a NaN in x: the clamp max(ylo, y) keeps it; -inf
     entries are clamped to ylo, exp 0, as they should be).
@@ -88,8 +128,8 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
     One loop, two vectors a step (the row's end by masked loads and stores). Where the exp
     is inlined is gcc's choice: copies in too many places exhaust its inline-unit-growth and
     the exp is left out of line (a call per vector, every accumulator spilled around it).
-    So the specialisations are by the case of T only (TCase), each called from three places
-    (never absorbed into the row kernel), `count` a run-time flag tested in the loop
+    So the specialisations are by the case of T only (TCase), each called from few places
+    (never absorbed into the row kernel), `mode` a run-time value tested in the loop
     (predictable; one inlined exp per specialisation)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
@@ -98,18 +138,18 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
     cdef smx_vf64 down = smx_setall_f64(V64_TWOM64)
     cdef smx_vf64 lo = smx_setall_f64(-INFINITY), hi = smx_setall_f64(INFINITY)
     cdef smx_vf64 s0, s1, c0 = z, c1 = z, o0 = z, o1 = z, t = z, y0, y1, v0, v1, w0, w1
-    cdef smx_vf64 a0 = lo, a1 = lo, b0 = hi, b1 = hi
+    cdef smx_vf64 a0 = lo, a1 = lo, b0 = hi, b1 = hi, q0 = lo, q1 = lo
     cdef smx_vf64 e[2]
     cdef smx_vf64 tl[2]
     cdef smx_mf64 k0, k1
-    cdef bint fuse = count and pend != NULL
-    cdef smx_vf64 pnm = z, pL = z, pLl = z
+    cdef bint count = mode == 2, fuse = pend != NULL
+    cdef smx_vf64 pA = z, pB = z, pL = z, pLl = z
     cdef const double* pf = nx + (K if K < PF64_AHEAD else PF64_AHEAD)
     cdef Py_ssize_t i = 0, n, npf = 0
     if nx != x and ahead.end != NULL and ahead.end - pf > 2 * SMX_NF64:
         npf = ahead.end - pf - 2 * SMX_NF64      # (prefetches stay within the rows)
     if fuse:
-        pnm = smx_setall_f64(pend.nm)
+        _log_consts64(-pend.nm, pend.L, pend.L_lo, scaled, &pA, &pB)
         pL = smx_setall_f64(pend.L)
         pLl = smx_setall_f64(pend.L_lo)
     if count:
@@ -137,13 +177,17 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
             v1 = _ld_till64(nx + i + SMX_NF64, n - SMX_NF64, -INFINITY, neg)
             w0 = _ld_till64(nx + i, n, INFINITY, neg)
             w1 = _ld_till64(nx + i + SMX_NF64, n - SMX_NF64, INFINITY, neg)
+        if mode != 0:
+            q0 = _second_acc64(q0, v0, a0)
+            q1 = _second_acc64(q1, v1, a1)
         a0 = smx_max_f64(v0, a0)
         a1 = smx_max_f64(v1, a1)
         _vexp64x2(smx_max_f64(ylo, y0), smx_max_f64(ylo, y1), nm, c, scaled, e, tl)
         t = smx_add_f64(t, smx_add_f64(tl[0], tl[1]))
-        if count:      # (== 1 is false for NaN: it goes to the rest)
+        if mode != 0:
             b0 = smx_min_f64(w0, b0)
             b1 = smx_min_f64(w1, b1)
+        if count:      # (== 1 is false for NaN: it goes to the rest)
             e[0] = smx_mul_f64(e[0], down)
             e[1] = smx_mul_f64(e[1], down)
             k0 = smx_cmpeq_f64(e[0], one)
@@ -152,32 +196,34 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
             o1 = smx_add_f64(o1, smx_select_f64(k1, one, z))
             _two_acc64(&s0, &c0, smx_select_f64(k0, z, e[0]))
             _two_acc64(&s1, &c1, smx_select_f64(k1, z, e[1]))
-            if fuse and n >= 2 * SMX_NF64:
-                smx_store_f64(pend.out + i, _log_elem64(_ld64(pend.x + i, neg), pnm, c, scaled,
-                                                        pL, pLl))
-                smx_store_f64(pend.out + i + SMX_NF64,
-                              _log_elem64(_ld64(pend.x + i + SMX_NF64, neg), pnm, c, scaled,
-                                          pL, pLl))
-            elif fuse:
-                smx_store_till_f64(pend.out + i, n, _log_elem64(
-                    _ld_till64(pend.x + i, n, 0.0, neg), pnm, c, scaled, pL, pLl))
-                smx_store_till_f64(pend.out + i + SMX_NF64, n - SMX_NF64, _log_elem64(
-                    _ld_till64(pend.x + i + SMX_NF64, n - SMX_NF64, 0.0, neg), pnm, c, scaled,
-                    pL, pLl))
         else:
-            if n >= 2 * SMX_NF64:
+            if mode == 0 and n >= 2 * SMX_NF64:
                 smx_store_f64(out + i, e[0])
                 smx_store_f64(out + i + SMX_NF64, e[1])
-            else:
+            elif mode == 0:
                 smx_store_till_f64(out + i, n, e[0])
                 smx_store_till_f64(out + i + SMX_NF64, n - SMX_NF64, e[1])
             _fast_acc64(&s0, &c0, e[0])
             _fast_acc64(&s1, &c1, e[1])
+        if fuse and n >= 2 * SMX_NF64:
+            smx_store_f64(pend.out + i, _log_elem64(_ld64(pend.x + i, neg), pA, pB, c, scaled,
+                                                    pL, pLl))
+            smx_store_f64(pend.out + i + SMX_NF64,
+                          _log_elem64(_ld64(pend.x + i + SMX_NF64, neg), pA, pB, c, scaled,
+                                      pL, pLl))
+        elif fuse:
+            smx_store_till_f64(pend.out + i, n, _log_elem64(
+                _ld_till64(pend.x + i, n, 0.0, neg), pA, pB, c, scaled, pL, pLl))
+            smx_store_till_f64(pend.out + i + SMX_NF64, n - SMX_NF64, _log_elem64(
+                _ld_till64(pend.x + i + SMX_NF64, n - SMX_NF64, 0.0, neg), pA, pB, c, scaled,
+                pL, pLl))
         i += 2 * SMX_NF64
     ahead.m = smx_reduce_max_f64(smx_max_f64(a0, a1))
+    if mode != 0:
+        ahead.mn = smx_reduce_min_f64(smx_min_f64(b0, b1))
+        ahead.m2 = _second64(smx_max_f64(q0, q1), a0, a1, a0, a1, ahead.m)
     if count:
         c0 = smx_muladd_f64(t, down, smx_add_f64(c0, c1))
-        ahead.mn = smx_reduce_min_f64(smx_min_f64(b0, b1))
         res[0] = smx_reduce_add_f64(smx_add_f64(o0, o1))
         _two_acc64(&s0, &c0, s1)
         _fold_lanes64(s0, c0, &res[1], &res[2])
@@ -255,44 +301,80 @@ cdef double _lse_value64(double m, double s_hi, double s_lo, Temp t) noexcept no
     bb = r - m
     return t.sgn * (r + (((m - (r - bb)) + (p - bb)) + p_lo))
 
-cdef inline smx_vf64 _log_elem64(smx_vf64 y, smx_vf64 nm, Row64 c, bint scaled, smx_vf64 L,
-                                 smx_vf64 L_lo) noexcept nogil:
-    """(y - m)/|T| - (L + L_lo): the difference as a TwoSum pair, scaled as a pair when
-    scaled (_log_elem; no overflow here: the caller checked (m - min) / |T|)."""
-    cdef smx_vf64 d = smx_add_f64(y, nm)
-    cdef smx_vf64 lo = _two_sum_lo64m(y, nm, d)
+cdef inline void _log_consts64(double m, double L, double L_lo, bint scaled, smx_vf64* a,
+                               smx_vf64* b) noexcept nogil:
+    """_log_elem64's constants: scaled, a = -m; else a + b = m + L + L_lo (a = m + L rounded,
+    b its error (TwoSum) + L_lo, rounded)."""
+    cdef double h, err
     if scaled:
-        d = _pair_times64(d, lo, smx_setall_f64(c.inv), smx_setall_f64(c.inv_lo), &lo)
+        a[0] = smx_setall_f64(-m)
+        b[0] = smx_zero_f64()
+        return
+    h = _two_sum(m, L, &err)
+    a[0] = smx_setall_f64(h)
+    b[0] = smx_setall_f64(err + L_lo)
+
+cdef inline smx_vf64 _log_elem64(smx_vf64 y, smx_vf64 a, smx_vf64 b, Row64 c, bint scaled,
+                                 smx_vf64 L, smx_vf64 L_lo) noexcept nogil:
+    """(y - m)/|T| - (L + L_lo), a and b _log_consts64's. |T| = 1: (y - a) - b, two
+    roundings: y - a is exact where it cancels (Sterbenz; y <= m <= a), then |b| <= |result|
+    and b's own rounding costs below an ulp at worst; where y - a rounds, b is below an ulp
+    of it. scaled: y - m as a TwoSum pair (a = -m), times 1/|T| as a pair, then L + L_lo off
+    (_log_elem; no overflow here: the caller checked (m - min) / |T|)."""
+    cdef smx_vf64 d, lo
+    if not scaled:
+        return _sub_m64(smx_sub_f64(y, a), b)
+    d = smx_add_f64(y, a)
+    lo = _two_sum_lo64m(y, a, d)
+    d = _pair_times64(d, lo, smx_setall_f64(c.inv), smx_setall_f64(c.inv_lo), &lo)
     return smx_add_f64(_sub_m64(d, L), _sub_m64(lo, L_lo))
 
 cdef void _log_out64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k, double L,
                      double L_lo) noexcept nogil:
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf64 nm = smx_setall_f64(-c.m), vL = smx_setall_f64(L), vLl = smx_setall_f64(L_lo)
+    cdef smx_vf64 va, vb, vL = smx_setall_f64(L), vLl = smx_setall_f64(L_lo)
     cdef Py_ssize_t i = 0
+    _log_consts64(c.m, L, L_lo, scaled, &va, &vb)
     while i + 2 * SMX_NF64 <= K:
-        smx_store_f64(out + i, _log_elem64(_ld64(x + i, neg), nm, c, scaled, vL, vLl))
+        smx_store_f64(out + i, _log_elem64(_ld64(x + i, neg), va, vb, c, scaled, vL, vLl))
         smx_store_f64(out + i + SMX_NF64,
-                      _log_elem64(_ld64(x + i + SMX_NF64, neg), nm, c, scaled, vL, vLl))
+                      _log_elem64(_ld64(x + i + SMX_NF64, neg), va, vb, c, scaled, vL, vLl))
         i += 2 * SMX_NF64
     while i < K:
-        smx_store_till_f64(out + i, K - i, _log_elem64(_ld_till64(x + i, K - i, 0.0, neg), nm, c,
-                                                       scaled, vL, vLl))
+        smx_store_till_f64(out + i, K - i, _log_elem64(_ld_till64(x + i, K - i, 0.0, neg), va,
+                                                       vb, c, scaled, vL, vLl))
         i += SMX_NF64
 
+cdef inline int _sum_mode64(double m, double m2, double inv) noexcept nogil:
+    """The exp pass of a log_softmax or logsumexp row (_exp_pass64's mode) whose max m stands
+    (m - m2) / |T| above the rest (m2 = _second64's): S - 1 >= exp(-(m - m2) / |T|), so below
+    LOGSUM_GAP mode 1's compensated sum (good to ~2**-78 of S for K <= SPLIT_MIN) leaves
+    S - 1 good to 2**-58; beyond it mode 2, the maxima counted apart (the relative precision
+    of a small S - 1)."""
+    return 2 if (m - m2) * inv > LOGSUM_GAP else 1
+
+cdef inline void _sum_pair64(int mode, const double* res, double* s_hi,
+                             double* s_lo) noexcept nogil:
+    """s_hi + s_lo = the sum of a row's exps (>= 1), from res, its mode 1 or 2 pass's."""
+    if mode == 2:
+        _combine(res[0], res[1], res[2], s_hi, s_lo)
+    else:
+        s_hi[0] = res[0]
+        s_lo[0] = res[1]
+
 cdef inline int _log_softmax64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
-                               const double* nx, Ahead64* ahead, const Pend64* pin,
+                               int mode, const double* nx, Ahead64* ahead, const Pend64* pin,
                                Pend64* pout) noexcept nogil:
     """One row; pin (pin.x not NULL): the previous row's pending output pass, done inside
     this row's exp pass; pout not NULL: this row's output pass left pending (pout.x = x),
     else done here."""
     cdef double r[3]
     cdef double s_hi, s_lo, L, L_lo
-    if not _exp_pass64(x, out, K, c, k, True, nx, r, ahead,
+    if not _exp_pass64(x, <double*>NULL, K, c, k, mode, nx, r, ahead,
                        pin if pin != NULL and pin.x != NULL else <Pend64*>NULL):
         return 1
-    _combine(r[0], r[1], r[2], &s_hi, &s_lo)
+    _sum_pair64(mode, r, &s_hi, &s_lo)
     L = _log_sum64(s_hi, s_lo, &L_lo)
     if pout != NULL:
         pout.x = x
@@ -305,19 +387,19 @@ cdef inline int _log_softmax64(const double* x, double* out, Py_ssize_t K, Row64
     return 0
 
 cdef inline int _lse64(const double* x, double* out, Py_ssize_t K, Row64 c, Temp t, TCase k,
-                       const double* nx, Ahead64* ahead) noexcept nogil:
+                       int mode, const double* nx, Ahead64* ahead) noexcept nogil:
     cdef double r[3]
     cdef double s_hi, s_lo
-    if not _exp_pass64(x, <double*>NULL, K, c, k, True, nx, r, ahead, <Pend64*>NULL):
+    if not _exp_pass64(x, <double*>NULL, K, c, k, mode, nx, r, ahead, <Pend64*>NULL):
         return 1
-    _combine(r[0], r[1], r[2], &s_hi, &s_lo)
+    _sum_pair64(mode, r, &s_hi, &s_lo)
     out[0] = _lse_value64(c.m, s_hi, s_lo, t)
     return 0
 
 cdef inline int _softmax64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
                            const double* nx, Ahead64* ahead) noexcept nogil:
     cdef double r[2]
-    if not _exp_pass64(x, out, K, c, k, False, nx, r, ahead, <Pend64*>NULL):
+    if not _exp_pass64(x, out, K, c, k, 0, nx, r, ahead, <Pend64*>NULL):
         return 1
     _div_row64(out, K, r[0], r[1])
     return 0
@@ -337,7 +419,7 @@ cdef inline void _pend_flush64(const Pend64* p, Py_ssize_t K, Temp t, TCase k) n
 cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t, int op,
                               const Ahead64* cur, const double* nxt, Ahead64* ahead,
                               const Pend64* pin, Pend64* pout, TCase k) noexcept nogil:
-    cdef double m, mn = 0
+    cdef double m, mn = 0, m2 = 0
     cdef const double* nx = nxt if nxt != NULL else x
     cdef Row64 c
     cdef bint special
@@ -347,8 +429,9 @@ cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t
     if cur != NULL and cur.ok:
         m = cur.m
         mn = cur.mn
+        m2 = cur.m2
     else:
-        m = _row_max64(x, K, k, &mn)
+        m = _row_max64(x, K, k, &mn, &m2 if op != 0 else <double*>NULL)
     special = not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
     if not special:
         c = _row_consts64(m, t)
@@ -358,11 +441,11 @@ cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t
         return 1
     ahead.ok = nxt != NULL
     if op == 1:
-        return _log_softmax64(x, out, K, c, k, nx, ahead, pin, pout)
+        return _log_softmax64(x, out, K, c, k, _sum_mode64(m, m2, t.inv), nx, ahead, pin, pout)
     _pend_flush64(pin, K, t, k)
     if op == 0:
         return _softmax64(x, out, K, c, k, nx, ahead)
-    return _lse64(x, out, K, c, t, k, nx, ahead)
+    return _lse64(x, out, K, c, t, k, _sum_mode64(m, m2, t.inv), nx, ahead)
 
 cdef int _softmax_row64a(const double* x, double* out, Py_ssize_t K, Temp t, int op,
                          const Ahead64* cur, const double* nxt, Ahead64* ahead,

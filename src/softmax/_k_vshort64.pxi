@@ -12,33 +12,34 @@ DEF VSHORT64_ROWS = 32     # rows a block (their consts and sums on the stack)
 # The TCase-specialised row kernels it calls, chosen per call by the case of T (_tcase): one
 # copy of the block loop instead of four (the kernel module's size; a switch a row costs
 # nothing measurable).
-cdef inline double _row_max64_t(const double* x, Py_ssize_t K, int case, double* mn) noexcept nogil:
+cdef inline double _row_max64_t(const double* x, Py_ssize_t K, int case, double* mn,
+                                double* m2) noexcept nogil:
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     if case == 0:
-        return _row_max64(x, K, p1, mn)
+        return _row_max64(x, K, p1, mn, m2)
     if case == 1:
-        return _row_max64(x, K, pt, mn)
+        return _row_max64(x, K, pt, mn, m2)
     if case == 2:
-        return _row_max64(x, K, n1, mn)
-    return _row_max64(x, K, nt, mn)
+        return _row_max64(x, K, n1, mn, m2)
+    return _row_max64(x, K, nt, mn, m2)
 
 cdef inline bint _exp_pass64_t(const double* x, double* out, Py_ssize_t K, Row64 c, int case,
-                               bint count, double* res, Ahead64* a) noexcept nogil:
+                               int mode, double* res, Ahead64* a) noexcept nogil:
     """_exp_pass64 of one row alone (its own next row, nothing pending)."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     if case == 0:
-        return _exp_pass64(x, out, K, c, p1, count, x, res, a, <Pend64*>NULL)
+        return _exp_pass64(x, out, K, c, p1, mode, x, res, a, <Pend64*>NULL)
     if case == 1:
-        return _exp_pass64(x, out, K, c, pt, count, x, res, a, <Pend64*>NULL)
+        return _exp_pass64(x, out, K, c, pt, mode, x, res, a, <Pend64*>NULL)
     if case == 2:
-        return _exp_pass64(x, out, K, c, n1, count, x, res, a, <Pend64*>NULL)
-    return _exp_pass64(x, out, K, c, nt, count, x, res, a, <Pend64*>NULL)
+        return _exp_pass64(x, out, K, c, n1, mode, x, res, a, <Pend64*>NULL)
+    return _exp_pass64(x, out, K, c, nt, mode, x, res, a, <Pend64*>NULL)
 
 cdef inline void _log_out64_t(const double* x, double* out, Py_ssize_t K, Row64 c, int case,
                               double L, double L_lo) noexcept nogil:
@@ -62,9 +63,10 @@ cdef void _vshort64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Te
     cdef Row64 c[VSHORT64_ROWS]
     cdef double res[VSHORT64_ROWS][3]
     cdef bint bad[VSHORT64_ROWS]
+    cdef int mode[VSHORT64_ROWS]      # each row's exp pass (_exp_pass64's modes)
     cdef Ahead64 a
     cdef const double* xr
-    cdef double m, mn, s_hi, s_lo, L, L_lo
+    cdef double m, mn, m2, s_hi, s_lo, L, L_lo
     cdef bint hard = t.hard or not (t.inv < INFINITY)
     cdef int case = _tcase(t)
     cdef Py_ssize_t r0, nr, j
@@ -74,16 +76,17 @@ cdef void _vshort64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Te
         for j in range(nr):                 # every row's max and consts
             bad[j] = hard
             if not hard:
-                m = _row_max64_t(x + (r0 + j) * K, K, case, &mn)
+                m = _row_max64_t(x + (r0 + j) * K, K, case, &mn, &m2 if op != 0 else <double*>NULL)
                 bad[j] = not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
                 if not bad[j]:
                     c[j] = _row_consts64(m, t)
                     bad[j] = not (c[j].ylo < m)
+                    mode[j] = 0 if op == 0 else _sum_mode64(m, m2, t.inv)
         for j in range(nr):                 # every row's exp pass
             if not bad[j]:
                 xr = x + (r0 + j) * K
                 bad[j] = not _exp_pass64_t(xr, out + (r0 + j) * K if op == 0 else <double*>NULL,
-                                           K, c[j], case, op != 0, res[j], &a)
+                                           K, c[j], case, mode[j], res[j], &a)
         for j in range(nr):                 # every row's output
             xr = x + (r0 + j) * K
             if bad[j]:
@@ -94,7 +97,7 @@ cdef void _vshort64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Te
             elif op == 0:
                 _div_row64(out + (r0 + j) * K, K, res[j][0], res[j][1])
             else:
-                _combine(res[j][0], res[j][1], res[j][2], &s_hi, &s_lo)
+                _sum_pair64(mode[j], res[j], &s_hi, &s_lo)
                 if op == 1:
                     L = _log_sum64(s_hi, s_lo, &L_lo)
                     _log_out64_t(xr, out + (r0 + j) * K, K, c[j], case, L, L_lo)

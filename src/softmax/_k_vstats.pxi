@@ -75,21 +75,21 @@ cdef void _stats_row(const floating* x, Py_ssize_t K, Temp t, double* m, double*
     else:
         if not t.hard and t.inv < INFINITY:
             if case == 0:
-                m[0] = _row_max64(x, K, p1, &mn)
+                m[0] = _row_max64(x, K, p1, &mn, <double*>NULL)
             elif case == 1:
-                m[0] = _row_max64(x, K, pt, &mn)
+                m[0] = _row_max64(x, K, pt, &mn, <double*>NULL)
             elif case == 2:
-                m[0] = _row_max64(x, K, n1, &mn)
+                m[0] = _row_max64(x, K, n1, &mn, <double*>NULL)
             else:
-                m[0] = _row_max64(x, K, nt, &mn)
+                m[0] = _row_max64(x, K, nt, &mn, <double*>NULL)
             if fabs(m[0]) < INFINITY:
                 c64 = _row_consts64(m[0], t)
                 a.end = NULL
                 if c64.ylo < m[0] and (
-                        _exp_pass64(x, <double*>NULL, K, c64, p1, True, x, r, &a, NULL) if case == 0 else
-                        _exp_pass64(x, <double*>NULL, K, c64, pt, True, x, r, &a, NULL) if case == 1 else
-                        _exp_pass64(x, <double*>NULL, K, c64, n1, True, x, r, &a, NULL) if case == 2 else
-                        _exp_pass64(x, <double*>NULL, K, c64, nt, True, x, r, &a, NULL)):
+                        _exp_pass64(x, <double*>NULL, K, c64, p1, 2, x, r, &a, NULL) if case == 0 else
+                        _exp_pass64(x, <double*>NULL, K, c64, pt, 2, x, r, &a, NULL) if case == 1 else
+                        _exp_pass64(x, <double*>NULL, K, c64, n1, 2, x, r, &a, NULL) if case == 2 else
+                        _exp_pass64(x, <double*>NULL, K, c64, nt, 2, x, r, &a, NULL)):
                     _combine(r[0], r[1], r[2], s_hi, s_lo)
                     return
     _stats_general(x, K, 1, t, m, s_hi, s_lo)
@@ -177,10 +177,10 @@ cdef void _finish_row(const floating* x, floating* out, Py_ssize_t K, Temp t, do
                     else:
                         _log_out64(x, out, K, c64, nt, L, L_lo)
                     return
-                if (_exp_pass64(x, out, K, c64, p1, False, x, r, &a, NULL) if case == 0 else
-                        _exp_pass64(x, out, K, c64, pt, False, x, r, &a, NULL) if case == 1 else
-                        _exp_pass64(x, out, K, c64, n1, False, x, r, &a, NULL) if case == 2 else
-                        _exp_pass64(x, out, K, c64, nt, False, x, r, &a, NULL)):
+                if (_exp_pass64(x, out, K, c64, p1, 0, x, r, &a, NULL) if case == 0 else
+                        _exp_pass64(x, out, K, c64, pt, 0, x, r, &a, NULL) if case == 1 else
+                        _exp_pass64(x, out, K, c64, n1, 0, x, r, &a, NULL) if case == 2 else
+                        _exp_pass64(x, out, K, c64, nt, 0, x, r, &a, NULL)):
                     _div_row64(out, K, s_hi, s_lo)      # the exps (times 2**64) by the given S
                     return
     _finish_general(x, out, K, 1, t, m, s_hi, s_lo, log_out)
