@@ -319,10 +319,17 @@ cdef void _vjp_out64(const double* y, const double* g, double* out, Py_ssize_t K
 cdef inline smx_vf64 _vjp_vec64(smx_vf64 a, smx_vf64 b, smx_vf64 nc, smx_vf64 vcl, smx_vf64 f,
                                 smx_vf64 fl, bint neg, bint scaled) noexcept nogil:
     """One vector of the softmax VJP's output: y (g - c) / T (a = y, b = g, nc = -c_hi, vcl =
-    c_lo), pairs throughout, rounded once."""
+    c_lo); g - c as a pair d + dl (TwoSum). |T| = 1 with FMA: fma(y, d, y dl), negated for
+    T = -1 (as the float32 VJP's fma(y, a, y al)): one rounding of the result and one of the
+    tiny y dl, 5 operations fewer than the pair product and _fin64's check. Otherwise the
+    pairs (Dekker's exact product without FMA) times 1/T, rounded once."""
     cdef smx_vf64 d = smx_add_f64(b, nc)
-    cdef smx_vf64 dl = smx_sub_f64(_two_sum_lo64(b, nc, d), vcl)
-    cdef smx_vf64 p = smx_mul_f64(a, d)
+    cdef smx_vf64 dl = smx_sub_f64(_two_sum_lo64m(b, nc, d), vcl)
+    cdef smx_vf64 p
+    if SMX_HAS_FMA and not scaled:
+        p = smx_muladd_f64(a, d, smx_mul_f64(a, dl))
+        return smx_neg_f64(p) if neg else p
+    p = smx_mul_f64(a, d)
     return _fin64(p, smx_muladd_f64(a, dl, _two_prod_lo64(a, d, p)), f, fl, neg, scaled)
 
 cdef int _vvjp_row64_case(const double* y, const double* g, double* out, Py_ssize_t K, Temp t,
