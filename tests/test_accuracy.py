@@ -275,6 +275,39 @@ def test_row_max_off_grid(K, T):
         check("row-max-off-grid", fn, case, f" K={K}")
 
 
+@pytest.mark.parametrize("T", (1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("K", (21, 200, 1000))
+def test_row_max_off_grid64(K, T):
+    """float64 rows (and JVP rows) take y - max by Fast2Sum where the max is a multiple of
+    G = ulp(max |y|) (_row_consts64's f2s), else by TwoSum. Rows 0-31: the max near 0.3 off that grid, the
+    rest near -600 |T| (ulp 1.1e-13 |T|), where Fast2Sum would lose up to half an ulp of y
+    (softmax: ~250 ulp of exp(-600)); rows 32-63: the max moved onto the grid, |y| far above
+    |max|: Fast2Sum's exactness there, against the oracle."""
+    rng = np.random.default_rng([SEED, K, int(T * 8) + 96])
+    x = rng.uniform(-604.0, -596.0, (64, K)) * abs(T)
+    x[:, 0] = rng.uniform(0.26, 0.49, 64) * abs(T)
+    g = np.spacing(np.abs(x).max(axis=1))
+    x[32:, 0] = np.round(x[32:, 0] / g[32:]) * g[32:]
+    assert (x[:32, 0] % g[:32] != 0).all() and (x[32:, 0] % g[32:] == 0).all()
+    case = Case(np.sign(T) * x, -1, T)
+    for fn in ("softmax", "log_softmax", "logsumexp", "softmax_jvp"):
+        check("row-max-off-grid", fn, case, f" K={K}")
+
+
+def test_row_max_tiny64():
+    """The grid test of _row_consts64 where m / G underflows (a max near 1e-32 in a row with
+    an entry of -1e308: G = ulp(1e308)): m is then no multiple of G, and Fast2Sum would lose
+    y - max's low part (~200 ulp of the exps at T = 1e-19)."""
+    K = 200
+    x = -np.arange(K, dtype=np.float64) * 1e-19
+    x[0] = 1e-32
+    x[5] = -1e308
+    x = x + np.arange(8)[:, None] * 1e-21
+    case = Case(x, -1, 1e-19)
+    for fn in ("softmax", "logsumexp", "softmax_jvp"):
+        check("row-max-off-grid", fn, case)
+
+
 # ============================================================================ long rows
 # Rows of K >= 2**18 float32 elements run in blocks of 16384 (each block's max, min and sum,
 # merged in block order, then the output block by block); softmax takes each block on the

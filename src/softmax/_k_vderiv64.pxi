@@ -78,12 +78,12 @@ cdef inline void _fold64(smx_vf64 s0, smx_vf64 c0, smx_vf64 s1, smx_vf64 c1, dou
 
 # ---------------------------------------------------------------- JVP rows
 cdef bint _jvp_max64(const double* x, const double* v, Py_ssize_t K, TCase k, double* m,
-                     double* c) noexcept nogil:
-    """m[0] = the max of y = sgn * x (NaN ignored), c[0] = the v of an element at it; True
-    when every x is finite."""
+                     double* c, double* mn) noexcept nogil:
+    """m[0] = the max of y = sgn * x (NaN ignored), c[0] = the v of an element at it, mn[0]
+    the min of y (for _row_consts64's f2s); True when every x is finite."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef smx_vf64 z = smx_zero_f64(), lo = smx_setall_f64(-INFINITY), y
-    cdef smx_vf64 a0 = lo, b0 = z, f0 = z
+    cdef smx_vf64 a0 = lo, b0 = z, f0 = z, n0 = smx_setall_f64(INFINITY)
     cdef smx_mf64 g
     cdef Py_ssize_t i = 0
     while i < K:
@@ -95,8 +95,12 @@ cdef bint _jvp_max64(const double* x, const double* v, Py_ssize_t K, TCase k, do
         g = smx_cmpgt_f64(y, a0)
         a0 = smx_select_f64(g, y, a0)
         b0 = smx_select_f64(g, _ldt64(v + i, K - i, 0.0), b0)
+        if K - i < SMX_NF64:                   # (the fill -inf as y: no min)
+            y = smx_select_f64(smx_till_f64(K - i), y, smx_setall_f64(INFINITY))
+        n0 = smx_min_f64(y, n0)
         i += SMX_NF64
     m[0] = smx_reduce_max_f64(a0)
+    mn[0] = smx_reduce_min_f64(n0)
     c[0] = smx_reduce_max_f64(smx_select_f64(smx_cmpeq_f64(a0, smx_setall_f64(m[0])), b0, lo))
     return not smx_any_mf64(smx_cmpneq_f64(f0, f0))
 
@@ -197,14 +201,14 @@ cdef int _vjvp_row64_case(const double* x, const double* v, double* out, Py_ssiz
     """One JVP row (px, pv: the next row to prefetch, or NULL): 0 when done, 1 for a special
     row (the general kernel's; out may have been written)."""
     cdef double res[4]
-    cdef double m, c, q, mu, mu_lo, Fh, Fl, M, Ml, bb, f = t.inv_signed
+    cdef double m, c, mn, q, mu, mu_lo, Fh, Fl, M, Ml, bb, f = t.inv_signed
     cdef Row64 rc
     if t.hard or not (t.inv < INFINITY) or not (1e-250 < fabs(f) < 1e250):
         return 1
-    if not _jvp_max64(x, v, K, k, &m, &c) or not (fabs(m) < INFINITY):
+    if not _jvp_max64(x, v, K, k, &m, &c, &mn) or not (fabs(m) < INFINITY):
         return 1
     c = c if fabs(c) < INFINITY else 0.0
-    rc = _row_consts64(m, t)
+    rc = _row_consts64(m, mn, t)
     if not (rc.ylo < m):
         return 1
     _jvp_exp64(x, v, out, K, rc, c, px, pv, k, res)   # out written: no way back (out may be x)
@@ -295,6 +299,7 @@ cdef void _vjp_out64(const double* y, const double* g, double* out, Py_ssize_t K
     rc.ylo = -746.0
     rc.inv = 1.0
     rc.inv_lo = 0.0
+    rc.f2s = False
     while i < K:
         n = K - i
         a = _ldt64(y + i, n, 0.0)

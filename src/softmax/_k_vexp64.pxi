@@ -44,13 +44,14 @@ ctypedef struct Row64:      # per-row constants of the float64 vector kernels
     double ylo       # y is clamped to [ylo, m]: (ylo - m) / |T| in [-752, -745.2], exp 0 there
     double inv       # 1/|T| as a pair (Temp's inv, inv_lo)
     double inv_lo
+    bint f2s         # m a multiple of ulp(max |y|): y - m exact by Fast2Sum (else TwoSum)
 
 # The next row's max (and min), computed during this row's exp pass: its loads then overlap
 # that pass's arithmetic instead of stalling a max pass of their own (15% of a softmax of
 # rows that come from memory).
 ctypedef struct Ahead64:
     double m         # max of the next row's y = sgn * x (NaN ignored)
-    double mn        # its min (log_softmax and logsumexp passes)
+    double mn        # its min
     double m2        # (modes 1, 2) a second largest y: the largest but for one lane's max
     bint ok          # computed
     const double* end  # in: the end of the rows; the pass prefetches below it (NULL: none)
@@ -145,7 +146,9 @@ cdef inline void _vexp64x2(smx_vf64 y0, smx_vf64 y1, smx_vf64 nm, Row64 c, bint 
     tail64[j] their tails (times 2**64 too). The callers scale by 2**-64 once, where a
     result is rounded for good (the division, the sums).
 
-    y - m is carried exactly (TwoSum), times 1/|T| as a double-double when scaled: d + lo.
+    y - m is carried exactly (TwoSum; Fast2Sum where c.f2s: -m is then a multiple of ulp(y),
+    and d + lo the same pair; _row_consts64 on lanes clamped below the min), times 1/|T| as a
+    double-double when scaled: d + lo.
     Cody-Waite: n = round(d / ln2), r1 = d - n LN2HI_D (exact), and lo - n LN2LO_D merged
     into one small term a (|a| < 3e-7): the reduced argument is r1 + a. Instead of a TwoSum
     of r1 + a, 1 + r1 is split exactly (u + eps, Fast2Sum) and a joins eps:
@@ -166,8 +169,13 @@ cdef inline void _vexp64x2(smx_vf64 y0, smx_vf64 y1, smx_vf64 nm, Row64 c, bint 
     chain of ~30 dependent operations each): 10% slower."""
     cdef smx_vf64 one = smx_setall_f64(1.0), shift = smx_setall_f64(V64_SHIFTX)
     cdef smx_vf64 d0 = smx_add_f64(y0, nm), d1 = smx_add_f64(y1, nm)
-    cdef smx_vf64 l0 = _two_sum_lo64(y0, nm, d0), l1 = _two_sum_lo64(y1, nm, d1)
-    cdef smx_vf64 iv, il, t0, t1, n0, n1, r0, r1, u0, u1, z0, z1, v0, v1, w0, w1, p0, p1
+    cdef smx_vf64 l0, l1, iv, il, t0, t1, n0, n1, r0, r1, u0, u1, z0, z1, v0, v1, w0, w1, p0, p1
+    if c.f2s:
+        l0 = _fast_two_sum_lo64(nm, y0, d0)
+        l1 = _fast_two_sum_lo64(nm, y1, d1)
+    else:
+        l0 = _two_sum_lo64(y0, nm, d0)
+        l1 = _two_sum_lo64(y1, nm, d1)
     if scaled:
         iv = smx_setall_f64(c.inv)
         il = smx_setall_f64(c.inv_lo)
@@ -226,14 +234,25 @@ cdef inline smx_vf64 _vexp64(smx_vf64 y, smx_vf64 nm, Row64 c, bint scaled,
     tail64[0] = tl[0]
     return e[0]
 
-cdef Row64 _row_consts64(double m, Temp t) noexcept nogil:
+cdef Row64 _row_consts64(double m, double mn, Temp t) noexcept nogil:
     """ylo = m - 746 |T| rounded, then moved one ulp if the rounding took (m - ylo) / |T| out
     of [745.2, 752]: at or below -745.2 exp rounds to 0 (so clamping changes no result), and
     above -752 2**(n + 64) stays normal. ylo = m (a special row) if that fails: the ulp of m
-    is too coarse for |T|."""
+    is too coarse for |T|. f2s: whether m is a multiple of G = ulp(max |y|) (mn: the min of
+    y; NaN: unknown, False): then G, and so -m, is a multiple of the ulp of every y of the
+    row, which makes Fast2Sum exact for y - m (as _fast32's, float32) -- most rows: m and -mn
+    at most a binade apart. (Lanes clamped to a ylo below the min -- fills, -inf entries --
+    may get an inexact pair: their exps, below exp(-745.2) by a margin of 0.067, round to 0
+    all the same.)"""
     cdef Row64 c
-    cdef double k
+    cdef double k, a = fabs(m) if fabs(m) >= fabs(mn) else fabs(mn), q
+    cdef int e
     c.m = m
+    c.f2s = False
+    if a >= 1e-290 and a < INFINITY:       # (mn NaN: a NaN, f2s False)
+        frexp(a, &e)                       # G = 2**(e - 53)
+        q = ldexp(m, 53 - e)               # m / G (|q| < 2**53), rounded where it underflows:
+        c.f2s = q == floor(q) and ldexp(q, e - 53) == m     # exact, and then an integer
     c.inv = t.inv
     c.inv_lo = t.inv_lo
     c.ylo = m - 746.0 * t.abs_t

@@ -103,9 +103,9 @@ cdef inline void _fold_lanes64(smx_vf64 s, smx_vf64 c, double* hi, double* lo) n
 cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase k,
                       int mode, const double* nx, double* res, Ahead64* ahead,
                       const Pend64* pend) noexcept nogil:
-    """The exps of a row, e = exp((sgn*x - m)/|T|), and their sum; on the way the max of
-    the next row nx (K elements; the caller passes x itself when there is none) into
-    ahead.m, and in modes 1 and 2 its min and a second largest (_second64) into ahead.mn and
+    """The exps of a row, e = exp((sgn*x - m)/|T|), and their sum; on the way the max and
+    min of the next row nx (K elements; the caller passes x itself when there is none) into
+    ahead.m and ahead.mn, and in modes 1 and 2 a second largest (_second64) into
     ahead.m2; PF64_AHEAD elements past those
     loads (below ahead.end) prefetched: the hardware prefetchers alone left the loop
     waiting on the next row's loads (from L3). The loop works with E = e * 2**64
@@ -184,9 +184,8 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
         a1 = smx_max_f64(v1, a1)
         _vexp64x2(smx_max_f64(ylo, y0), smx_max_f64(ylo, y1), nm, c, scaled, e, tl)
         t = smx_add_f64(t, smx_add_f64(tl[0], tl[1]))
-        if mode != 0:
-            b0 = smx_min_f64(w0, b0)
-            b1 = smx_min_f64(w1, b1)
+        b0 = smx_min_f64(w0, b0)
+        b1 = smx_min_f64(w1, b1)
         if count:      # (== 1 is false for NaN: it goes to the rest)
             e[0] = smx_mul_f64(e[0], down)
             e[1] = smx_mul_f64(e[1], down)
@@ -219,8 +218,8 @@ cdef bint _exp_pass64(const double* x, double* out, Py_ssize_t K, Row64 c, TCase
                 pL, pLl))
         i += 2 * SMX_NF64
     ahead.m = smx_reduce_max_f64(smx_max_f64(a0, a1))
+    ahead.mn = smx_reduce_min_f64(smx_min_f64(b0, b1))
     if mode != 0:
-        ahead.mn = smx_reduce_min_f64(smx_min_f64(b0, b1))
         ahead.m2 = _second64(smx_max_f64(q0, q1), a0, a1, a0, a1, ahead.m)
     if count:
         c0 = smx_muladd_f64(t, down, smx_add_f64(c0, c1))
@@ -283,6 +282,7 @@ cdef double _log_sum64(double s_hi, double s_lo, double* lo) noexcept nogil:
     c.ylo = -750.0
     c.inv = 1.0
     c.inv_lo = 0.0
+    c.f2s = False
     e = smx_get_f64(_vexp64(smx_setall_f64(L), smx_zero_f64(), c, False, &u), 0) * V64_TWOM64
     tail = smx_get_f64(u, 0) * V64_TWOM64
     lo[0] = ((s_hi - e) + (s_lo - tail)) / s_hi
@@ -414,6 +414,7 @@ cdef inline void _pend_flush64(const Pend64* p, Py_ssize_t K, Temp t, TCase k) n
     c.ylo = c.m
     c.inv = t.inv
     c.inv_lo = t.inv_lo
+    c.f2s = False
     _log_out64(p.x, p.out, K, c, k, p.L, p.L_lo)
 
 cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t, int op,
@@ -434,7 +435,7 @@ cdef int _softmax_row64a_case(const double* x, double* out, Py_ssize_t K, Temp t
         m = _row_max64(x, K, k, &mn, &m2 if op != 0 else <double*>NULL)
     special = not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
     if not special:
-        c = _row_consts64(m, t)
+        c = _row_consts64(m, mn, t)
         special = not (c.ylo < m)
     if special:
         _pend_flush64(pin, K, t, k)

@@ -79,7 +79,7 @@ cdef void _vshort64(const double* x, double* out, Py_ssize_t R, Py_ssize_t K, Te
                 m = _row_max64_t(x + (r0 + j) * K, K, case, &mn, &m2 if op != 0 else <double*>NULL)
                 bad[j] = not (fabs(m) < INFINITY) or (op == 1 and not ((m - mn) * t.inv < INFINITY))
                 if not bad[j]:
-                    c[j] = _row_consts64(m, t)
+                    c[j] = _row_consts64(m, mn, t)
                     bad[j] = not (c[j].ylo < m)
                     mode[j] = 0 if op == 0 else _sum_mode64(m, m2, t.inv)
         for j in range(nr):                 # every row's exp pass

@@ -83,7 +83,7 @@ cdef void _stats_row(const floating* x, Py_ssize_t K, Temp t, double* m, double*
             else:
                 m[0] = _row_max64(x, K, nt, &mn, <double*>NULL)
             if fabs(m[0]) < INFINITY:
-                c64 = _row_consts64(m[0], t)
+                c64 = _row_consts64(m[0], mn, t)
                 a.end = NULL
                 if c64.ylo < m[0] and (
                         _exp_pass64(x, <double*>NULL, K, c64, p1, 2, x, r, &a, NULL) if case == 0 else
@@ -163,7 +163,7 @@ cdef void _finish_row(const floating* x, floating* out, Py_ssize_t K, Temp t, do
                 return
     else:
         if not t.hard and t.inv < INFINITY and fabs(m) < INFINITY and s_hi >= 1:
-            c64 = _row_consts64(m, t)
+            c64 = _row_consts64(m, NAN, t)
             a.end = NULL
             if c64.ylo < m:
                 if log_out:
