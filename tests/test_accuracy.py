@@ -279,10 +279,11 @@ def test_row_max_off_grid(K, T):
 @pytest.mark.parametrize("K", (21, 200, 1000))
 def test_row_max_off_grid64(K, T):
     """float64 rows (and JVP rows) take y - max by Fast2Sum where the max is a multiple of
-    G = ulp(max |y|) (_row_consts64's f2s), else by TwoSum. Rows 0-31: the max near 0.3 off that grid, the
-    rest near -600 |T| (ulp 1.1e-13 |T|), where Fast2Sum would lose up to half an ulp of y
-    (softmax: ~250 ulp of exp(-600)); rows 32-63: the max moved onto the grid, |y| far above
-    |max|: Fast2Sum's exactness there, against the oracle."""
+    G = ulp(max |y|) (_row_consts64's f2s), else by TwoSum. Rows 0-31: the max near 0.3 off
+    that grid, the rest near -600 |T| (ulp 1.1e-13 |T|), where Fast2Sum would lose up to half
+    an ulp of y (softmax: ~250 ulp of exp(-600)); rows 32-63: the max moved onto the grid,
+    |y| far above |max|: Fast2Sum's exactness there, against the oracle. (K = 21: the short
+    rows' scalar kernel, TwoSum throughout, beside the JVP's vector rows.)"""
     rng = np.random.default_rng([SEED, K, int(T * 8) + 96])
     x = rng.uniform(-604.0, -596.0, (64, K)) * abs(T)
     x[:, 0] = rng.uniform(0.26, 0.49, 64) * abs(T)

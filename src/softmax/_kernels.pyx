@@ -105,7 +105,8 @@ statistics); _k_drivers.pxi (work items, threads, scratch).
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel
-from libc.math cimport exp as libm_exp, log, log1p, fabs, fabsf, fma, fmaf, nextafter, nextafterf, frexp, ldexp, floor, INFINITY, NAN
+from libc.math cimport exp as libm_exp, log, log1p, fabs, fabsf, fma, fmaf, INFINITY, NAN
+from libc.math cimport nextafter, nextafterf, frexp, ldexp, floor
 from libc.string cimport memcpy
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
