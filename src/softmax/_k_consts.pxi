@@ -48,8 +48,6 @@ DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pas
                         # row's pass (_vrows32_case, _vvjp_rows32): longer, the rows it touches
                         # crowd L1, and a row of just under 4 KB puts the next row's loads
                         # 4 KB from the last stores (4K aliasing: (4096,1000) VJP 1.46 -> 2.24 ms)
-DEF VJP_PF_MAX_K = 2048  # float32 VJP rows up to this long prefetch the next row whole in their
-                         # output pass (16 KB rows: +19%, the prefetches crowd out L1)
 DEF JVP64_PF_MAX_K = 1024  # float64 JVP rows up to this long (8 KB) prefetch the next row whole
 DEF JVP_SC_MAX_K = 4096  # float32 softmax-JVP rows up to this long keep e and e (v - c) in
                          # double scratch for the output pass (16 bytes an element, WS_JVP32;

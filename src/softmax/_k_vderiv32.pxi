@@ -62,7 +62,9 @@ cdef inline smx_vf32 _times_f32(smx_vf64 a, smx_vf64 b, smx_vf64 f, bint neg,
 # the costly instructions of these short loops: two a vector on Zen 4): sum(y g) as a
 # compensated dot (TwoSum, the products' exact errors), y (g - c) from the float32 pair of c
 # with g - c as a pair (TwoSum) and the product rounded once. Elsewhere, and for the
-# log-softmax VJP (exp(y) in double), in double lanes.
+# log-softmax VJP (exp(y) in double), in double lanes. The loops load y and g with
+# smx_load_keep_f32: each is used two or three times, and gcc otherwise loads it again for
+# each use (9 loads a vector instead of 4 in the fused pass).
 
 cdef inline void _dot_acc32(smx_vf32* s, smx_vf32* c, smx_vf32 a, smx_vf32 b) noexcept nogil:
     """(s, c) += a * b, compensated: TwoSum, and the product's exact error into c."""
@@ -100,10 +102,10 @@ cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out,
     cdef smx_mf32 bad = smx_cmpneq_f32(zf, zf)
     cdef Py_ssize_t i = 0
     while i + 2 * SMX_NF32 <= K:
-        a = smx_load_f32(y + i)
-        b = smx_load_f32(g + i)
-        a2 = smx_load_f32(y + i + SMX_NF32)
-        b2 = smx_load_f32(g + i + SMX_NF32)
+        a = smx_load_keep_f32(y + i)
+        b = smx_load_keep_f32(g + i)
+        a2 = smx_load_keep_f32(y + i + SMX_NF32)
+        b2 = smx_load_keep_f32(g + i + SMX_NF32)
         if log_out:
             bad = smx_or_mf32(bad, smx_not_mf32(smx_cmple_f32(a, zf)))
             bad = smx_or_mf32(bad, smx_not_mf32(smx_cmple_f32(a2, zf)))
@@ -177,9 +179,8 @@ cdef inline smx_vf32 _vjp_val32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 nc
                       smx_mul_f64(_hi64(y), smx_sub_f64(_hi64(g), vc)), vf, neg, True)
 
 cdef void _vjp_out_pass32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
-                          Temp t, const float* py, const float* pg, TCase k) noexcept nogil:
-    """The softmax VJP's output pass (FMA only): out = y (g - c) / T (_vjp_val32), c = cs;
-    py, pg (K elements each, when py is not NULL) prefetched on the way."""
+                          Temp t, TCase k) noexcept nogil:
+    """The softmax VJP's output pass (FMA only): out = y (g - c) / T (_vjp_val32), c = cs."""
     cdef bint neg = t.sgn < 0         # (at run time: one copy for T = +-1)
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 c1, nc1, c2, f1, f2, r0, r1
@@ -187,17 +188,12 @@ cdef void _vjp_out_pass32(const float* y, const float* g, float* out, Py_ssize_t
     cdef Py_ssize_t i = 0
     _vjp_pairs32(cs, t, &c1, &nc1, &c2, &f1, &f2)
     while i + 2 * SMX_NF32 <= K:
-        r0 = _vjp_val32(smx_load_f32(y + i), smx_load_f32(g + i), c1, nc1, c2, f1, f2, vc, vf,
-                        neg, scaled)
-        r1 = _vjp_val32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32), c1, nc1,
-                        c2, f1, f2, vc, vf, neg, scaled)
+        r0 = _vjp_val32(smx_load_keep_f32(y + i), smx_load_keep_f32(g + i), c1, nc1, c2, f1,
+                        f2, vc, vf, neg, scaled)
+        r1 = _vjp_val32(smx_load_keep_f32(y + i + SMX_NF32), smx_load_keep_f32(g + i + SMX_NF32),
+                        c1, nc1, c2, f1, f2, vc, vf, neg, scaled)
         smx_store_f32(out + i, r0)
         smx_store_f32(out + i + SMX_NF32, r1)
-        if py != NULL:
-            smx_prefetch(py + i)
-            smx_prefetch(py + i + SMX_NF32)
-            smx_prefetch(pg + i)
-            smx_prefetch(pg + i + SMX_NF32)
         i += 2 * SMX_NF32
     while i < K:
         r0 = _vjp_val32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
@@ -219,14 +215,15 @@ cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_
     cdef Py_ssize_t i = 0
     _vjp_pairs32(cs, t, &c1, &nc1, &c2, &f1, &f2)
     while i + 2 * SMX_NF32 <= K:
-        r0 = _vjp_val32(smx_load_f32(y + i), smx_load_f32(g + i), c1, nc1, c2, f1, f2, vc, vf,
-                        neg, scaled)
-        r1 = _vjp_val32(smx_load_f32(y + i + SMX_NF32), smx_load_f32(g + i + SMX_NF32), c1, nc1,
-                        c2, f1, f2, vc, vf, neg, scaled)
+        r0 = _vjp_val32(smx_load_keep_f32(y + i), smx_load_keep_f32(g + i), c1, nc1, c2, f1,
+                        f2, vc, vf, neg, scaled)
+        r1 = _vjp_val32(smx_load_keep_f32(y + i + SMX_NF32), smx_load_keep_f32(g + i + SMX_NF32),
+                        c1, nc1, c2, f1, f2, vc, vf, neg, scaled)
         smx_store_f32(out + i, r0)
         smx_store_f32(out + i + SMX_NF32, r1)
-        _dot_acc32(&t0, &u0, smx_load_f32(ny + i), smx_load_f32(ng + i))
-        _dot_acc32(&t1, &u1, smx_load_f32(ny + i + SMX_NF32), smx_load_f32(ng + i + SMX_NF32))
+        _dot_acc32(&t0, &u0, smx_load_keep_f32(ny + i), smx_load_keep_f32(ng + i))
+        _dot_acc32(&t1, &u1, smx_load_keep_f32(ny + i + SMX_NF32),
+                   smx_load_keep_f32(ng + i + SMX_NF32))
         i += 2 * SMX_NF32
     while i < K:
         r0 = _vjp_val32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
@@ -246,11 +243,8 @@ cdef void _vvjp_rows32_case(const float* y, const float* g, float* out, Py_ssize
     cdef Py_ssize_t r, nr
     if K > FUSE_MAX_K:
         for r in range(R):
-            nr = r + 1 if r + 1 < R and K <= VJP_PF_MAX_K else -1     # the row prefetched
             if _vjp_sum32(y + r * K, g + r * K, K, False, p1, &cur):
-                _vjp_out_pass32(y + r * K, g + r * K, out + r * K, K, cur, t,
-                                y + nr * K if nr >= 0 else <float*>NULL,
-                                g + nr * K if nr >= 0 else <float*>NULL, k)
+                _vjp_out_pass32(y + r * K, g + r * K, out + r * K, K, cur, t, k)
             else:
                 _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
         return
@@ -274,9 +268,10 @@ cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R,
     1/T is a normal float32 pair far from overflow): for K <= FUSE_MAX_K each row's output
     pass takes the sum(y g) of the row two on (_vjp_out_dot32), so a row costs one loop, not
     two, and the horizontal sums that finish a dot run beside the next row's pass; longer
-    rows take their sum and output passes, the output pass prefetching the next row for its
-    sum pass up to VJP_PF_MAX_K (loads of that row inside the output pass would come 4 KB
-    from its stores at some K: 4K aliasing). Otherwise row by row (_vderiv_row32). A special
+    rows take their sum and output passes (loads of the next row inside the output pass
+    would come 4 KB from its stores at some K: 4K aliasing; no software prefetch of the next
+    row: on Zen 4 it cost up to 70%, benchmarks/README.md). Otherwise row by row
+    (_vderiv_row32). A special
     row (a sum that is not finite) goes to the general kernel. Scratch: WS_ROW."""
     cdef Pos1 p1
     cdef PosT pt
@@ -300,9 +295,9 @@ cdef void _vjp_out32(const float* y, const float* g, float* out, Py_ssize_t K, d
     cdef PosT pt
     if SMX_HAS_FMA and not log_out:     # (the two copies _vvjp_rows32 takes)
         if scaled:
-            _vjp_out_pass32(y, g, out, K, cs, t, <float*>NULL, <float*>NULL, pt)
+            _vjp_out_pass32(y, g, out, K, cs, t, pt)
         else:
-            _vjp_out_pass32(y, g, out, K, cs, t, <float*>NULL, <float*>NULL, p1)
+            _vjp_out_pass32(y, g, out, K, cs, t, p1)
         return
     cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed), a0, a1
     cdef smx_vf32 a, b

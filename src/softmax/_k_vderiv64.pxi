@@ -18,6 +18,12 @@ cdef inline smx_vf64 _ldt64(const double* p, Py_ssize_t n, double fill) noexcept
         return smx_load_f64(p)
     return smx_load_till_f64(p, n, fill)
 
+cdef inline smx_vf64 _ldtk64(const double* p, Py_ssize_t n, double fill) noexcept nogil:
+    """_ldt64, a full vector held in a register (smx_load_keep_f64)."""
+    if n >= SMX_NF64:
+        return smx_load_keep_f64(p)
+    return smx_load_till_f64(p, n, fill)
+
 cdef inline void _stt64(double* p, Py_ssize_t n, smx_vf64 v) noexcept nogil:
     if n >= SMX_NF64:
         smx_store_f64(p, v)
@@ -261,10 +267,10 @@ cdef bint _vjp_sum64(const double* y, const double* g, Py_ssize_t K, bint log_ou
     cdef smx_mf64 bad = smx_cmpneq_f64(z, z)
     cdef Py_ssize_t i = 0
     while i < K:
-        a = _ldt64(y + i, K - i, 0.0)
-        b = _ldt64(g + i, K - i, 0.0)
-        a2 = _ldt64(y + i + SMX_NF64, K - i - SMX_NF64, 0.0)
-        b2 = _ldt64(g + i + SMX_NF64, K - i - SMX_NF64, 0.0)
+        a = _ldtk64(y + i, K - i, 0.0)
+        b = _ldtk64(g + i, K - i, 0.0)
+        a2 = _ldtk64(y + i + SMX_NF64, K - i - SMX_NF64, 0.0)
+        b2 = _ldtk64(g + i + SMX_NF64, K - i - SMX_NF64, 0.0)
         if log_out:
             bad = smx_or_mf64(bad, smx_or_mf64(smx_not_mf64(smx_cmple_f64(a, z)),
                                                smx_not_mf64(smx_cmple_f64(a2, z))))
@@ -363,21 +369,21 @@ cdef bint _vjp_out_sum64(const double* y, const double* g, double* out, Py_ssize
     cdef Py_ssize_t i = 0, n
     while i < K:
         n = K - i
-        _stt64(out + i, n, _vjp_vec64(_ldt64(y + i, n, 0.0), _ldt64(g + i, n, 0.0), nc, vcl, f,
-                                      fl, neg, scaled))
+        _stt64(out + i, n, _vjp_vec64(_ldtk64(y + i, n, 0.0), _ldtk64(g + i, n, 0.0), nc, vcl,
+                                      f, fl, neg, scaled))
         if n > SMX_NF64:
             _stt64(out + i + SMX_NF64, n - SMX_NF64,
-                   _vjp_vec64(_ldt64(y + i + SMX_NF64, n - SMX_NF64, 0.0),
-                              _ldt64(g + i + SMX_NF64, n - SMX_NF64, 0.0), nc, vcl, f, fl, neg,
-                              scaled))
+                   _vjp_vec64(_ldtk64(y + i + SMX_NF64, n - SMX_NF64, 0.0),
+                              _ldtk64(g + i + SMX_NF64, n - SMX_NF64, 0.0), nc, vcl, f, fl,
+                              neg, scaled))
         if i < npf:
             smx_prefetch(py + i)
             smx_prefetch(py + i + SMX_NF64)
             smx_prefetch(pg + i)
             smx_prefetch(pg + i + SMX_NF64)
-        _acc_prod64(&s0, &c0, _ldt64(ny + i, n, 0.0), _ldt64(ng + i, n, 0.0))
-        _acc_prod64(&s1, &c1, _ldt64(ny + i + SMX_NF64, n - SMX_NF64, 0.0),
-                    _ldt64(ng + i + SMX_NF64, n - SMX_NF64, 0.0))
+        _acc_prod64(&s0, &c0, _ldtk64(ny + i, n, 0.0), _ldtk64(ng + i, n, 0.0))
+        _acc_prod64(&s1, &c1, _ldtk64(ny + i + SMX_NF64, n - SMX_NF64, 0.0),
+                    _ldtk64(ng + i + SMX_NF64, n - SMX_NF64, 0.0))
         i += 2 * SMX_NF64
     _fold64(s0, c0, s1, c1, &nres[0], &nres[1])
     return fabs(nres[0]) < INFINITY and nres[1] == nres[1]

@@ -30,6 +30,7 @@ cdef extern from "simd/smx_simd.h" nogil:
     # ---- f32 ----
     # memory (unaligned pointers allowed); *_till: lanes i < n only, n may be <= 0 or >= lanes
     smx_vf32 smx_load_f32(const float *p) noexcept
+    smx_vf32 smx_load_keep_f32(const float *p) noexcept    # held in a register: no reload a use
     void smx_store_f32(float *p, smx_vf32 v) noexcept
     smx_vf32 smx_load_till_f32(const float *p, Py_ssize_t n, float fill) noexcept
     void smx_store_till_f32(float *p, Py_ssize_t n, smx_vf32 v) noexcept
@@ -87,6 +88,7 @@ cdef extern from "simd/smx_simd.h" nogil:
     # ---- f64 ----
     # memory (unaligned pointers allowed); *_till: lanes i < n only, n may be <= 0 or >= lanes
     smx_vf64 smx_load_f64(const double *p) noexcept
+    smx_vf64 smx_load_keep_f64(const double *p) noexcept
     void smx_store_f64(double *p, smx_vf64 v) noexcept
     smx_vf64 smx_load_till_f64(const double *p, Py_ssize_t n, double fill) noexcept
     void smx_store_till_f64(double *p, Py_ssize_t n, smx_vf64 v) noexcept

@@ -668,6 +668,11 @@ static void F(test_memory_)(void)
         for (i = 0; i < N; i++) {
             F(check_)("load", i, F(smx_get_)(v, i), buf[off + i], 0, 0, 0, 0, 0);
         }
+        v = F(smx_load_keep_)(buf + off + 2);
+        for (i = 0; i < N; i++) {
+            F(check_)("load_keep", i, F(smx_get_)(v, i), buf[off + 2 + i], 0, 0, 0, 0, 0);
+        }
+        v = F(smx_load_)(buf + off);
         for (i = 0; i < 4 * N + 8; i++) buf[i] = (T)-99;
         F(smx_store_)(buf + off + 1, v);
         for (i = 0; i < 4 * N + 8; i++) {

@@ -74,6 +74,33 @@ SMX_INLINE smx_vf64 smx_rows_add_f64(const smx_vf64 *v) { SMX__ROWS(double, SMX_
 #  error "smx_simd.h: SMX_NF32 must be 2 * SMX_NF64"
 #endif
 
+/* smx_load_keep_f32(p), smx_load_keep_f64(p): smx_load_*, the vector then held in a register:
+ * the compiler may not fold the load into the instructions that use the value. gcc otherwise
+ * reloads a vector used n times from memory n times, each a load slot (two where numpy's
+ * 16-byte aligned data puts a 512-bit access across two cache lines). For loops bound by
+ * their loads; elsewhere a folded load saves an instruction. An empty asm statement on
+ * x86 with gcc or clang ("v": any vector register, xmm16-31 too under AVX-512); a plain
+ * load elsewhere (AArch64 has no load-op instructions to fold into; MSVC keeps its own
+ * counsel). */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && \
+    !defined(SMX_ISA_SCALAR)
+#  define SMX__IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#  define SMX__IN_REGISTER(v) ((void)0)
+#endif
+SMX_INLINE smx_vf32 smx_load_keep_f32(const float *p)
+{
+    smx_vf32 v = smx_load_f32(p);
+    SMX__IN_REGISTER(v);
+    return v;
+}
+SMX_INLINE smx_vf64 smx_load_keep_f64(const double *p)
+{
+    smx_vf64 v = smx_load_f64(p);
+    SMX__IN_REGISTER(v);
+    return v;
+}
+
 /* A hint to fetch the cache line holding p into the caches, for reading (smx_prefetch) or
  * writing (smx_prefetchw), or into L2 only (smx_prefetch_l2: lines wanted a while later,
  * kept out of L1 until then): no fault whatever p is, no effect on any result. On x86 no
