@@ -170,22 +170,27 @@ def test_short_rows_many(dtype, K, t):
 
 
 @pytest.mark.parametrize("t", [1.0, -1.0, 0.5])
-def test_vjp_row_blocks_special(t):
-    """float32 softmax-VJP rows of 200 elements run in blocks of 327 rows, each row's output
-    pass with a later row's sum (T = +-1): special rows (NaN, inf in y or g) at a block's
-    first and last rows and beside them go to the general kernel and the rows after them
-    restart the chain. Against the oracle; two threads give the same bits."""
-    rows, K = 700, 200
-    x, _, g = data((rows, K), seed=7, dtype=np.float32)
+@pytest.mark.parametrize("dtype,K", [(np.float32, 200), (np.float32, 300), (np.float64, 200),
+                                     (np.float64, 300)])
+def test_vjp_row_blocks_special(t, dtype, K):
+    """Softmax-VJP rows in blocks of 65536 // K rows: rows of up to 256 elements take each
+    row's output pass with a later row's sum (float32: the row two on, T = +-1 and other T;
+    float64: the next row), longer rows their two passes one after the other. Special rows
+    (NaN, inf in y or g) at a block's first and last rows and beside them go to the general
+    kernel and the rows after them restart the chain. Against the oracle; two threads give
+    the same bits."""
+    b = 65536 // K
+    rows = 2 * b + 46
+    x, _, g = data((rows, K), seed=7, dtype=dtype)
     exact = oracle.Exact(x, 1, t)
-    y = exact.softmax().round(np.float32)
+    y = exact.softmax().round(dtype)
     y[0, 3] = np.nan
-    g[326, 5] = np.inf
-    y[327, 0] = np.nan
-    g[328, 199] = -np.inf
-    g[698, 1] = np.nan
-    y[699, 2] = np.inf
-    rtol, atol = grad_tol(np.float32, x, np.where(np.isfinite(g), g, 0), t)
+    g[b - 1, 5] = np.inf
+    y[b, 0] = np.nan
+    g[b + 1, K - 1] = -np.inf
+    g[rows - 2, 1] = np.nan
+    y[rows - 1, 2] = np.inf
+    rtol, atol = grad_tol(dtype, x, np.where(np.isfinite(g), g, 0), t)
     with np.errstate(all="ignore"):
         want = oracle.softmax_vjp(y, g, 1, t)
         one = sm.softmax_vjp(y, g, axis=1, temperature=t, workers=1)

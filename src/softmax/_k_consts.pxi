@@ -48,6 +48,10 @@ DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pas
                         # row's pass (_vrows32_case, _vvjp_rows32): longer, the rows it touches
                         # crowd L1, and a row of just under 4 KB puts the next row's loads
                         # 4 KB from the last stores (4K aliasing: (4096,1000) VJP 1.46 -> 2.24 ms)
+DEF VJP_FUSE_MAX_K = 256  # softmax-VJP rows (float32, float64) up to this long take the next
+                          # row's dot inside their output pass; longer rows, from memory, lost
+                          # 23-43% to that (the next row's loads 4K-alias the output's pending
+                          # stores); in cache the fused loop is 3-17% faster
 DEF JVP64_PF_MAX_K = 1024  # float64 JVP rows up to this long (8 KB) prefetch the next row whole
 DEF JVP_SC_MAX_K = 4096  # float32 softmax-JVP rows up to this long keep e and e (v - c) in
                          # double scratch for the output pass (16 bytes an element, WS_JVP32;

@@ -241,7 +241,7 @@ cdef void _vvjp_rows32_case(const float* y, const float* g, float* out, Py_ssize
     cdef double cur = 0, nxt = 0, far = 0       # the dots of rows r, r + 1, r + 2
     cdef bint ok, ok_n, ok_f
     cdef Py_ssize_t r, nr
-    if K > FUSE_MAX_K:
+    if K > VJP_FUSE_MAX_K:
         for r in range(R):
             if _vjp_sum32(y + r * K, g + r * K, K, False, p1, &cur):
                 _vjp_out_pass32(y + r * K, g + r * K, out + r * K, K, cur, t, k)
@@ -265,14 +265,13 @@ cdef void _vvjp_rows32_case(const float* y, const float* g, float* out, Py_ssize
 cdef void _vvjp_rows32(const float* y, const float* g, float* out, Py_ssize_t R, Py_ssize_t K,
                        Temp t, char_r ws) noexcept nogil:
     """R rows (SMX_NF32 < K) of the softmax VJP. With FMA (and |T| in (1e-30, 1e30), where
-    1/T is a normal float32 pair far from overflow): for K <= FUSE_MAX_K each row's output
+    1/T is a normal float32 pair far from overflow): for K <= VJP_FUSE_MAX_K each row's output
     pass takes the sum(y g) of the row two on (_vjp_out_dot32), so a row costs one loop, not
     two, and the horizontal sums that finish a dot run beside the next row's pass; longer
-    rows take their sum and output passes (loads of the next row inside the output pass
-    would come 4 KB from its stores at some K: 4K aliasing; no software prefetch of the next
-    row: on Zen 4 it cost up to 70%, benchmarks/README.md). Otherwise row by row
-    (_vderiv_row32). A special
-    row (a sum that is not finite) goes to the general kernel. Scratch: WS_ROW."""
+    rows take their sum and output passes (the second from L1), with no software prefetch
+    of the next row (on Zen 4 it cost up to 70%: benchmarks/README.md). Otherwise row by
+    row (_vderiv_row32). A special row (a sum that is not finite) goes to the general
+    kernel. Scratch: WS_ROW."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Py_ssize_t r

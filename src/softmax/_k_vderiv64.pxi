@@ -390,6 +390,9 @@ cdef bint _vjp_out_sum64(const double* y, const double* g, double* out, Py_ssize
 
 cdef void _vvjp_rows64_case(const double* y, const double* g, double* out, Py_ssize_t R,
                             Py_ssize_t K, Temp t, char_r ws, TCase k) noexcept nogil:
+    """R rows of the float64 softmax VJP: up to VJP_FUSE_MAX_K each row's output pass takes
+    the next row's sum pass in its loop (_vjp_out_sum64), longer rows their two passes one
+    after the other (the second from L1); a special row the general kernel."""
     cdef double cur[2]
     cdef double nxt[2]
     cdef bint ok, ok_n = False
@@ -398,7 +401,7 @@ cdef void _vvjp_rows64_case(const double* y, const double* g, double* out, Py_ss
     ok = _vjp_sum64(y, g, K, False, k, cur)
     for r in range(R):
         o = r * K
-        if ok and r + 1 < R:
+        if ok and r + 1 < R and K <= VJP_FUSE_MAX_K:
             ok_n = _vjp_out_sum64(y + o, g + o, out + o, K, cur[0], cur[1], t, y + o + K,
                                   g + o + K, (R - r - 1) * K - pa - 2 * SMX_NF64, nxt, k)
         else:
