@@ -58,13 +58,15 @@ cdef inline smx_vf32 _times_f32(smx_vf64 a, smx_vf64 b, smx_vf64 f, bint neg,
     return smx_cvt_f64x2_f32(a, b)
 
 # ---------------------------------------------------------------- VJP rows
-# The softmax VJP on ISAs with FMA runs in float32 lanes (float <-> double conversions are
-# the costly instructions of these short loops: two a vector on Zen 4): sum(y g) as a
-# compensated dot (TwoSum, the products' exact errors), y (g - c) from the float32 pair of c
-# with g - c as a pair (TwoSum) and the product rounded once. Elsewhere, and for the
-# log-softmax VJP (exp(y) in double), in double lanes. The loops load y and g with
-# smx_load_keep_f32: each is used two or three times, and gcc otherwise loads it again for
-# each use (9 loads a vector instead of 4 in the fused pass).
+# The softmax VJP on ISAs with FMA: y (g - c) in float32 lanes from the float32 pair of c,
+# g - c as a pair (TwoSum) and the product rounded once; sum(y g) in double lanes (the
+# products exact, FMA) for rows up to VJP_FUSE_MAX_K (the fused loop: its four conversions
+# a vector cost less than a compensated float32 dot's ten operations, -3 ... -11% at K = 96
+# to 256), longer rows in float32 lanes as a compensated dot (TwoSum, the products' exact
+# errors: _dot_acc32; there the conversions cost more, float <-> double two a vector on
+# Zen 4). Without FMA, and for the log-softmax VJP (exp(y) in double), in double lanes. The
+# loops load y and g with smx_load_keep_f32: each is used two or three times, and gcc
+# otherwise loads it again for each use (9 loads a vector instead of 4 in the fused pass).
 
 cdef inline void _dot_acc32(smx_vf32* s, smx_vf32* c, smx_vf32 a, smx_vf32 b) noexcept nogil:
     """(s, c) += a * b, compensated: TwoSum, and the product's exact error into c."""
@@ -95,11 +97,13 @@ cdef inline smx_vf32 _vjp_elem32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 c
 
 cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out, TCase k,
                      double* res) noexcept nogil:
-    """res[0] = sum(y g) (softmax) or sum(g) (log_softmax); False when that is not finite
-    (an inf or NaN in y or g) or a log-softmax y is above 0 or NaN (the general kernel)."""
+    """res[0] = sum(y g) (softmax: float32 lanes compensated with FMA past VJP_FUSE_MAX_K,
+    else double lanes) or sum(g) (log_softmax); False when that is not finite (an inf or NaN
+    in y or g) or a log-softmax y is above 0 or NaN (the general kernel)."""
     cdef smx_vf64 z = smx_zero_f64(), s0 = z, s1 = z, s2 = z, s3 = z
     cdef smx_vf32 a, b, a2, b2, zf = smx_zero_f32(), t0 = zf, t1 = zf, u0 = zf, u1 = zf
     cdef smx_mf32 bad = smx_cmpneq_f32(zf, zf)
+    cdef bint lanes32 = SMX_HAS_FMA and K > VJP_FUSE_MAX_K
     cdef Py_ssize_t i = 0
     while i + 2 * SMX_NF32 <= K:
         a = smx_load_keep_f32(y + i)
@@ -113,7 +117,7 @@ cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out,
             s1 = smx_add_f64(s1, _hi64(b))
             s2 = smx_add_f64(s2, _lo64(b2))
             s3 = smx_add_f64(s3, _hi64(b2))
-        elif SMX_HAS_FMA:
+        elif lanes32:
             _dot_acc32(&t0, &u0, a, b)
             _dot_acc32(&t1, &u1, a2, b2)
         else:
@@ -129,14 +133,14 @@ cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out,
             bad = smx_or_mf32(bad, smx_not_mf32(smx_cmple_f32(a, zf)))
             s0 = smx_add_f64(s0, _lo64(b))
             s1 = smx_add_f64(s1, _hi64(b))
-        elif SMX_HAS_FMA:
+        elif lanes32:
             _dot_acc32(&t0, &u0, a, b)
         else:
             s0 = smx_muladd_f64(_lo64(a), _lo64(b), s0)
             s1 = smx_muladd_f64(_hi64(a), _hi64(b), s1)
         i += SMX_NF32
     res[0] = smx_reduce_add_f64(smx_add_f64(smx_add_f64(s0, s1), smx_add_f64(s2, s3)))
-    if SMX_HAS_FMA and not log_out:   # the float32 lanes' total in double: s exactly, then c
+    if lanes32 and not log_out:    # the float32 lanes' total in double: s exactly, then c
         res[0] = (_sum64_of32(t0) + _sum64_of32(t1)) + _sum64_of32(smx_add_f32(u0, u1))
     return fabs(res[0]) < INFINITY and not smx_any_mf32(bad)
 
@@ -204,13 +208,15 @@ cdef void _vjp_out_pass32(const float* y, const float* g, float* out, Py_ssize_t
 cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_t K, double cs,
                            Temp t, const float* ny, const float* ng, TCase k) noexcept nogil:
     """_vjp_out_pass32 of one row (y, g -> out, c = cs) with a later row's sum(y g) (ny, ng)
-    on the way, returned: the accumulation of _vjp_sum32 (FMA), the same bits. (One body
-    for both, the dot behind a constant flag, compiled differently: 4-10% faster on rows of
-    96 and 256, 12-15% slower on rows of 200; two loops kept.)"""
+    on the way, returned: the accumulation of _vjp_sum32 (double lanes, K <=
+    VJP_FUSE_MAX_K), the same bits. (One body for both, the dot behind a constant flag,
+    compiled differently: 4-10% faster on rows of 96 and 256, 12-15% slower on rows of 200;
+    two loops kept.)"""
     cdef bint neg = t.sgn < 0         # (at run time: one copy for T = +-1)
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 c1, nc1, c2, f1, f2, r0, r1
-    cdef smx_vf32 zf = smx_zero_f32(), t0 = zf, t1 = zf, u0 = zf, u1 = zf
+    cdef smx_vf64 z = smx_zero_f64(), s0 = z, s1 = z, s2 = z, s3 = z
+    cdef smx_vf32 a, b, a2, b2
     cdef smx_vf64 vc = smx_setall_f64(cs), vf = smx_setall_f64(t.inv_signed)
     cdef Py_ssize_t i = 0
     _vjp_pairs32(cs, t, &c1, &nc1, &c2, &f1, &f2)
@@ -221,18 +227,25 @@ cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_
                         c1, nc1, c2, f1, f2, vc, vf, neg, scaled)
         smx_store_f32(out + i, r0)
         smx_store_f32(out + i + SMX_NF32, r1)
-        _dot_acc32(&t0, &u0, smx_load_keep_f32(ny + i), smx_load_keep_f32(ng + i))
-        _dot_acc32(&t1, &u1, smx_load_keep_f32(ny + i + SMX_NF32),
-                   smx_load_keep_f32(ng + i + SMX_NF32))
+        a = smx_load_keep_f32(ny + i)
+        b = smx_load_keep_f32(ng + i)
+        a2 = smx_load_keep_f32(ny + i + SMX_NF32)
+        b2 = smx_load_keep_f32(ng + i + SMX_NF32)
+        s0 = smx_muladd_f64(_lo64(a), _lo64(b), s0)
+        s1 = smx_muladd_f64(_hi64(a), _hi64(b), s1)
+        s2 = smx_muladd_f64(_lo64(a2), _lo64(b2), s2)
+        s3 = smx_muladd_f64(_hi64(a2), _hi64(b2), s3)
         i += 2 * SMX_NF32
     while i < K:
         r0 = _vjp_val32(smx_load_till_f32(y + i, K - i, 0.0), smx_load_till_f32(g + i, K - i, 0.0),
                         c1, nc1, c2, f1, f2, vc, vf, neg, scaled)
         smx_store_till_f32(out + i, K - i, r0)
-        _dot_acc32(&t0, &u0, smx_load_till_f32(ny + i, K - i, 0.0),
-                   smx_load_till_f32(ng + i, K - i, 0.0))
+        a = smx_load_till_f32(ny + i, K - i, 0.0)
+        b = smx_load_till_f32(ng + i, K - i, 0.0)
+        s0 = smx_muladd_f64(_lo64(a), _lo64(b), s0)
+        s1 = smx_muladd_f64(_hi64(a), _hi64(b), s1)
         i += SMX_NF32
-    return (_sum64_of32(t0) + _sum64_of32(t1)) + _sum64_of32(smx_add_f32(u0, u1))
+    return smx_reduce_add_f64(smx_add_f64(smx_add_f64(s0, s1), smx_add_f64(s2, s3)))
 
 cdef void _vvjp_rows32_case(const float* y, const float* g, float* out, Py_ssize_t R,
                             Py_ssize_t K, Temp t, TCase k, char_r ws) noexcept nogil:
