@@ -92,8 +92,8 @@ cdef double _fexp_sum_ahead32(const float* x, Py_ssize_t K, Fast32 c, const floa
         _fast_acc32(&s0, &c0, e0)
         _fast_acc32(&s1, &c1, e1)
         if i + 2 * SMX_NF32 <= nn:
-            smx_prefetch(nx + i + LONG_AHEAD)
-            smx_prefetch(nx + i + LONG_AHEAD + 16)
+            smx_prefetch_l2(nx + i + LONG_AHEAD)
+            smx_prefetch_l2(nx + i + LONG_AHEAD + 16)
             v = _ld32(nx + i, neg)
             a0 = smx_max_f32(v, a0)
             b0 = smx_min_f32(v, b0)
@@ -120,6 +120,45 @@ cdef double _fexp_sum_ahead32(const float* x, Py_ssize_t K, Fast32 c, const floa
         q0 = smx_add_f32(q0, q1)
         st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
     return _anchored_total32(s0, s1, smx_add_f32(c0, c1), <int>(2 * SMX_NF32))
+
+cdef void _long_pass1_log32(const float* x, Py_ssize_t K, Temp t, TCase k,
+                            Block32* blocks) noexcept nogil:
+    """_long_pass1_32 for log_softmax: block b + 1's stats taken during block b's exps on
+    the fast path (_fexp_sum_log32) where block b + 1 is as long as block b, the lines
+    LONG_AHEAD past those loads hinted into L2 (pf: both of the pass's prefetch pointers;
+    within the row). Without the hints the next block's loads ran no faster than a stats
+    pass of their own (benchmarks/README.md)."""
+    cdef Py_ssize_t nb = (K + LBLK - 1) // LBLK, b, off, n, nn
+    cdef Stats32 st, nst
+    cdef Fast32 f
+    cdef double S
+    cdef const float* pf
+    _row_stats32(x, min(<Py_ssize_t>LBLK, K), k, &st)
+    nst = st
+    for b in range(nb):
+        off = b * LBLK
+        n = min(<Py_ssize_t>LBLK, K - off)
+        nn = min(<Py_ssize_t>LBLK, K - off - n) if b + 1 < nb else 0
+        _block_init32(&blocks[b], st.m, st.m, st.finite)
+        if (fabsf(st.m) < INFINITY and st.finite and _fastlog32(st.m, st.mn, t, &f)):
+            pf = x + off + n + LONG_AHEAD if off + 2 * n + LONG_AHEAD <= K else NULL
+            S = _fexp_sum_log32(x + off, n, f, x + off + n if nn == n else x + off, &nst,
+                                NULL, NULL, 0.0, 0.0, pf, pf, k)
+            if nn != n and nn > 0:
+                _row_stats32(x + off + n, nn, k, &nst)
+            if S >= _log_rest_min(n):
+                blocks[b].ones = 1.0
+                blocks[b].rest = S
+            else:
+                _exp_count_sum32(x + off, n, _row32(st.m, t), k, &blocks[b].ones,
+                                 &blocks[b].rest)
+        else:
+            if fabsf(st.m) < INFINITY:
+                _exp_count_sum32(x + off, n, _row32(st.m, t), k, &blocks[b].ones,
+                                 &blocks[b].rest)
+            if nn > 0:
+                _row_stats32(x + off + n, nn, k, &nst)
+        st = nst
 
 cdef void _long_pass1_32(const float* x, Py_ssize_t K, Temp t, TCase k,
                          Block32* blocks) noexcept nogil:
@@ -203,6 +242,27 @@ cdef void _fexp_scale_out32(const float* x, float* out, Py_ssize_t n, Fast32 c, 
         e = _vexp32f(_ld_till32(x + i, n - i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
         smx_store_till_f32(out + i, n - i, _times32d(e, vh, vl) if direct else _times32(e, vh, vl, vi))
 
+cdef void _log_out_long32(const float* x, float* out, Py_ssize_t n, Row32 c, double L,
+                          bint stream, TCase k) noexcept nogil:
+    """_log_out32 of a block of a long row (n elements); stream: the output stored past the
+    caches from out's first vector-aligned element on (as _fexp_scale_out32)."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef LogOut32 o = _log_consts32(c, L)
+    cdef Py_ssize_t i
+    if not stream:
+        _log_out32(x, out, n, c, L, k)
+        return
+    i = (SMX_NF32 - (<Py_ssize_t>out // <Py_ssize_t>sizeof(float)) % SMX_NF32) % SMX_NF32
+    i = i if i < n else n
+    _log_out32(x, out, i, c, L, k)
+    while i + SMX_NF32 <= n:
+        smx_prefetch(x + i + LONG_AHEAD)
+        smx_stream_f32(out + i, _log_vec32(_ld32(x + i, neg), o, scaled))
+        i += SMX_NF32
+    smx_stream_fence()
+    _log_out32(x + i, out + i, n - i, c, L, k)
+
 cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op, int P,
                        TCase k, Block32* blocks) noexcept nogil:
     cdef Py_ssize_t nb = (K + LBLK - 1) // LBLK, b, off, n
@@ -219,6 +279,8 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
             _block_stats32(x + off, min(<Py_ssize_t>LBLK, K - off), t, op, k, &blocks[b])
     elif op == 0:
         _long_pass1_32(x, K, t, k, blocks)
+    elif op == 1:
+        _long_pass1_log32(x, K, t, k, blocks)
     else:
         for b in range(nb):
             off = b * LBLK
@@ -255,7 +317,7 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
             elif op == 0:
                 _exp_scale_out32(x + off, out + off, n, c, L, k)
             else:
-                _log_out32(x + off, out + off, n, c, L, k)
+                _log_out_long32(x + off, out + off, n, c, L, stream, k)
     else:
         for b in range(nb):
             off = b * LBLK
@@ -265,7 +327,7 @@ cdef int _vlong32_case(const float* x, float* out, Py_ssize_t K, Temp t, int op,
             elif op == 0:
                 _exp_scale_out32(x + off, out + off, n, c, L, k)
             else:
-                _log_out32(x + off, out + off, n, c, L, k)
+                _log_out_long32(x + off, out + off, n, c, L, stream, k)
     return 0
 
 cdef int _vlong32(const float* x, float* out, Py_ssize_t K, Temp t, int op, int P) noexcept nogil:

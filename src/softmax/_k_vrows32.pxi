@@ -175,28 +175,42 @@ cdef void _exp_count_sum32(const float* x, Py_ssize_t K, Row32 c, TCase k, doubl
     ones[0] = smx_reduce_add_f32(smx_add_f32(on0, on1))
     rest[0] = smx_reduce_add_f64(smx_add_f64(smx_add_f64(r0, r1), smx_add_f64(r2, r3)))
 
+ctypedef struct LogOut32:   # the constants of _log_out32's output
+    smx_vf32 vh      # T == 1: the float32 pair of m + L
+    smx_vf32 vl
+    smx_vf64 md      # else: m, L, 1/|T| in double
+    smx_vf64 Ld
+    smx_vf64 inv
+
+cdef inline LogOut32 _log_consts32(Row32 c, double L) noexcept nogil:
+    cdef LogOut32 o
+    cdef double C = <double>c.m + L
+    cdef float c_hi = <float>C
+    o.vh = smx_setall_f32(c_hi)
+    o.vl = smx_setall_f32(<float>((<double>c.m - <double>c_hi) + L))
+    o.md = smx_setall_f64(<double>c.m)
+    o.Ld = smx_setall_f64(L)
+    o.inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    return o
+
+cdef inline smx_vf32 _log_vec32(smx_vf32 y, LogOut32 o, bint scaled) noexcept nogil:
+    """One vector of _log_out32's output from y."""
+    if scaled:
+        return smx_cvt_f64x2_f32(
+            smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), o.md), o.inv), o.Ld),
+            smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y), o.md), o.inv), o.Ld))
+    return smx_sub_f32(smx_sub_f32(y, o.vh), o.vl)
+
 cdef void _log_out32(const float* x, float* out, Py_ssize_t K, Row32 c, double L,
                      TCase k) noexcept nogil:
     """out = (y - m)/|T| - L. T == 1: (y - c_hi) - c_lo, with c_hi + c_lo the float32 pair of
     m + L (y - c_hi is exact near the max, so a small -L keeps its precision); else in double."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef double C = <double>c.m + L
-    cdef float c_hi = <float>C
-    cdef smx_vf32 vh = smx_setall_f32(c_hi), y
-    cdef smx_vf32 vl = smx_setall_f32(<float>((<double>c.m - <double>c_hi) + L))
-    cdef smx_vf64 md = smx_setall_f64(<double>c.m), Ld = smx_setall_f64(L)
-    cdef smx_vf64 inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    cdef LogOut32 o = _log_consts32(c, L)
     cdef Py_ssize_t i = 0
     while i < K:
-        y = _ld_till32(x + i, K - i, 0.0, neg)
-        if scaled:
-            y = smx_cvt_f64x2_f32(
-                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), md), inv), Ld),
-                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y), md), inv), Ld))
-        else:
-            y = smx_sub_f32(smx_sub_f32(y, vh), vl)
-        _st_till32(out + i, K - i, y)
+        _st_till32(out + i, K - i, _log_vec32(_ld_till32(x + i, K - i, 0.0, neg), o, scaled))
         i += SMX_NF32
 
 cdef void _lse_sums32(const float* x, Py_ssize_t K, Row32 c, TCase k, double* ones,
