@@ -313,8 +313,9 @@ def test_row_max_tiny64():
 # Rows of K >= 2**18 float32 elements run in blocks of 16384 (each block's max, min and sum,
 # merged in block order, then the output block by block); softmax takes each block on the
 # fast exp where the block allows it and the output pass on it where the whole row does, and
-# from 2**22 elements on stores its output past the caches from out's first vector-aligned
-# element. Blocks the fast path cannot take sit beside ones it can.
+# from 2**22 elements on softmax and log_softmax store their output past the caches from
+# out's first vector-aligned element. Blocks the fast path cannot take sit beside ones it
+# can. One thread and two give the same bits (on one CPU both run on one).
 LONG_SPECIALS = ("normal", "wide block", "wide row", "tiny block", "-inf", "offset", "blocks apart")
 LBLK = 16384
 

@@ -44,10 +44,9 @@ DEF LSE_BLOCK_MAX_K = 256   # logsumexp rows likewise (_vblock32_lse; any build)
 DEF LSE_BLOCK_MAX_VECS = 16  # (AVX2: rows of 200 +2-7% in blocks)
 DEF BLOCK_LANES = 16        # SMX_NF32 at most: the sizes of _vblock32_case's arrays
 
-DEF FUSE_MAX_K = 512    # float32 rows up to this long take one row's output pass in another
-                        # row's pass (_vrows32_case, _vvjp_rows32): longer, the rows it touches
-                        # crowd L1, and a row of just under 4 KB puts the next row's loads
-                        # 4 KB from the last stores (4K aliasing: (4096,1000) VJP 1.46 -> 2.24 ms)
+DEF FUSE_MAX_K = 512    # float32 softmax and log_softmax rows up to this long take one row's
+                        # output pass in another row's pass (_vrows32_case): longer, the rows
+                        # it touches crowd L1
 DEF VJP_FUSE_MAX_K = 256  # softmax-VJP rows (float32, float64) up to this long take the next
                           # row's dot inside their output pass; longer rows, from memory, lost
                           # 23-43% to that (the next row's loads 4K-alias the output's pending
@@ -81,7 +80,8 @@ DEF WS_ROW = 2 * BLK * 8 + WS_EXP_MAP   # the row kernels (_softmax_row, _lse_ro
                                         # a block of exps and tails, then _exp_map; _vjp_row)
 DEF VCW = 1024     # at most this many float32 columns a chunk of the vector column kernels
 DEF WS_VCOL = 48 * VCW      # their state (_vcols32: 25 VCW bytes, _vderiv_cols32: 45 VCW)
-DEF STREAM_MIN = 1 << 22   # rows from this long store softmax's output past the caches (16 MB)
+DEF STREAM_MIN = 1 << 22   # float32 rows from this long: the softmax and log_softmax output past
+                           # the caches (16 MB)
 DEF STREAM_COL_MIN = 1 << 21    # the float32 column strips' output from this many elements (8
                            # MB; rows far apart, written in pieces of a few lines, gain from
                            # 2 MB on: benchmarks/README.md)

@@ -225,8 +225,8 @@ cdef void _cvjp_out32(const float* y, const float* g, float* out, Py_ssize_t K,
 
 # ---------------------------------------------------------------- softmax VJP, contiguous block
 # A contiguous (K, w) block, w <= FCV * SMX_NF32 (an axis whose inner size is at most 64 with
-# AVX-512), at T = +-1 with FMA: the arithmetic of the rows' float32 lanes (_vjp_sum32's
-# compensated dot per column, _vjp_unit32's output), the state of its FCV vectors of columns
+# AVX-512), at T = +-1 with FMA: the arithmetic of the rows' float32 lanes (the compensated
+# dot _dot_acc32 per column, _vjp_unit32's output), the state of its FCV vectors of columns
 # in registers, none in scratch arrays; the dot's compensation flushed into double every
 # LOG_FLUSH rows (each column's dot takes K terms in one lane, the rows' K / (2 SMX_NF32)).
 

@@ -95,11 +95,18 @@ cdef inline smx_vf32 _vjp_elem32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 c
     low[0] = smx_any_mf32(smx_and_mf32(smx_cmplt_f32(smx_abs_f32(p), lim), smx_cmpneq_f32(r, z)))
     return r
 
+cdef inline bint _vjp_c_ok32(double c) noexcept nogil:
+    """A softmax VJP's c = sum(y g) that the float32 output passes can take: finite as the
+    float32 pair c1 + c2 (_vjp_pairs32). A sum in double lanes may pass FLT_MAX with every
+    product finite; c1 would then be inf and the output NaN (the general kernel's then)."""
+    return fabsf(<float>c) < INFINITY
+
 cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out, TCase k,
                      double* res) noexcept nogil:
     """res[0] = sum(y g) (softmax: float32 lanes compensated with FMA past VJP_FUSE_MAX_K,
     else double lanes) or sum(g) (log_softmax); False when that is not finite (an inf or NaN
-    in y or g) or a log-softmax y is above 0 or NaN (the general kernel)."""
+    in y or g; softmax: not finite in float32, _vjp_c_ok32) or a log-softmax y is above 0 or
+    NaN (the general kernel)."""
     cdef smx_vf64 z = smx_zero_f64(), s0 = z, s1 = z, s2 = z, s3 = z
     cdef smx_vf32 a, b, a2, b2, zf = smx_zero_f32(), t0 = zf, t1 = zf, u0 = zf, u1 = zf
     cdef smx_mf32 bad = smx_cmpneq_f32(zf, zf)
@@ -142,7 +149,9 @@ cdef bint _vjp_sum32(const float* y, const float* g, Py_ssize_t K, bint log_out,
     res[0] = smx_reduce_add_f64(smx_add_f64(smx_add_f64(s0, s1), smx_add_f64(s2, s3)))
     if lanes32 and not log_out:    # the float32 lanes' total in double: s exactly, then c
         res[0] = (_sum64_of32(t0) + _sum64_of32(t1)) + _sum64_of32(smx_add_f32(u0, u1))
-    return fabs(res[0]) < INFINITY and not smx_any_mf32(bad)
+    if smx_any_mf32(bad):
+        return False
+    return fabs(res[0]) < INFINITY if log_out else _vjp_c_ok32(res[0])
 
 cdef inline smx_vf32 _vjp_unit32(smx_vf32 y, smx_vf32 g, smx_vf32 c1, smx_vf32 nc1,
                                  smx_vf32 c2) noexcept nogil:
@@ -209,9 +218,9 @@ cdef double _vjp_out_dot32(const float* y, const float* g, float* out, Py_ssize_
                            Temp t, const float* ny, const float* ng, TCase k) noexcept nogil:
     """_vjp_out_pass32 of one row (y, g -> out, c = cs) with a later row's sum(y g) (ny, ng)
     on the way, returned: the accumulation of _vjp_sum32 (double lanes, K <=
-    VJP_FUSE_MAX_K), the same bits. (One body for both, the dot behind a constant flag,
-    compiled differently: 4-10% faster on rows of 96 and 256, 12-15% slower on rows of 200;
-    two loops kept.)"""
+    VJP_FUSE_MAX_K), the same bits. (One body for both, the dot behind a constant flag, was
+    measured with the earlier float32-lane dot: 4-10% faster on rows of 96 and 256, 12-15%
+    slower on rows of 200; two loops kept.)"""
     cdef bint neg = t.sgn < 0         # (at run time: one copy for T = +-1)
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 c1, nc1, c2, f1, f2, r0, r1
@@ -268,7 +277,7 @@ cdef void _vvjp_rows32_case(const float* y, const float* g, float* out, Py_ssize
         if ok:
             far = _vjp_out_dot32(y + r * K, g + r * K, out + r * K, K, cur, t, y + nr * K,
                                  g + nr * K, k)
-            ok_f = fabs(far) < INFINITY
+            ok_f = _vjp_c_ok32(far)
         else:
             _vjp_row(y + r * K, g + r * K, out + r * K, K, t, False, ws)
             ok_f = _vjp_sum32(y + nr * K, g + nr * K, K, False, p1, &far)

@@ -417,9 +417,9 @@ cdef void _vvjp_rows64_case(const double* y, const double* g, double* out, Py_ss
 
 cdef void _vvjp_rows64(const double* y, const double* g, double* out, Py_ssize_t R,
                        Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """R rows of the float64 softmax VJP, each row's output pass with the next row's sum pass
-    (_vjp_out_sum64; a row's bits: _vvjp_row64_case's); a special row the general kernel's
-    (_vjp_row). Scratch: WS_ROW."""
+    """R rows of the float64 softmax VJP (_vvjp_rows64_case: up to VJP_FUSE_MAX_K each row's
+    output pass with the next row's sum pass; a row's bits: _vvjp_row64_case's); a special
+    row the general kernel's (_vjp_row). Scratch: WS_ROW."""
     cdef Pos1 p1 = Pos1(0)
     cdef PosT pt = PosT(0)
     cdef Neg1 n1 = Neg1(0)

@@ -3,14 +3,16 @@
 # it), merged in block order, then the output block by block. Part of the per-ISA kernel
 # source (included by _kernels.pyx).
 #
-# Pass 1 reads a block from memory once for its max and again, from L2, for its exps; pass 2
-# reads the row again and writes the output (softmax takes its exps again): the row is read
-# twice and written once, as memory-bound data wants. The blocks are the work items of the
-# threads, and the merge runs in block order whatever the thread count: the bits do not
+# Pass 1 reads a block for its max and min and again, from L2, for its exps (on one thread,
+# softmax and log_softmax on the fast path: a block's max and min inside the exp pass of the
+# block before, _long_pass1_32, _long_pass1_log32); pass 2 reads the row again and writes the
+# output (softmax takes its exps again; from STREAM_MIN elements past the caches): the row is
+# read twice and written once, as memory-bound data wants. The blocks are the work items of
+# the threads, and the merge runs in block order whatever the thread count: the bits do not
 # depend on it.
 
 DEF LONG_AHEAD = 1024          # floats ahead of its loads that the long-row passes prefetch
-                               # (_fexp_sum_ahead32: of the next block; _fexp_out_loop32)
+                               # (pass 1: of the next block, into L2; pass 2: into L1)
 DEF LBLK = 16384               # elements a block (64 KB of float32: in L2 between its passes)
 
 ctypedef struct Block32:       # the partial statistics of a block of a float32 row

@@ -27,8 +27,9 @@ Passes, per slice:
 * logsumexp      max | exps summed                | one value
 * *_jvp          max | exps -> out, sum, dot      | out from v and the saved exps
 * *_vjp          dot (or sum)                     | out from y and g
-                 (float32 softmax VJP rows of at most FUSE_MAX_K at T = +-1: each row's
-                 output pass takes the dot of the row two on: one loop a row)
+                 (softmax VJP rows of at most VJP_FUSE_MAX_K: each row's output pass takes
+                 the dot of a later row, float32 the row two on, float64 the next: one
+                 loop a row)
 Columns: float32 softmax and log_softmax of finite columns whose span keeps every exp normal
 (an FMA build) in strips of four vectors of columns, the three passes above on the fast exp,
 a strided strip copied to a contiguous buffer by its max pass, which runs inside the previous
