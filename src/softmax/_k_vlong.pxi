@@ -208,6 +208,13 @@ cdef inline Py_ssize_t _fexp_out_loop32(const float* x, float* out, Py_ssize_t i
         i += SMX_NF32
     return i
 
+cdef inline Py_ssize_t _stream_head32(const float* out, Py_ssize_t n) noexcept nogil:
+    """The elements before out's first vector-aligned one (at most n): stored plainly ahead
+    of a pass that streams the rest (smx_stream_f32 needs the alignment)."""
+    cdef Py_ssize_t a = (<Py_ssize_t>out // <Py_ssize_t>sizeof(float)) % SMX_NF32
+    cdef Py_ssize_t i = (SMX_NF32 - a) % SMX_NF32
+    return i if i < n else n
+
 cdef void _fexp_scale_out32(const float* x, float* out, Py_ssize_t n, Fast32 c, double inv,
                             Py_ssize_t K, bint stream, TCase k) noexcept nogil:
     """out = exp((y - mt)/|T|) * inv on the fast path, the exps taken again: the output pass
@@ -225,8 +232,7 @@ cdef void _fexp_scale_out32(const float* x, float* out, Py_ssize_t n, Fast32 c, 
     else:
         _inv_pair32(inv, &vh, &vl, &vi)
     if stream:                 # a head up to out's first vector-aligned element
-        i = (SMX_NF32 - (<Py_ssize_t>out // <Py_ssize_t>sizeof(float)) % SMX_NF32) % SMX_NF32
-        i = i if i < n else n
+        i = _stream_head32(out, n)
         if i > 0:
             e = _vexp32f(_ld_till32(x, i, c.mt, neg), nmt, c.inv_hi, c.inv_lo, scaled)
             smx_store_till_f32(out, i, _times32d(e, vh, vl) if direct else _times32(e, vh, vl, vi))
@@ -250,13 +256,13 @@ cdef void _log_out_long32(const float* x, float* out, Py_ssize_t n, Row32 c, dou
     caches from out's first vector-aligned element on (as _fexp_scale_out32)."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef LogOut32 o = _log_consts32(c, L)
+    cdef LogOut32 o
     cdef Py_ssize_t i
     if not stream:
         _log_out32(x, out, n, c, L, k)
         return
-    i = (SMX_NF32 - (<Py_ssize_t>out // <Py_ssize_t>sizeof(float)) % SMX_NF32) % SMX_NF32
-    i = i if i < n else n
+    o = _log_consts32(c, L)
+    i = _stream_head32(out, n)
     _log_out32(x, out, i, c, L, k)
     while i + SMX_NF32 <= n:
         smx_prefetch(x + i + LONG_AHEAD)
