@@ -525,6 +525,36 @@ def test_column_blocks(K, inner, special, T):
         check("column-blocks", fn, case, f" K={K} inner={inner} {special}")
 
 
+# Wider axes: the float32 softmax VJP at T = +-1 (FMA) sweeps whole rows of a chunk of columns
+# (_cvjp_sweep32, its state in arrays), each column's operations those of a contiguous block's
+# (_cvjp_unit32 above): the same bits. A vector of columns whose sum(y g) is not finite as a
+# float32 pair goes to the general kernel (a NaN, an inf, a sum past FLT_MAX with every output
+# finite), the vectors around it stay. inner 1100 is two chunks (VCW = 1024 columns).
+@pytest.mark.parametrize("T", (1.0, -1.0), ids=lambda t: f"T{t}")
+@pytest.mark.parametrize("K, inner", ((3, 100), (700, 200), (37, 1100), (2000, 81)))
+def test_vjp_column_sweeps(K, inner, T):
+    rng = np.random.default_rng([SEED, K, inner, int(T * 10) + 40])
+    x = rng.standard_normal((K, inner)).astype(np.float32) * np.float32(3)
+    g = (rng.standard_normal(x.shape) * 0.25 + 2).astype(np.float32)
+    case = Case(x, 0, T, g=g)
+    case.__dict__["y"] = np.ascontiguousarray(case.y)     # (the oracle's is in Fortran order)
+    check("vjp-column-sweeps", "softmax_vjp", case, f" K={K} inner={inner}")
+    got = S.softmax_vjp(case.y, g, axis=0, temperature=T)
+    block = S.softmax_vjp(np.ascontiguousarray(case.y[:, 16:32]), np.ascontiguousarray(g[:, 16:32]),
+                          axis=0, temperature=T)
+    np.testing.assert_array_equal(got[:, 16:32], block)
+    np.testing.assert_array_equal(got, S.softmax_vjp(case.y, g, axis=0, temperature=T, workers=2))
+    y, g = case.y.copy(), g.copy()
+    r = rng.integers(K, size=3)
+    y[r[0], 5] = np.nan
+    g[r[1], 40] = np.inf
+    y[:, inner - 2] *= np.float32(0.5)      # (every output finite: |y| (g - c) < 0.5 * 3.6e38)
+    y[r[2], inner - 2], g[r[2], inner - 2] = 1.2, 3e38
+    special = Case(x, 0, T, g=g)
+    special.__dict__["y"] = y
+    check("vjp-column-sweeps", "softmax_vjp", special, f" K={K} inner={inner} special")
+
+
 # ============================================================================ log-softmax VJP
 @pytest.mark.parametrize("T", (1.0, -0.6), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)

@@ -5,6 +5,8 @@
 # (_jvp_cols, _vjp_cols). Part of the per-ISA kernel source (included by _kernels.pyx).
 
 DEF DCHUNK_BYTES = 2097152     # a block of each input within the last-level cache
+DEF CVJP_AHEAD = 4             # _cvjp_sweep32: rows ahead that its passes prefetch, where its
+DEF CVJP_GAP = 64              # rows' W columns lie at least CVJP_GAP elements apart
 
 cdef inline Py_ssize_t _dchunk_width(Py_ssize_t K, Py_ssize_t inner, Py_ssize_t itemsize) noexcept nogil:
     """Columns per block of the vector derivative kernels: K * W * itemsize within
@@ -311,6 +313,87 @@ cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K,
                        a3, n3, b3, neg)
     return True
 
+# The same arithmetic on rows stride > FCV * SMX_NF32 apart: each pass sweeps the W columns of
+# every row (strips of FCV vectors, as _cvjp_unit32 on a strided block, read each row 256 bytes
+# at a time: from memory 2-3x slower than whole rows), the state in arrays (a load and a store
+# of t and u a vector), each column's operations those of _cvjp_unit32 in the same order: the
+# same bits as a contiguous block of the same columns.
+
+cdef inline void _cvjp_flush_all(float* us, double* cd, Py_ssize_t W) noexcept nogil:
+    """_fc_flush of the W columns' compensations us into cd."""
+    cdef smx_vf32 u
+    cdef Py_ssize_t j = 0
+    while j < W:
+        u = smx_load_f32(us + j)
+        _fc_flush(&u, cd + j)
+        smx_store_f32(us + j, u)
+        j += SMX_NF32
+
+cdef void _cvjp_sweep32(const float* y, const float* g, float* out, Py_ssize_t K,
+                        Py_ssize_t stride, Py_ssize_t W, bint neg, Temp t, char* scratch,
+                        char_r ws) noexcept nogil:
+    """The softmax VJP of W <= VCW columns of a (K, stride) block at T = 1 (T = -1: neg), FMA
+    only: _cvjp_unit32's operations per column; a vector of columns whose sum(y g) is not
+    finite as a float32 pair goes to the general kernel (_vjp_cols, scratch from ws). Its
+    state in scratch: 3 VCW floats, VCW doubles, VCW / 16 flags (21 VCW bytes)."""
+    cdef float* ts = <float*>scratch           # t, then c1
+    cdef float* us = ts + VCW                   # u, then c2
+    cdef float* ns = us + VCW                   # -c1
+    cdef double* cd = <double*>(ns + VCW)
+    cdef unsigned char* sp = <unsigned char*>(cd + VCW)
+    cdef smx_vf32 a, b, c
+    cdef Py_ssize_t row, j, nv = (W + SMX_NF32 - 1) // SMX_NF32
+    cdef bint apart = stride - W >= CVJP_GAP     # (else the hardware prefetchers see a stream)
+    cdef const float* p
+    cdef const float* q
+    cdef float* o
+    for j in range(nv * SMX_NF32):
+        ts[j] = us[j] = 0.0
+        cd[j] = 0.0
+    for row in range(K):
+        p = y + row * stride
+        q = g + row * stride
+        j = 0
+        while j < W:
+            if apart:
+                smx_prefetch(p + CVJP_AHEAD * stride + j)
+                smx_prefetch(q + CVJP_AHEAD * stride + j)
+            a = smx_load_f32(ts + j)
+            b = smx_load_f32(us + j)
+            _dot_acc32(&a, &b, _cldv32(p + j, W - j), _cldv32(q + j, W - j))
+            smx_store_f32(ts + j, a)
+            smx_store_f32(us + j, b)
+            j += SMX_NF32
+        if row % LOG_FLUSH == LOG_FLUSH - 1:
+            _cvjp_flush_all(us, cd, W)
+    _cvjp_flush_all(us, cd, W)
+    j = 0
+    while j < W:
+        _cvjp_pair(smx_load_f32(ts + j), cd + j, &a, &b, &c)
+        sp[j // SMX_NF32] = not smx_all_mf32(smx_cmplt_f32(smx_abs_f32(a),
+                                                           smx_setall_f32(INFINITY)))
+        if sp[j // SMX_NF32]:
+            _vjp_cols(y + j, g + j, out + j, K, stride, min(<Py_ssize_t>SMX_NF32, W - j), t,
+                      False, ws)
+        smx_store_f32(ts + j, a)
+        smx_store_f32(ns + j, b)
+        smx_store_f32(us + j, c)
+        j += SMX_NF32
+    for row in range(K):
+        p = y + row * stride
+        q = g + row * stride
+        o = out + row * stride
+        j = 0
+        while j < W:
+            if apart:
+                smx_prefetch(p + CVJP_AHEAD * stride + j)
+                smx_prefetch(q + CVJP_AHEAD * stride + j)
+                smx_prefetchw(o + CVJP_AHEAD * stride + j)
+            if not sp[j // SMX_NF32]:
+                _cvjp_out1(p + j, q + j, o + j, W - j, smx_load_f32(ts + j), smx_load_f32(ns + j),
+                           smx_load_f32(us + j), neg)
+            j += SMX_NF32
+
 # ---------------------------------------------------------------- JVP, contiguous block
 # A contiguous (K, w) block, w <= FCV * SMX_NF32: the passes of _vderiv_cols32_case, each over
 # a group of two vectors of columns at a time, the group's state (max, anchor, sums in double)
@@ -460,9 +543,13 @@ cdef void _vderiv_cols32(Op op, const float* x, const float* v, float* out, Py_s
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    if (op == OP_VJP and SMX_HAS_FMA and not t.scaled and stride <= FCV * SMX_NF32
-            and _cvjp_unit32(x, v, out, K, W, t.sgn < 0)):
-        return
+    if op == OP_VJP and SMX_HAS_FMA and not t.scaled:
+        if stride <= FCV * SMX_NF32:
+            if _cvjp_unit32(x, v, out, K, W, t.sgn < 0):
+                return
+        else:
+            _cvjp_sweep32(x, v, out, K, stride, W, t.sgn < 0, t, scratch, ws)
+            return
     if (op == OP_JVP or op == OP_LOG_JVP) and stride <= FCV * SMX_NF32:
         if case == 0:
             if _cjvp_block32(x, v, out, K, W, t, op == OP_LOG_JVP, p1):
