@@ -529,7 +529,9 @@ def test_column_blocks(K, inner, special, T):
 # (_cvjp_sweep32, its state in arrays), each column's operations those of a contiguous block's
 # (_cvjp_unit32 above): the same bits. A vector of columns whose sum(y g) is not finite as a
 # float32 pair goes to the general kernel (a NaN, an inf, a sum past FLT_MAX with every output
-# finite), the vectors around it stay. inner 1100 is two chunks (VCW = 1024 columns).
+# finite), the vectors around it stay; a column where y c passes FLT_MAX and y g and y (g - c)
+# do not (an output formed through the product y c overflows). inner 1100 is two chunks (VCW =
+# 1024 columns).
 @pytest.mark.parametrize("T", (1.0, -1.0), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("K, inner", ((3, 100), (700, 200), (37, 1100), (2000, 81)))
 def test_vjp_column_sweeps(K, inner, T):
@@ -545,14 +547,20 @@ def test_vjp_column_sweeps(K, inner, T):
     np.testing.assert_array_equal(got[:, 16:32], block)
     np.testing.assert_array_equal(got, S.softmax_vjp(case.y, g, axis=0, temperature=T, workers=2))
     y, g = case.y.copy(), g.copy()
-    r = rng.integers(K, size=3)
+    r = rng.choice(K, size=3, replace=False)
     y[r[0], 5] = np.nan
     g[r[1], 40] = np.inf
     y[:, inner - 2] *= np.float32(0.5)      # (every output finite: |y| (g - c) < 0.5 * 3.6e38)
     y[r[2], inner - 2], g[r[2], inner - 2] = 1.2, 3e38
+    y[:, 20], g[:, 20] = 0, 1               # y c passes FLT_MAX, y g and y (g - c) do not
+    y[r[:2], 20], g[r[:2], 20] = (1.5, 0.5), (1.4666666e38, 4e37)   # (c = 2.4e38, out -1.4e38)
     special = Case(x, 0, T, g=g)
     special.__dict__["y"] = y
     check("vjp-column-sweeps", "softmax_vjp", special, f" K={K} inner={inner} special")
+    got = S.softmax_vjp(y, g, axis=0, temperature=T)
+    assert np.isfinite(got[:, 16:32]).all()
+    np.testing.assert_array_equal(got[:, 16:32], S.softmax_vjp(
+        np.ascontiguousarray(y[:, 16:32]), np.ascontiguousarray(g[:, 16:32]), axis=0, temperature=T))
 
 
 # ============================================================================ log-softmax VJP

@@ -178,8 +178,9 @@ def test_vjp_row_blocks_special(t, dtype, K):
     float64: the next row), longer rows their two passes one after the other. Special rows
     (NaN, inf in y or g) at a block's first and last rows and beside them go to the general
     kernel and the rows after them restart the chain; a row whose sum(y g) passes FLT_MAX
-    (float32: the general kernel too). Against the oracle; two threads, and the rows shifted
-    by one against the blocks, give the same bits."""
+    (float32: the general kernel too); a row where y c does, y g and y (g - c) do not (an
+    output formed through the product y c overflows). Against the oracle; two threads, and
+    the rows shifted by one against the blocks, give the same bits."""
     b = 65536 // K
     rows = 2 * b + 46
     x, _, g = data((rows, K), seed=7, dtype=dtype)
@@ -194,10 +195,12 @@ def test_vjp_row_blocks_special(t, dtype, K):
     rtol, atol = grad_tol(dtype, x, np.where(np.isfinite(g), g, 0), t)
     y[b + 5], g[b + 5] = 1e-10, 1.0         # sum(y g) = 3.6e38 past the float32 range, every
     y[b + 5, 0], g[b + 5, 0] = 1.2, 3e38    # output finite (-7.2e37 / T, -3.6e28 / T)
+    y[b + 9], g[b + 9] = 0.0, 1.0           # y c passes FLT_MAX, y g and y (g - c) do not:
+    y[b + 9, :2], g[b + 9, :2] = (1.5, 0.5), (1.4666666e38, 4e37)   # c = 2.4e38, out -1.4e38 / T
     with np.errstate(all="ignore"):
         want = oracle.softmax_vjp(y, g, 1, t)
         one = sm.softmax_vjp(y, g, axis=1, temperature=t, workers=1)
-        assert np.isfinite(one[b + 5]).all()
+        assert np.isfinite(one[b + 5]).all() and np.isfinite(one[b + 9]).all()
         util.assert_close(one, want.round(np.longdouble), rtol, atol, "softmax_vjp")
         np.testing.assert_array_equal(sm.softmax_vjp(y, g, axis=1, temperature=t, workers=2), one)
         # rows one on: each block's first rows take their dot apart, the others inside an
