@@ -525,26 +525,35 @@ def test_column_blocks(K, inner, special, T):
         check("column-blocks", fn, case, f" K={K} inner={inner} {special}")
 
 
-# Wider axes: the float32 softmax VJP at T = +-1 (FMA) sweeps whole rows of a chunk of columns
-# (_cvjp_sweep32, its state in arrays), each column's operations those of a contiguous block's
-# (_cvjp_unit32 above): the same bits. A vector of columns whose sum(y g) is not finite as a
-# float32 pair goes to the general kernel (a NaN, an inf, a sum past FLT_MAX with every output
-# finite), the vectors around it stay; a column where y c passes FLT_MAX and y g and y (g - c)
-# do not (an output formed through the product y c overflows). inner 1100 is two chunks (VCW =
-# 1024 columns).
+# Wider axes: the float32 softmax VJP at T = +-1 (FMA) along an axis whose rows lie more than
+# FCV * SMX_NF32 elements apart (64 with AVX-512, 32 with AVX2) sweeps whole rows of a chunk of
+# columns (_cvjp_sweep32, its state in arrays), each column's operations those of a contiguous
+# block's (_cvjp_unit32 above): the same bits as the same columns taken 16 at a time as
+# contiguous blocks. A vector of columns whose sum(y g) is not finite as a float32 pair goes to
+# the general kernel (a NaN, an inf, a sum past FLT_MAX with every output finite), in a block
+# as well as in the sweep; a column where y c passes FLT_MAX and y g and y (g - c) do not (an
+# output formed through the product y c overflows); a column where g - c cancels to 2**-20
+# (the old column kernel, in double lanes, differed there in the last bits). inner 1100 is two
+# chunks (VCW = 1024 columns).
+def _vjp_in_blocks(y, g, T):
+    """softmax_vjp along axis 0, 16 columns at a time, each a contiguous block."""
+    return np.concatenate([S.softmax_vjp(np.ascontiguousarray(y[:, j:j + 16]),
+                                         np.ascontiguousarray(g[:, j:j + 16]), axis=0,
+                                         temperature=T) for j in range(0, y.shape[1], 16)], axis=1)
+
+
 @pytest.mark.parametrize("T", (1.0, -1.0), ids=lambda t: f"T{t}")
 @pytest.mark.parametrize("K, inner", ((3, 100), (700, 200), (37, 1100), (2000, 81)))
 def test_vjp_column_sweeps(K, inner, T):
     rng = np.random.default_rng([SEED, K, inner, int(T * 10) + 40])
     x = rng.standard_normal((K, inner)).astype(np.float32) * np.float32(3)
     g = (rng.standard_normal(x.shape) * 0.25 + 2).astype(np.float32)
+    g[:, 17] = (2 + 2.0 ** -20 * rng.standard_normal(K)).astype(np.float32)
     case = Case(x, 0, T, g=g)
     case.__dict__["y"] = np.ascontiguousarray(case.y)     # (the oracle's is in Fortran order)
     check("vjp-column-sweeps", "softmax_vjp", case, f" K={K} inner={inner}")
     got = S.softmax_vjp(case.y, g, axis=0, temperature=T)
-    block = S.softmax_vjp(np.ascontiguousarray(case.y[:, 16:32]), np.ascontiguousarray(g[:, 16:32]),
-                          axis=0, temperature=T)
-    np.testing.assert_array_equal(got[:, 16:32], block)
+    np.testing.assert_array_equal(got, _vjp_in_blocks(case.y, g, T))
     np.testing.assert_array_equal(got, S.softmax_vjp(case.y, g, axis=0, temperature=T, workers=2))
     y, g = case.y.copy(), g.copy()
     r = rng.choice(K, size=3, replace=False)
@@ -559,8 +568,7 @@ def test_vjp_column_sweeps(K, inner, T):
     check("vjp-column-sweeps", "softmax_vjp", special, f" K={K} inner={inner} special")
     got = S.softmax_vjp(y, g, axis=0, temperature=T)
     assert np.isfinite(got[:, 16:32]).all()
-    np.testing.assert_array_equal(got[:, 16:32], S.softmax_vjp(
-        np.ascontiguousarray(y[:, 16:32]), np.ascontiguousarray(g[:, 16:32]), axis=0, temperature=T))
+    np.testing.assert_array_equal(got, _vjp_in_blocks(y, g, T))
 
 
 # ============================================================================ log-softmax VJP

@@ -1,8 +1,11 @@
 # float32 Jacobian products on vectors, columns (inner > 1): one lane per column of a (K, stride)
 # block of W <= VCW columns; each pass visits a row once for the whole block, the per-column state
-# in small arrays (scratch, from _vderiv_cols32). The numerics are those of the rows
-# (_k_vderiv32.pxi). A vector of columns with a special one goes to the general kernel
-# (_jvp_cols, _vjp_cols). Part of the per-ISA kernel source (included by _kernels.pyx).
+# in small arrays (scratch, from _vderiv_cols32), or in registers for a contiguous block of at
+# most FCV vectors. The numerics are those of the rows (_k_vderiv32.pxi), but for the softmax
+# VJP at |T| = 1, whose dot is the rows' compensated float32 one with its compensation flushed
+# into double every LOG_FLUSH rows. A vector of columns with a special one goes to the general
+# kernel (_jvp_cols, _vjp_cols; a JVP block's with all its columns). Part of the per-ISA kernel
+# source (included by _kernels.pyx).
 
 DEF DCHUNK_BYTES = 2097152     # a block of each input within the last-level cache
 DEF CVJP_AHEAD = 4             # _cvjp_sweep32: rows ahead that its passes prefetch, where its
@@ -260,8 +263,8 @@ cdef inline void _cvjp_flush(smx_vf32* u0, smx_vf32* u1, smx_vf32* u2, smx_vf32*
 cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K, Py_ssize_t w,
                        bint neg) noexcept nogil:
     """The softmax VJP of a contiguous (K, w) block at T = 1 (T = -1: neg), FMA only. False,
-    nothing written, when a column's sum(y g) is not finite as a float32 pair (the general
-    path then)."""
+    nothing written, when a column's sum(y g) is not finite as a float32 pair (_cvjp_sweep32
+    then)."""
     cdef smx_vf32 zf = smx_zero_f32(), t0 = zf, t1 = zf, t2 = zf, t3 = zf
     cdef smx_vf32 u0 = zf, u1 = zf, u2 = zf, u3 = zf
     cdef smx_vf32 a0, a1, a2, a3, n0, n1, n2, n3, b0, b1, b2, b3
@@ -313,11 +316,12 @@ cdef bint _cvjp_unit32(const float* y, const float* g, float* out, Py_ssize_t K,
                        a3, n3, b3, neg)
     return True
 
-# The same arithmetic on rows stride > FCV * SMX_NF32 apart: each pass sweeps the W columns of
-# every row (strips of FCV vectors, as _cvjp_unit32 on a strided block, read each row 256 bytes
-# at a time: from memory 2-3x slower than whole rows), the state in arrays (a load and a store
-# of t and u a vector), each column's operations those of _cvjp_unit32 in the same order: the
-# same bits as a contiguous block of the same columns.
+# The same arithmetic on rows stride > FCV * SMX_NF32 apart (and on a contiguous block that
+# _cvjp_unit32 gave back): each pass sweeps the W columns of every row, rather than strips of
+# FCV vectors (_cvjp_unit32 on a strided block reads each row FCV vectors at a time: from
+# memory 2-3x slower than whole rows), the state in arrays (a load and a store of t and u a
+# vector), each column's operations those of _cvjp_unit32 in the same order, a special vector
+# of columns to the general kernel: the same bits as the same columns in a contiguous block.
 
 cdef inline void _cvjp_flush_all(float* us, double* cd, Py_ssize_t W) noexcept nogil:
     """_fc_flush of the W columns' compensations us into cd."""
@@ -335,7 +339,8 @@ cdef void _cvjp_sweep32(const float* y, const float* g, float* out, Py_ssize_t K
     """The softmax VJP of W <= VCW columns of a (K, stride) block at T = 1 (T = -1: neg), FMA
     only: _cvjp_unit32's operations per column; a vector of columns whose sum(y g) is not
     finite as a float32 pair goes to the general kernel (_vjp_cols, scratch from ws). Its
-    state in scratch: 3 VCW floats, VCW doubles, VCW / 16 flags (21 VCW bytes)."""
+    state in scratch: 3 VCW floats, VCW doubles, VCW / SMX_NF32 flags (at most 20.25 VCW
+    bytes)."""
     cdef float* ts = <float*>scratch           # t, then c1
     cdef float* us = ts + VCW                   # u, then c2
     cdef float* ns = us + VCW                   # -c1
@@ -355,7 +360,7 @@ cdef void _cvjp_sweep32(const float* y, const float* g, float* out, Py_ssize_t K
         q = g + row * stride
         j = 0
         while j < W:
-            if apart:
+            if apart and (SMX_NF32 >= 16 or j % 16 == 0):     # (a line a step)
                 smx_prefetch(p + CVJP_AHEAD * stride + j)
                 smx_prefetch(q + CVJP_AHEAD * stride + j)
             a = smx_load_f32(ts + j)
@@ -385,7 +390,7 @@ cdef void _cvjp_sweep32(const float* y, const float* g, float* out, Py_ssize_t K
         o = out + row * stride
         j = 0
         while j < W:
-            if apart:
+            if apart and (SMX_NF32 >= 16 or j % 16 == 0):
                 smx_prefetch(p + CVJP_AHEAD * stride + j)
                 smx_prefetch(q + CVJP_AHEAD * stride + j)
                 smx_prefetchw(o + CVJP_AHEAD * stride + j)
@@ -544,12 +549,9 @@ cdef void _vderiv_cols32(Op op, const float* x, const float* v, float* out, Py_s
     cdef NegT nt
     cdef int case = _tcase(t)
     if op == OP_VJP and SMX_HAS_FMA and not t.scaled:
-        if stride <= FCV * SMX_NF32:
-            if _cvjp_unit32(x, v, out, K, W, t.sgn < 0):
-                return
-        else:
+        if stride > FCV * SMX_NF32 or not _cvjp_unit32(x, v, out, K, W, t.sgn < 0):
             _cvjp_sweep32(x, v, out, K, stride, W, t.sgn < 0, t, scratch, ws)
-            return
+        return
     if (op == OP_JVP or op == OP_LOG_JVP) and stride <= FCV * SMX_NF32:
         if case == 0:
             if _cjvp_block32(x, v, out, K, W, t, op == OP_LOG_JVP, p1):
