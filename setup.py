@@ -13,6 +13,12 @@ Environment switches (for development and CI):
 
 * ``SOFTMAX_NO_OPENMP=1``  build without OpenMP (kernels then run on one thread).
 * ``SOFTMAX_SANITIZE=1``   build with AddressSanitizer + UBSan and Cython bounds checks.
+* ``SOFTMAX_BUILD_JOBS=N`` Cython and the C compiler run N at a time (default: one per
+  CPU; 1 builds one file after another).
+
+Each kernel variant is the whole kernel source, so a build is mostly five long Cython
+runs and five long compiles; they run in parallel (Cython's processes on Linux only,
+where they fork: spawned ones would re-run this file).
 """
 import glob
 import os
@@ -49,6 +55,7 @@ FAMILY = "msvc" if IS_MSVC else "gcc"   # the ISA table's compiler families (gcc
 MACHINE = platform.machine()
 SANITIZE = os.environ.get("SOFTMAX_SANITIZE", "") not in ("", "0")
 OPENMP = os.environ.get("SOFTMAX_NO_OPENMP", "") in ("", "0")
+JOBS = max(1, int(os.environ.get("SOFTMAX_BUILD_JOBS", "0") or 0) or os.cpu_count() or 1)
 
 if SANITIZE:
     DIRECTIVES.update(boundscheck=True, wraparound=True, initializedcheck=True)
@@ -120,7 +127,13 @@ def _accepts(compiler, flags):
 
 
 class BuildExt(build_ext):
-    """Adds KERNEL_INLINING (the groups this compiler accepts) to the kernel variants."""
+    """Adds KERNEL_INLINING (the groups this compiler accepts) to the kernel variants; compiles
+    JOBS extensions at a time unless told otherwise (``-j``)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel and JOBS > 1:
+            self.parallel = JOBS
 
     def build_extensions(self):
         flags = [flag for group in KERNEL_INLINING[FAMILY] if _accepts(self.compiler, group)
@@ -138,5 +151,6 @@ for entry in ISA["isas_for"](MACHINE):
                                 entry["flags"][FAMILY], [(entry["macro"], "1")]))
 
 setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES,
-                            compile_time_env={"SOFTMAX_OPENMP": OPENMP}),
+                            compile_time_env={"SOFTMAX_OPENMP": OPENMP},
+                            nthreads=JOBS if JOBS > 1 and sys.platform.startswith("linux") else 0),
       cmdclass={"build_ext": BuildExt})
