@@ -1,6 +1,6 @@
 /* smx primitives on AVX2 + FMA: 8 floats / 4 doubles a vector, all-ones-lane masks in float
- * vectors, vmaskmov loads and stores for the tails. Contract: README.md. Include smx_simd.h,
- * not this file. */
+ * vectors, vmaskmov loads and partial stores for the tails. Contract: README.md. Include
+ * smx_simd.h, not this file. */
 #ifndef SMX__INSIDE
 #  error "include smx_simd.h (with SMX_ISA_AVX2 defined), not smx_avx2.h"
 #endif
@@ -42,7 +42,10 @@ SMX_INLINE __m256i smx__till_i64(ptrdiff_t n)
 SMX_INLINE smx_mf32 smx_till_f32(ptrdiff_t n) { return _mm256_castsi256_ps(smx__till_i32(n)); }
 SMX_INLINE smx_mf64 smx_till_f64(ptrdiff_t n) { return _mm256_castsi256_pd(smx__till_i64(n)); }
 
-/* vmaskmov: masked-off lanes are not accessed (no fault); loaded as 0, then blended with fill. */
+/* Loads: vmaskmov (masked-off lanes are not accessed: no fault), loaded as 0, then blended
+ * with fill. Stores: a branch on n, then 16-, 8- and 4-byte moves of lanes i < n only: a
+ * vmaskmov store is microcoded on AMD Zen 2/3, 6-8x the cost of these (benchmarks/README.md),
+ * where its load is as fast as a plain one. */
 SMX_INLINE smx_vf32 smx_load_till_f32(const float *p, ptrdiff_t n, float fill)
 {
     __m256i m = smx__till_i32(n);
@@ -53,13 +56,36 @@ SMX_INLINE smx_vf64 smx_load_till_f64(const double *p, ptrdiff_t n, double fill)
     __m256i m = smx__till_i64(n);
     return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
 }
+SMX_INLINE void smx__store_till4_f32(float *p, ptrdiff_t n, __m128 v)     /* n: 0 to 3 */
+{
+    if (n == 1) {
+        _mm_store_ss(p, v);
+    } else if (n >= 2) {
+        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(v));
+        if (n == 3) _mm_store_ss(p + 2, _mm_movehl_ps(v, v));
+    }
+}
 SMX_INLINE void smx_store_till_f32(float *p, ptrdiff_t n, smx_vf32 v)
 {
-    _mm256_maskstore_ps(p, smx__till_i32(n), v);
+    if (n >= 8) {
+        _mm256_storeu_ps(p, v);
+    } else if (n >= 4) {
+        _mm_storeu_ps(p, _mm256_castps256_ps128(v));
+        smx__store_till4_f32(p + 4, n - 4, _mm256_extractf128_ps(v, 1));
+    } else if (n > 0) {
+        smx__store_till4_f32(p, n, _mm256_castps256_ps128(v));
+    }
 }
 SMX_INLINE void smx_store_till_f64(double *p, ptrdiff_t n, smx_vf64 v)
 {
-    _mm256_maskstore_pd(p, smx__till_i64(n), v);
+    if (n >= 4) {
+        _mm256_storeu_pd(p, v);
+    } else if (n >= 2) {
+        _mm_storeu_pd(p, _mm256_castpd256_pd128(v));
+        if (n == 3) _mm_storel_pd(p + 2, _mm256_extractf128_pd(v, 1));
+    } else if (n == 1) {
+        _mm_storel_pd(p, _mm256_castpd256_pd128(v));
+    }
 }
 
 SMX_INLINE smx_vf64 smx_load_f32_f64(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
