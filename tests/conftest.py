@@ -1,11 +1,14 @@
-"""pytest configuration: hypothesis profile and import path for tests/util.py."""
+"""pytest configuration: hypothesis profile, import path for tests/util.py, and a bound on the
+memory the test modules' caches hold."""
 
+import gc
 import os
 import sys
 
 from hypothesis import HealthCheck, settings
 
-sys.path.insert(0, os.path.dirname(__file__))
+TESTS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TESTS)
 
 settings.register_profile(
     "softmax", max_examples=60, deadline=2000, derandomize=True,
@@ -13,3 +16,39 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("SOFTMAX_HYPOTHESIS_PROFILE", "softmax"))
+
+# The cases of the accuracy tests and the oracle's values of them are cached (functools caches
+# in the test modules: a case shared by several tests is computed once), and a cache keeps what
+# it holds until it is cleared: by the end of test_accuracy.py they held 9-12 GB, and two suites
+# run at once by .ci/run (each on a kernel variant) were killed by the kernel for lack of memory.
+# Every cache of the modules in tests/ is cleared after a test when this process holds more than
+# CACHE_RSS_LIMIT bytes (Linux: /proc/self/statm; elsewhere never).
+CACHE_RSS_LIMIT = 2 * 2 ** 30
+
+
+def _rss():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _cache_clears():
+    """cache_clear of every functools cache in the namespace (and classes) of a module in tests/."""
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__file__", None)
+        if not path or os.path.dirname(os.path.abspath(path)) != TESTS:
+            continue
+        for obj in list(vars(mod).values()):
+            for o in (obj, *(vars(obj).values() if isinstance(obj, type) else ())):
+                clear = getattr(o, "cache_clear", None)
+                if callable(clear):
+                    yield clear
+
+
+def pytest_runtest_teardown(item, nextitem):
+    if _rss() > CACHE_RSS_LIMIT:
+        for clear in _cache_clears():
+            clear()
+        gc.collect()
