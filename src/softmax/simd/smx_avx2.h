@@ -56,36 +56,43 @@ SMX_INLINE smx_vf64 smx_load_till_f64(const double *p, ptrdiff_t n, double fill)
     __m256i m = smx__till_i64(n);
     return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
 }
-SMX_INLINE void smx__store_till4_f32(float *p, ptrdiff_t n, __m128 v)     /* n: 0 to 3 */
+/* (out of line: a call at each of the kernels' many tail stores, not its branches inlined at
+ * each; the kernel modules must stay under 1 MiB) */
+SMX_NOINLINE void smx__store_part_f32(float *p, ptrdiff_t n, smx_vf32 v)       /* 0 < n < 8 */
 {
+    __m128 h = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+        _mm_storeu_ps(p, h);
+        h = _mm256_extractf128_ps(v, 1);
+        p += 4;
+        n -= 4;
+    }
     if (n == 1) {
-        _mm_store_ss(p, v);
+        _mm_store_ss(p, h);
     } else if (n >= 2) {
-        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(v));
-        if (n == 3) _mm_store_ss(p + 2, _mm_movehl_ps(v, v));
+        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(h));
+        if (n == 3) _mm_store_ss(p + 2, _mm_movehl_ps(h, h));
+    }
+}
+SMX_NOINLINE void smx__store_part_f64(double *p, ptrdiff_t n, smx_vf64 v)      /* 0 < n < 4 */
+{
+    __m128d h = _mm256_castpd256_pd128(v);
+    if (n >= 2) {
+        _mm_storeu_pd(p, h);
+        if (n == 3) _mm_storel_pd(p + 2, _mm256_extractf128_pd(v, 1));
+    } else {
+        _mm_storel_pd(p, h);
     }
 }
 SMX_INLINE void smx_store_till_f32(float *p, ptrdiff_t n, smx_vf32 v)
 {
-    if (n >= 8) {
-        _mm256_storeu_ps(p, v);
-    } else if (n >= 4) {
-        _mm_storeu_ps(p, _mm256_castps256_ps128(v));
-        smx__store_till4_f32(p + 4, n - 4, _mm256_extractf128_ps(v, 1));
-    } else if (n > 0) {
-        smx__store_till4_f32(p, n, _mm256_castps256_ps128(v));
-    }
+    if (n >= 8) _mm256_storeu_ps(p, v);
+    else if (n > 0) smx__store_part_f32(p, n, v);
 }
 SMX_INLINE void smx_store_till_f64(double *p, ptrdiff_t n, smx_vf64 v)
 {
-    if (n >= 4) {
-        _mm256_storeu_pd(p, v);
-    } else if (n >= 2) {
-        _mm_storeu_pd(p, _mm256_castpd256_pd128(v));
-        if (n == 3) _mm_storel_pd(p + 2, _mm256_extractf128_pd(v, 1));
-    } else if (n == 1) {
-        _mm_storel_pd(p, _mm256_castpd256_pd128(v));
-    }
+    if (n >= 4) _mm256_storeu_pd(p, v);
+    else if (n > 0) smx__store_part_f64(p, n, v);
 }
 
 SMX_INLINE smx_vf64 smx_load_f32_f64(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }

@@ -15,10 +15,13 @@
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #  define SMX_INLINE static __forceinline
+#  define SMX_NOINLINE static __declspec(noinline)
 #elif defined(__GNUC__) || defined(__clang__)
 #  define SMX_INLINE static inline __attribute__((always_inline))
+#  define SMX_NOINLINE static __attribute__((noinline, unused))
 #else
 #  define SMX_INLINE static inline
+#  define SMX_NOINLINE static
 #endif
 
 #if (defined(SMX_ISA_AVX512) + defined(SMX_ISA_AVX2) + defined(SMX_ISA_SSE2) + \
