@@ -309,49 +309,6 @@ cdef inline int _vshort32_fast(const float* x, float* out, Py_ssize_t K, Temp t,
     smx_store_till_f32(out, K, _times32d(e, smx_setall_f32(ih), smx_setall_f32(il)))
     return 0
 
-cdef inline int _vshort32x2_fast(const float* x, float* out, Py_ssize_t K, Temp t,
-                                 TCase k) noexcept nogil:
-    """_vshort32_fast of a row of SMX_NF32 < K <= 2 * SMX_NF32 elements, two vectors (their
-    sums in double added; S <= 32 keeps SHORT_SPAN's bound): 0 when done, 1 (nothing written)
-    for a row it does not take."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf32 z = smx_zero_f32(), lim = smx_setall_f32(-SHORT_SPAN), a, b, vm, nm, da, db
-    cdef double inv = t.inv + t.inv_lo
-    cdef float ih = <float>inv, il = <float>(inv - <double>ih)
-    cdef smx_vf32 vih = smx_setall_f32(ih)
-    if t.hard or not (ih < INFINITY):
-        return 1
-    a = _ld32(x, neg)
-    b = _ld_till32(x + SMX_NF32, K - SMX_NF32, -3.4028234663852886e38, neg)
-    vm = smx_setall_f32(smx_reduce_max_f32(smx_max_f32(a, b)))
-    b = smx_select_f32(smx_till_f32(K - SMX_NF32), b, vm)     # the padding: y = max, exp 1
-    nm = smx_neg_f32(vm)
-    da = smx_add_f32(a, nm)
-    db = smx_add_f32(b, nm)
-    if smx_any_mf32(smx_or_mf32(
-            smx_or_mf32(smx_cmpneq_f32(smx_mul_f32(a, z), z), smx_cmpneq_f32(smx_mul_f32(b, z), z)),
-            smx_or_mf32(smx_cmplt_f32(smx_mul_f32(da, vih), lim),
-                        smx_cmplt_f32(smx_mul_f32(db, vih), lim)))):
-        return 1
-    a = _vexp32d(da, _two_sum_lo32(a, nm, da), ih, il, scaled)
-    b = _vexp32d(db, _two_sum_lo32(b, nm, db), ih, il, scaled)
-    _inv_direct32(1.0 / ((_sum64_of32(a) + _sum64_of32(b)) - <double>(2 * SMX_NF32 - K)),
-                  &vm, &nm)
-    smx_store_f32(out, _times32d(a, vm, nm))
-    smx_store_till_f32(out + SMX_NF32, K - SMX_NF32, _times32d(b, vm, nm))
-    return 0
-
-cdef void _vshort32x2_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                           TCase k, char_r ws) noexcept nogil:
-    """softmax of R rows of SMX_NF32 < K <= 2 * SMX_NF32 elements, _vshort32x2_fast row by row;
-    a row it does not take _vrow32_case, then the general kernel."""
-    cdef Py_ssize_t r
-    for r in range(R):
-        if (_vshort32x2_fast(x + r * K, out + r * K, K, t, k) != 0
-                and _vrow32_case(x + r * K, out + r * K, K, t, 0, k) != 0):
-            _softmax_row(x + r * K, out + r * K, K, t, False, ws)
-
 DEF SHORT_N = 16            # rows a step of _vshort32_fastn, phase by phase (benchmarks/README.md)
 
 cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t, int op,

@@ -82,7 +82,7 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
                     float32 softmax, log_softmax, K <= BLOCK_MAX_K,
                     LOG_BLOCK_MAX_K: _vblock32_case; logsumexp,
                     K <= LSE_BLOCK_MAX_K: _vblock32_lse; AVX2 float32
-                    softmax, K < two vectors: _vshort32x2_case        _vcols32_case (_softmax_cols)
+                    soft/log_softmax, K < 16: _vshort32x2_case        _vcols32_case (_softmax_cols)
     log_softmax,    K <= one vector: _vshort32 (float64: K <= SMALL_K64 _small_rows, <=
                     VSHORT64_MAX_K _vshort64);                        float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
