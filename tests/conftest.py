@@ -21,9 +21,12 @@ settings.load_profile(os.environ.get("SOFTMAX_HYPOTHESIS_PROFILE", "softmax"))
 # in the test modules: a case shared by several tests is computed once), and a cache keeps what
 # it holds until it is cleared: by the end of test_accuracy.py they held 9-12 GB, and two suites
 # run at once by .ci/run (each on a kernel variant) were killed by the kernel for lack of memory.
-# Every cache of the modules in tests/ is cleared after a test when this process holds more than
-# CACHE_RSS_LIMIT bytes (Linux: /proc/self/statm; elsewhere never).
-CACHE_RSS_LIMIT = 2 * 2 ** 30
+# Every cache of the modules in tests/ is cleared after a test when this process has grown by
+# CACHE_GROWTH bytes since the last clear (or the first test; Linux: /proc/self/statm;
+# elsewhere never). (Growth, not a total: what the imported libraries hold stays, and a clear
+# at every test once past a total cost a garbage collection a test, 1 s each.)
+CACHE_GROWTH = 2 ** 30
+_since = []
 
 
 def _rss():
@@ -48,7 +51,11 @@ def _cache_clears():
 
 
 def pytest_runtest_teardown(item, nextitem):
-    if _rss() > CACHE_RSS_LIMIT:
+    rss = _rss()
+    if not _since:
+        _since.append(rss)
+    elif rss > _since[0] + CACHE_GROWTH:
         for clear in _cache_clears():
             clear()
         gc.collect()
+        _since[0] = _rss()
