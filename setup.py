@@ -17,10 +17,11 @@ Environment switches (for development and CI):
   CPU; 1 builds one file after another).
 
 Each kernel variant is the whole kernel source, so a build is mostly five long Cython
-runs and five long compiles; they run in parallel (Cython's processes on Linux only,
-where they fork: spawned ones would re-run this file).
+runs and five long compiles; they run in parallel (Cython's processes only where they
+fork, Linux before Python 3.14: spawned or forkserver ones would re-run this file).
 """
 import glob
+import multiprocessing
 import os
 import platform
 import runpy
@@ -55,7 +56,9 @@ FAMILY = "msvc" if IS_MSVC else "gcc"   # the ISA table's compiler families (gcc
 MACHINE = platform.machine()
 SANITIZE = os.environ.get("SOFTMAX_SANITIZE", "") not in ("", "0")
 OPENMP = os.environ.get("SOFTMAX_NO_OPENMP", "") in ("", "0")
-JOBS = max(1, int(os.environ.get("SOFTMAX_BUILD_JOBS", "0") or 0) or os.cpu_count() or 1)
+FORK = sys.platform.startswith("linux") and multiprocessing.get_start_method() == "fork"
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+JOBS = max(1, int(os.environ.get("SOFTMAX_BUILD_JOBS", "0") or 0) or CPUS)
 
 if SANITIZE:
     DIRECTIVES.update(boundscheck=True, wraparound=True, initializedcheck=True)
@@ -152,5 +155,5 @@ for entry in ISA["isas_for"](MACHINE):
 
 setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES,
                             compile_time_env={"SOFTMAX_OPENMP": OPENMP},
-                            nthreads=JOBS if JOBS > 1 and sys.platform.startswith("linux") else 0),
+                            nthreads=JOBS if JOBS > 1 and FORK else 0),
       cmdclass={"build_ext": BuildExt})
