@@ -373,9 +373,9 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     after it beyond (the log's latency and the output row's misses then overlap that pass).
     Two vectors of rows or more of a short enough K go a vector of rows at a time instead
     (_vblock32_case, _vblock32_lse: the same bits). With 8-lane vectors (AVX2) softmax and
-    log_softmax rows of K < 16 go to _vshort32x2_case (a row at a time in two vectors;
-    softmax's bits other than the block kernel's, within the bound; on Zen 3 17-22% and
-    5-16% faster than the block kernel, where its K = 16 gains nothing)."""
+    log_softmax rows of K < 16 go to _vshort32x2_case (a row at a time in two vectors; other
+    bits than the block kernel's in places, within the bound; on Zen 3 17-22% and 5-16%
+    faster than the block kernel, where its K = 16 gains nothing)."""
     cdef Stats32 cur, nxt, far     # the stats of rows r, r + 1, r + 2
     cdef Fast32 c
     cdef Row32 rc
