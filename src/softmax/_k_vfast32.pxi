@@ -86,7 +86,8 @@ cdef inline int _vshort32x2_fast(const float* x, float* out, Py_ssize_t K, Temp 
     cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), a, b, vm, nm, da, db
     cdef smx_vf32 lim = smx_setall_f32(-SHORT_SPAN if op == 0 else -FAST_SPAN)
     cdef smx_mf32 ka, kb
-    cdef double inv = t.inv + t.inv_lo, L, C
+    cdef double inv = t.inv + t.inv_lo, L
+    cdef LogOut32 o
     cdef float ih = <float>inv, il = <float>(inv - <double>ih), m
     cdef smx_vf32 vih = smx_setall_f32(ih)
     if t.hard or not (ih < INFINITY):
@@ -118,27 +119,11 @@ cdef inline int _vshort32x2_fast(const float* x, float* out, Py_ssize_t K, Temp 
                                                            smx_select_f32(kb, z, one)))
                     - <double>(2 * SMX_NF32 - K + 1))
                    + (_sum64_of32(smx_select_f32(ka, a, z)) + _sum64_of32(smx_select_f32(kb, b, z))))
-    a = _ld32(x, neg)              # out = (y - m)/|T| - L (_log_out32)
-    b = _ld_till32(x + SMX_NF32, K - SMX_NF32, 0.0, neg)
-    if scaled:
-        a = _log_scaled32(a, m, inv, L)
-        b = _log_scaled32(b, m, inv, L)
-    else:
-        C = <double>m + L
-        vm = smx_setall_f32(<float>C)
-        nm = smx_setall_f32(<float>((<double>m - <double><float>C) + L))
-        a = smx_sub_f32(smx_sub_f32(a, vm), nm)
-        b = smx_sub_f32(smx_sub_f32(b, vm), nm)
-    smx_store_f32(out, a)
-    smx_store_till_f32(out + SMX_NF32, K - SMX_NF32, b)
+    o = _log_consts_m32(m, inv, L)     # out = (y - m)/|T| - L (_log_out32)
+    smx_store_f32(out, _log_vec32(_ld32(x, neg), o, scaled))
+    smx_store_till_f32(out + SMX_NF32, K - SMX_NF32,
+                       _log_vec32(_ld_till32(x + SMX_NF32, K - SMX_NF32, 0.0, neg), o, scaled))
     return 0
-
-cdef inline smx_vf32 _log_scaled32(smx_vf32 y, float m, double inv, double L) noexcept nogil:
-    """(y - m) inv - L in double lanes, rounded once (_vshort32_fastn's scaled output)."""
-    cdef smx_vf64 md = smx_setall_f64(<double>m), Ld = smx_setall_f64(L), vi = smx_setall_f64(inv)
-    return smx_cvt_f64x2_f32(
-        smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), md), vi), Ld),
-        smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y), md), vi), Ld))
 
 cdef void _vshort32x2_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                            int op, TCase k, char_r ws) noexcept nogil:

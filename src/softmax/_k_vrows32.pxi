@@ -182,16 +182,20 @@ ctypedef struct LogOut32:   # the constants of _log_out32's output
     smx_vf64 Ld
     smx_vf64 inv
 
-cdef inline LogOut32 _log_consts32(Row32 c, double L) noexcept nogil:
+cdef inline LogOut32 _log_consts_m32(float m, double inv, double L) noexcept nogil:
+    """_log_out32's constants for a row of max m, 1/|T| = inv and log-sum L."""
     cdef LogOut32 o
-    cdef double C = <double>c.m + L
+    cdef double C = <double>m + L
     cdef float c_hi = <float>C
     o.vh = smx_setall_f32(c_hi)
-    o.vl = smx_setall_f32(<float>((<double>c.m - <double>c_hi) + L))
-    o.md = smx_setall_f64(<double>c.m)
+    o.vl = smx_setall_f32(<float>((<double>m - <double>c_hi) + L))
+    o.md = smx_setall_f64(<double>m)
     o.Ld = smx_setall_f64(L)
-    o.inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    o.inv = smx_setall_f64(inv)
     return o
+
+cdef inline LogOut32 _log_consts32(Row32 c, double L) noexcept nogil:
+    return _log_consts_m32(c.m, <double>c.inv_hi + <double>c.inv_lo, L)
 
 cdef inline smx_vf32 _log_vec32(smx_vf32 y, LogOut32 o, bint scaled) noexcept nogil:
     """One vector of _log_out32's output from y."""
@@ -284,7 +288,7 @@ cdef inline int _vshort32_fast(const float* x, float* out, Py_ssize_t K, Temp t,
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 z = smx_zero_f32(), v, vm, nm, d, e
-    cdef double inv = t.inv + t.inv_lo, S
+    cdef double inv = t.inv + t.inv_lo
     cdef float ih = <float>inv, il = <float>(inv - <double>ih)
     cdef float m
     # the padding is finite (not flagged) and below everything else, never the max
@@ -300,13 +304,8 @@ cdef inline int _vshort32_fast(const float* x, float* out, Py_ssize_t K, Temp t,
                                                       smx_setall_f32(-SHORT_SPAN))))):
         return 1
     e = _vexp32d(d, _two_sum_lo32(v, nm, d), ih, il, scaled)
-    S = _sum64_of32(e) - <double>(SMX_NF32 - K)
-    inv = 1.0 / S
-    ih = <float>inv
-    il = <float>(inv - <double>ih)
-    if fabsf(il) < ih * 9.094947017729282e-13:    # 2**-40: no e * il underflows (_inv_direct32)
-        il = 0.0
-    smx_store_till_f32(out, K, _times32d(e, smx_setall_f32(ih), smx_setall_f32(il)))
+    _inv_direct32(1.0 / (_sum64_of32(e) - <double>(SMX_NF32 - K)), &v, &d)
+    smx_store_till_f32(out, K, _times32d(e, v, d))
     return 0
 
 DEF SHORT_N = 16            # rows a step of _vshort32_fastn, phase by phase (benchmarks/README.md)
@@ -318,16 +317,15 @@ cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t
     double, log1p of the two): 1 (nothing written) when any row is not for it."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), vih, lim, y
+    cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), vih, lim, vh, vl
     cdef smx_vf32 v[SHORT_N]
     cdef smx_vf32 nm[SHORT_N]
     cdef smx_vf32 d[SHORT_N]
     cdef smx_mf32 till = smx_till_f32(K), bad, k1
-    cdef smx_vf64 md, Ld, vinv
-    cdef double inv = t.inv + t.inv_lo, C
+    cdef double inv = t.inv + t.inv_lo
     cdef double iv[SHORT_N]
     cdef float mm[SHORT_N]
-    cdef float ih = <float>inv, il = <float>(inv - <double>ih), h, l
+    cdef float ih = <float>inv, il = <float>(inv - <double>ih)
     cdef Py_ssize_t j
     if t.hard or not (ih < INFINITY):
         return 1
@@ -352,33 +350,17 @@ cdef inline int _vshort32_fastn(const float* x, float* out, Py_ssize_t K, Temp t
         for j in range(SHORT_N):
             iv[j] = 1.0 / (_sum64_of32(v[j]) - <double>(SMX_NF32 - K))
         for j in range(SHORT_N):
-            h = <float>iv[j]
-            l = <float>(iv[j] - <double>h)
-            if fabsf(l) < h * 9.094947017729282e-13:
-                l = 0.0
-            smx_store_till_f32(out + j * K, K, _times32d(v[j], smx_setall_f32(h),
-                                                         smx_setall_f32(l)))
+            _inv_direct32(iv[j], &vh, &vl)
+            smx_store_till_f32(out + j * K, K, _times32d(v[j], vh, vl))
         return 0
     for j in range(SHORT_N):     # S - 1 = (ones - 1) + rest, the padding's exps of 1 taken out
         k1 = smx_cmplt_f32(v[j], one)
         iv[j] = ((<double>smx_reduce_add_f32(smx_select_f32(k1, z, one))
                   - <double>(SMX_NF32 - K + 1)) + _sum64_of32(smx_select_f32(k1, v[j], z)))
     _log1p_lanes(iv, SHORT_N)
-    vinv = smx_setall_f64(inv)
     for j in range(SHORT_N):     # out = (y - m)/|T| - L (_log_out32)
-        y = _ld_till32(x + j * K, K, 0.0, neg)
-        if scaled:
-            md = smx_setall_f64(<double>mm[j])
-            Ld = smx_setall_f64(iv[j])
-            y = smx_cvt_f64x2_f32(
-                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_lo_f32_f64(y), md), vinv), Ld),
-                smx_sub_f64(smx_mul_f64(smx_sub_f64(smx_cvt_hi_f32_f64(y), md), vinv), Ld))
-        else:
-            C = <double>mm[j] + iv[j]
-            h = <float>C
-            y = smx_sub_f32(smx_sub_f32(y, smx_setall_f32(h)),
-                            smx_setall_f32(<float>((<double>mm[j] - <double>h) + iv[j])))
-        smx_store_till_f32(out + j * K, K, y)
+        smx_store_till_f32(out + j * K, K, _log_vec32(_ld_till32(x + j * K, K, 0.0, neg),
+                                                      _log_consts_m32(mm[j], inv, iv[j]), scaled))
     return 0
 
 cdef inline int _vshort32_lsen(const float* x, float* out, Py_ssize_t K, Temp t,
