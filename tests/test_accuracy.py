@@ -454,8 +454,9 @@ def test_column_strips_streamed(T, offset):
 # another row's constants overflows or underflows), special rows among them (a confident row:
 # log_softmax's S - 1 too small for the float32 lanes), a block left partial; each row's bits the
 # same as when it is computed alone (a row's arithmetic does not depend on its block). Rows of
-# 9-15 go one at a time in two vectors on AVX2 (_vshort32x2_case; its fallbacks: a NaN, an inf,
-# a span past SHORT_SPAN), K <= 16 on AVX-512 in one (_vshort32).
+# 9-16 go in two vectors on AVX2, 16 rows phase by phase (_vshort32x2_case; a block of 16, 16
+# and 5 rows here, the special rows at places 3, 8, 12 of the first and 1, 5, 10, 14 of the
+# second go to the fallbacks), K <= 16 on AVX-512 in one (_vshort32).
 @functools.lru_cache(maxsize=None)
 def _mixed_rows_case(K, T):
     rng = np.random.default_rng([SEED, K, int(T * 100) + 500, 31])

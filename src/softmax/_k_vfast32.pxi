@@ -3,7 +3,7 @@
 # of a small enough span on the fast exp (_vexp32f, _vexp32d: _k_vexp.pxi) with the output
 # pass of short rows inside the next row's exp pass; the other rows _vrow32_body
 # (_k_vrows32.pxi), special ones the general kernels; with AVX2, softmax and log_softmax rows
-# of 9-15 a row at a time in two vectors (_vshort32x2_case). Part of the per-ISA kernel source.
+# of 9-16 in two vectors (_k_vshort32x2.pxi). Part of the per-ISA kernel source.
 
 ctypedef struct Stats32:    # what the exp pass of a row learns of the next one
     float m                 # max of y, NaN ignored
@@ -72,68 +72,6 @@ cdef inline void _inv_direct32(double inv, smx_vf32* vh, smx_vf32* vl) noexcept 
         il = 0.0
     vh[0] = smx_setall_f32(ih)
     vl[0] = smx_setall_f32(il)
-
-# ---------------------------------------------------------------- AVX2: rows of two vectors
-# (the short rows' arithmetic, _k_vrows32.pxi's _vshort32_fastn, on rows of 9-15 elements)
-cdef inline int _vshort32x2_fast(const float* x, float* out, Py_ssize_t K, Temp t, int op,
-                                 TCase k) noexcept nogil:
-    """_vshort32_fastn's arithmetic on one row of SMX_NF32 < K <= 2 * SMX_NF32 elements, two
-    vectors: softmax (op 0; S <= 32 keeps SHORT_SPAN's bound) or log_softmax (1: the exps of 1
-    counted apart, the rest summed in double, their sums of the two vectors added): 0 when
-    done, 1 (nothing written) for a row it does not take."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), a, b, vm, nm, da, db
-    cdef smx_vf32 lim = smx_setall_f32(-SHORT_SPAN if op == 0 else -FAST_SPAN)
-    cdef smx_mf32 ka, kb
-    cdef double inv = t.inv + t.inv_lo, L
-    cdef LogOut32 o
-    cdef float ih = <float>inv, il = <float>(inv - <double>ih), m
-    cdef smx_vf32 vih = smx_setall_f32(ih)
-    if t.hard or not (ih < INFINITY):
-        return 1
-    a = _ld32(x, neg)
-    b = _ld_till32(x + SMX_NF32, K - SMX_NF32, -3.4028234663852886e38, neg)
-    m = smx_reduce_max_f32(smx_max_f32(a, b))
-    vm = smx_setall_f32(m)
-    b = smx_select_f32(smx_till_f32(K - SMX_NF32), b, vm)     # the padding: y = max, exp 1
-    nm = smx_neg_f32(vm)
-    da = smx_add_f32(a, nm)
-    db = smx_add_f32(b, nm)
-    if smx_any_mf32(smx_or_mf32(
-            smx_or_mf32(smx_cmpneq_f32(smx_mul_f32(a, z), z), smx_cmpneq_f32(smx_mul_f32(b, z), z)),
-            smx_or_mf32(smx_cmplt_f32(smx_mul_f32(da, vih), lim),
-                        smx_cmplt_f32(smx_mul_f32(db, vih), lim)))):
-        return 1
-    a = _vexp32d(da, _two_sum_lo32(a, nm, da), ih, il, scaled)
-    b = _vexp32d(db, _two_sum_lo32(b, nm, db), ih, il, scaled)
-    if op == 0:
-        _inv_direct32(1.0 / ((_sum64_of32(a) + _sum64_of32(b)) - <double>(2 * SMX_NF32 - K)),
-                      &vm, &nm)
-        smx_store_f32(out, _times32d(a, vm, nm))
-        smx_store_till_f32(out + SMX_NF32, K - SMX_NF32, _times32d(b, vm, nm))
-        return 0
-    ka = smx_cmplt_f32(a, one)     # S - 1 = (ones - 1) + rest, the padding's exps of 1 taken out
-    kb = smx_cmplt_f32(b, one)
-    L = _log1p_sum((<double>smx_reduce_add_f32(smx_add_f32(smx_select_f32(ka, z, one),
-                                                           smx_select_f32(kb, z, one)))
-                    - <double>(2 * SMX_NF32 - K + 1))
-                   + (_sum64_of32(smx_select_f32(ka, a, z)) + _sum64_of32(smx_select_f32(kb, b, z))))
-    o = _log_consts_m32(m, inv, L)     # out = (y - m)/|T| - L (_log_out32)
-    smx_store_f32(out, _log_vec32(_ld32(x, neg), o, scaled))
-    smx_store_till_f32(out + SMX_NF32, K - SMX_NF32,
-                       _log_vec32(_ld_till32(x + SMX_NF32, K - SMX_NF32, 0.0, neg), o, scaled))
-    return 0
-
-cdef void _vshort32x2_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
-                           int op, TCase k, char_r ws) noexcept nogil:
-    """softmax (op 0) or log_softmax (1) of R rows of SMX_NF32 < K <= 2 * SMX_NF32 elements,
-    _vshort32x2_fast row by row; a row it does not take _vrow32_case, then the general kernel."""
-    cdef Py_ssize_t r
-    for r in range(R):
-        if (_vshort32x2_fast(x + r * K, out + r * K, K, t, op, k) != 0
-                and _vrow32_case(x + r * K, out + r * K, K, t, op, k) != 0):
-            _softmax_row(x + r * K, out + r * K, K, t, op == 1, ws)
 
 cdef inline void _prefetch_l2_step(const float* a, const float* b) noexcept nogil:
     """Two vectors at a and at b hinted into L2 (a cache line a hint)."""
@@ -358,9 +296,9 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     after it beyond (the log's latency and the output row's misses then overlap that pass).
     Two vectors of rows or more of a short enough K go a vector of rows at a time instead
     (_vblock32_case, _vblock32_lse: the same bits). With 8-lane vectors (AVX2) softmax and
-    log_softmax rows of K < 16 go to _vshort32x2_case (a row at a time in two vectors; other
-    bits than the block kernel's in places, within the bound; on Zen 3 17-22% and 5-16%
-    faster than the block kernel, where its K = 16 gains nothing)."""
+    log_softmax rows of K <= 16 go to _vshort32x2_case (two vectors a row, SHORT_N rows
+    phase by phase; other bits than the block kernel's in places, within the bound; faster on
+    Zen 3: benchmarks/README.md)."""
     cdef Stats32 cur, nxt, far     # the stats of rows r, r + 1, r + 2
     cdef Fast32 c
     cdef Row32 rc
@@ -383,7 +321,7 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef bint pf_rows = K >= ROWS_PF_MIN_K    # the exp pass prefetches the row after nx and
     if R <= 0:                                # the next output row into L2
         return
-    if op != 2 and SMX_HAS_FMA and SMX_NF32 == 8 and K < 2 * SMX_NF32:   # (AVX2: measured;
+    if op != 2 and SMX_HAS_FMA and SMX_NF32 == 8 and K <= 2 * SMX_NF32:   # (AVX2: measured;
         _vshort32x2_case(x, out, R, K, t, op, k, ws)  # benchmarks/README.md)
         return
     if (SMX_HAS_FMA and R >= 2 * SMX_NF32     # (fewer rows: faster row by row; the same bits)

@@ -82,7 +82,7 @@ Which kernel serves which op and layout (a special slice: the general kernel in 
                     float32 softmax, log_softmax, K <= BLOCK_MAX_K,
                     LOG_BLOCK_MAX_K: _vblock32_case; logsumexp,
                     K <= LSE_BLOCK_MAX_K: _vblock32_lse; AVX2 float32
-                    soft/log_softmax, K < 16: _vshort32x2_case        _vcols32_case (_softmax_cols)
+                    soft/log_softmax, K <= 16: _vshort32x2_case        _vcols32_case (_softmax_cols)
     log_softmax,    K <= one vector: _vshort32 (float64: K <= SMALL_K64 _small_rows, <=
                     VSHORT64_MAX_K _vshort64);                        float64: _softmax_cols
     logsumexp       K >= 2**18: _vlong32 (float64: _row_split)
@@ -98,6 +98,7 @@ _k_exp.pxi, _k_rows.pxi, _k_columns.pxi, _k_short_rows.pxi, _k_derivatives.pxi; 
 kernels _k_vpair.pxi (pair arithmetic on vectors), _k_vlog.pxi (the float32 kernels' log of
 their sums, in float64 lanes), _k_vexp.pxi (TCase, the float32 exp), _k_vexp64.pxi (the float64
 exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of float32 rows, the fast path),
+_k_vshort32x2.pxi (AVX2: rows of 9-16 in two vectors),
 _k_vblock32.pxi (short softmax and log_softmax rows, a vector of rows at a time) and
 _k_vrows64.pxi (rows), _k_vshort64.pxi (short float64 rows), _k_vlong.pxi (long rows),
 _k_vcols32.pxi, _k_vfcols32.pxi and _k_vfstrips32.pxi (columns), _k_vderiv32.pxi, _k_vjvp32.pxi
@@ -127,6 +128,7 @@ include "_k_vlog.pxi"
 include "_k_vexp.pxi"
 include "_k_vrows32.pxi"
 include "_k_vfast32.pxi"
+include "_k_vshort32x2.pxi"
 include "_k_vblock32.pxi"
 include "_k_vexp64.pxi"
 include "_k_vrows64.pxi"
