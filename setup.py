@@ -70,7 +70,11 @@ else:
     # -ffp-contract=off: no silent FMA contraction, so every variant rounds the
     # error-free transformations (TwoSum, Cody-Waite) exactly as written; FMAs
     # are requested explicitly in the kernels where they help.
-    BASE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]
+    # -fwrapv and NDEBUG (below, in `extension`): CPython's own CFLAGS, which setuptools
+    # replaces by the environment's CFLAGS when that is set (the wheels set CFLAGS=-g0): the
+    # modules are then compiled alike however they are built (the wheels' were 50 KB larger
+    # with asserts of CPython's headers compiled in).
+    BASE_FLAGS = ["-O3", "-fwrapv", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]
     OMP_COMPILE, OMP_LINK = (["-fopenmp"], ["-fopenmp"]) if OPENMP else ([], [])
     if sys.platform == "darwin":
         # Apple clang has no -fopenmp; the wheel build supplies libomp (see docs/building.md).
@@ -107,7 +111,8 @@ def extension(name, source, extra, macros=()):
         name,
         [source],
         include_dirs=[np.get_include(), "src/softmax"],   # (simd/*.h)
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"), *macros],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"), *macros,
+                       *([] if SANITIZE else [("NDEBUG", None)])],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         depends=sorted(glob.glob("src/softmax/simd/*.h")),    # rebuilt when a header changes
