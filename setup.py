@@ -112,7 +112,7 @@ def extension(name, source, extra, macros=()):
         [source],
         include_dirs=[np.get_include(), "src/softmax"],   # (simd/*.h)
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"), *macros,
-                       *([] if SANITIZE else [("NDEBUG", None)])],
+                       *([] if SANITIZE or IS_MSVC else [("NDEBUG", None)])],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         depends=sorted(glob.glob("src/softmax/simd/*.h")),    # rebuilt when a header changes

@@ -454,9 +454,10 @@ def test_column_strips_streamed(T, offset):
 # another row's constants overflows or underflows), special rows among them (a confident row:
 # log_softmax's S - 1 too small for the float32 lanes), a block left partial; each row's bits the
 # same as when it is computed alone (a row's arithmetic does not depend on its block). Rows of
-# 9-16 go in two vectors on AVX2, 16 rows phase by phase (_vshort32x2_case; a block of 16, 16
-# and 5 rows here, the special rows at places 3, 8, 12 of the first and 1, 5, 10, 14 of the
-# second go to the fallbacks), K <= 16 on AVX-512 in one (_vshort32).
+# 9-16 go in two vectors on AVX2, 16 rows phase by phase (_vshort32x2_case: blocks of 16, 16
+# and 5 rows here; rows with a NaN or an inf at places 3, 8, 12, 15 of the first, 1 of the
+# second and 3 of the last go to the fallbacks, as may the wide and confident rows), K <= 16
+# on AVX-512 in one (_vshort32).
 @functools.lru_cache(maxsize=None)
 def _mixed_rows_case(K, T):
     rng = np.random.default_rng([SEED, K, int(T * 100) + 500, 31])
@@ -467,6 +468,8 @@ def _mixed_rows_case(K, T):
     x[3, K // 2] = np.nan
     x[8, 1] = np.inf
     x[12, K - 1] = -np.inf
+    x[15, 0] = np.nan           # (the last row of a block of 16, and one in the partial last)
+    x[35, K - 1] = np.inf
     x[17, :] = -np.inf
     x[21, :] *= 200             # a span beyond the fast exp's
     x[26, :] = (rng.standard_normal(K) * 1e-33).astype(np.float32)    # max |x| below 2**-100

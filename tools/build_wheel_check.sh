@@ -232,8 +232,9 @@ mapfile -t DEPS < <(deps_with_test_extra "$WORK/venv-sdist")
 pip_install "$WORK/venv-sdist" --only-binary=:all: "${DEPS[@]}"
 # The wheel above was built from this sdist by python -m build, and its whole suite has run:
 # here pip's build of the sdist is what is checked, with the kernels' check of every variant
-# (python -m softmax), the public API and docstring examples, and every variant against the
-# oracle (the whole suite again would cost CI ~7 minutes for nothing new).
+# (python -m softmax), the public API and docstring examples, every variant against the
+# oracle and scipy's compatibility (the whole suite again would cost CI ~7 minutes for
+# nothing new).
 run_suite "$WORK/venv-sdist" sdist tests/test_softmax.py tests/test_doctests.py \
     tests/test_isa_variants.py tests/test_scipy_compat.py
 

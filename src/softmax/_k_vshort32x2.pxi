@@ -8,8 +8,8 @@ cdef inline int _vshort32x2_fastn(const float* x, float* out, Py_ssize_t n, Py_s
     """softmax (op 0; S <= 32 keeps SHORT_SPAN's bound) or log_softmax (1: the exps of 1
     counted apart, the rest summed in double, log1p of the two) of n <= SHORT_N rows, phase
     by phase (independent chains). Each row's bits depend on the row alone. Returns the rows
-    not taken (NaN or +-inf, a span past SHORT_SPAN / FAST_SPAN, T == 0) as bits j of a mask;
-    nothing is written for them."""
+    not taken (NaN or +-inf, a span past SHORT_SPAN / FAST_SPAN, T == 0 or 1/|T| past the
+    float32 range) as bits j of a mask; nothing is written for them."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
     cdef bint scaled = TCase is PosT or TCase is NegT
     cdef smx_vf32 z = smx_zero_f32(), one = smx_setall_f32(1.0), vih, lim, vm, nm, da, db
