@@ -24,7 +24,9 @@
 # Linux x86-64 only. Needs network access to PyPI. Exits non-zero on any failure.
 # Environment: PYTHON (default python3; must be 3.10 or 3.11 for step 7, the CPythons that
 # numpy 1.25.2 has wheels for), KEEP=1 keeps the work directory (printed at the start),
-# SKIP_OLDEST_NUMPY=1 skips step 7.
+# SKIP_OLDEST_NUMPY=1 skips step 7, SKIP_SDIST_INSTALL=1 step 6 (a second compile of the
+# kernels, ~8 minutes with one job: .ci/run skips it, the wheel of step 2 being built from the
+# sdist through the same PEP 517 hooks pip calls).
 set -euo pipefail
 
 START=$SECONDS
@@ -225,18 +227,22 @@ echo "requirements: ${DEPS[*]}"
 pip_install "$WORK/venv-wheel" --only-binary=:all: "${DEPS[@]}"
 run_suite "$WORK/venv-wheel" wheel
 
-step "fresh venv: the sdist (built by pip) + the test extra"
-"$PYTHON" -m venv "$WORK/venv-sdist"
-pip_install "$WORK/venv-sdist" --prefer-binary "$SDIST"
-mapfile -t DEPS < <(deps_with_test_extra "$WORK/venv-sdist")
-pip_install "$WORK/venv-sdist" --only-binary=:all: "${DEPS[@]}"
-# The wheel above was built from this sdist by python -m build, and its whole suite has run:
-# here pip's build of the sdist is what is checked, with the kernels' check of every variant
-# (python -m softmax), the public API and docstring examples, every variant against the
-# oracle and scipy's compatibility (the whole suite again would cost CI ~7 minutes for
-# nothing new).
-run_suite "$WORK/venv-sdist" sdist tests/test_softmax.py tests/test_doctests.py \
-    tests/test_isa_variants.py tests/test_scipy_compat.py
+if [[ "${SKIP_SDIST_INSTALL:-}" == 1 ]]; then
+    step "the sdist's install by pip: skipped (SKIP_SDIST_INSTALL=1)"
+else
+    step "fresh venv: the sdist (built by pip) + the test extra"
+    "$PYTHON" -m venv "$WORK/venv-sdist"
+    pip_install "$WORK/venv-sdist" --prefer-binary "$SDIST"
+    mapfile -t DEPS < <(deps_with_test_extra "$WORK/venv-sdist")
+    pip_install "$WORK/venv-sdist" --only-binary=:all: "${DEPS[@]}"
+    # The wheel above was built from this sdist by python -m build, and its whole suite has run:
+    # here pip's build of the sdist is what is checked, with the kernels' check of every variant
+    # (python -m softmax), the public API and docstring examples, every variant against the
+    # oracle and scipy's compatibility (the whole suite again would cost CI ~7 minutes for
+    # nothing new).
+    run_suite "$WORK/venv-sdist" sdist tests/test_softmax.py tests/test_doctests.py \
+        tests/test_isa_variants.py tests/test_scipy_compat.py
+fi
 
 if [[ "${SKIP_OLDEST_NUMPY:-}" == 1 ]]; then
     step "oldest NumPy: skipped (SKIP_OLDEST_NUMPY=1)"
