@@ -14,6 +14,7 @@ architecture has.
 """
 from libc.math cimport fabs, INFINITY, NAN
 from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.pystate cimport PyThreadState
 cimport numpy as cnp
 
 from softmax._kernel_table cimport (Op, OP_SOFTMAX, OP_LOG_SOFTMAX, OP_LSE, OP_JVP,
@@ -100,6 +101,13 @@ cdef extern from *:
     int smx_max_threads() noexcept nogil
     void smx_cpu_features(int* f) noexcept nogil
 
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar(void* data, cnp.PyArray_Descr* descr, object base)
+
+cdef extern from "Python.h":
+    PyThreadState* PyEval_SaveThread()
+    void PyEval_RestoreThread(PyThreadState* ts)
+
 # The names of smx_cpu_features' f[], in order: what the "cpu" entries of softmax/_isa.py name.
 _FEATURES = ("sse2", "avx2", "fma", "bmi1", "bmi2", "avx512f", "avx512dq", "avx512bw",
              "avx512vl", "os_ymm", "os_zmm", "neon")
@@ -145,21 +153,42 @@ cdef inline int _check(int status) except -1:
 cdef inline bint _is_f32(cnp.ndarray a):
     return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
 
+#: A one-thread call of fewer elements than this runs with the GIL held: releasing and
+#: taking it back costs more than such a kernel (numpy's ufuncs keep it below 500).
+DEF GIL_HELD_BELOW = 1024
+
+cdef inline PyThreadState* _release(Py_ssize_t n, int nthreads):
+    """The GIL released for a kernel of n elements on nthreads (the state _reacquire takes),
+    or kept (NULL) for a one-thread call of fewer than GIL_HELD_BELOW. In between, nothing
+    may touch a Python object."""
+    if nthreads == 1 and n < GIL_HELD_BELOW:
+        return NULL
+    return PyEval_SaveThread()
+
+cdef inline void _reacquire(PyThreadState* ts):
+    if ts != NULL:
+        PyEval_RestoreThread(ts)
+
 cdef int _call(Op op, cnp.ndarray x, cnp.ndarray v, cnp.ndarray out, Py_ssize_t outer,
                Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads) except -1:
+    return _call_to(op, x, v, cnp.PyArray_DATA(out), outer, K, inner, temperature, nthreads)
+
+cdef int _call_to(Op op, cnp.ndarray x, cnp.ndarray v, void* po, Py_ssize_t outer,
+                  Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads) except -1:
+    """_call with the output a buffer of x's dtype at po."""
     cdef const KernelTable* kt = _kt()
     cdef void* px = cnp.PyArray_DATA(x)
     cdef void* pv = cnp.PyArray_DATA(v) if v is not None else NULL
-    cdef void* po = cnp.PyArray_DATA(out)
+    cdef bint f32 = _is_f32(x)
     cdef int status
-    if _is_f32(x):
-        with nogil:
-            status = kt.run_f32(op, <float*>px, <float*>pv, <float*>po, outer, K, inner,
-                                temperature, nthreads)
+    cdef PyThreadState* ts = _release(outer * K * inner, nthreads)
+    if f32:
+        status = kt.run_f32(op, <float*>px, <float*>pv, <float*>po, outer, K, inner,
+                            temperature, nthreads)
     else:
-        with nogil:
-            status = kt.run_f64(op, <double*>px, <double*>pv, <double*>po, outer, K, inner,
-                                temperature, nthreads)
+        status = kt.run_f64(op, <double*>px, <double*>pv, <double*>po, outer, K, inner,
+                            temperature, nthreads)
+    _reacquire(ts)
     return _check(status)
 
 cdef int _call_lse_b(cnp.ndarray x, cnp.ndarray b, cnp.ndarray out, cnp.ndarray sign,
@@ -170,15 +199,16 @@ cdef int _call_lse_b(cnp.ndarray x, cnp.ndarray b, cnp.ndarray out, cnp.ndarray 
     cdef void* pb = cnp.PyArray_DATA(b)
     cdef void* po = cnp.PyArray_DATA(out)
     cdef void* ps = cnp.PyArray_DATA(sign)
+    cdef bint f32 = _is_f32(x)
     cdef int status
-    if _is_f32(x):
-        with nogil:
-            status = kt.lse_b_f32(<float*>px, <float*>pb, <float*>po, <float*>ps, outer, K,
-                                  inner, temperature, nthreads)
+    cdef PyThreadState* ts = _release(outer * K * inner, nthreads)
+    if f32:
+        status = kt.lse_b_f32(<float*>px, <float*>pb, <float*>po, <float*>ps, outer, K,
+                              inner, temperature, nthreads)
     else:
-        with nogil:
-            status = kt.lse_b_f64(<double*>px, <double*>pb, <double*>po, <double*>ps, outer,
-                                  K, inner, temperature, nthreads)
+        status = kt.lse_b_f64(<double*>px, <double*>pb, <double*>po, <double*>ps, outer,
+                              K, inner, temperature, nthreads)
+    _reacquire(ts)
     return _check(status)
 
 

@@ -183,7 +183,7 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
     cdef Py_ssize_t shape[4]
     cdef Py_ssize_t j
     cdef cnp.npy_intp dims[64]
-    cdef double t
+    cdef double t, one      # one: the value of a single slice (float32 in its first bytes)
     cdef object a = _small_view(x, axis, max_size, shape)
     cdef cnp.ndarray res, sign
     cdef int nd = 0, i
@@ -200,6 +200,9 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
             if i != shape[3]:
                 dims[nd] = cnp.PyArray_DIMS(<cnp.ndarray>a)[i]
                 nd += 1
+    if nd == 0 and b is None:     # one slice, no weights: a NumPy scalar, no 0-d array
+        _call_to(OP_LSE, <cnp.ndarray>a, None, <void*>&one, shape[0], shape[1], shape[2], t, 1)
+        return PyArray_Scalar(<void*>&one, cnp.PyArray_DESCR(<cnp.ndarray>a), None)
     res = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
     if cnp.PyArray_SIZE(<cnp.ndarray>a) > 0:
         if b is None:
@@ -304,12 +307,13 @@ def jacobian(cnp.ndarray s, cnp.ndarray jac, Py_ssize_t outer, Py_ssize_t K, dou
     softmax at T; both C-contiguous float32 or float64 (one dtype)."""
     cdef void* ps = cnp.PyArray_DATA(s)
     cdef void* pj = cnp.PyArray_DATA(jac)
-    if _is_f32(s):
-        with nogil:
-            _jacobian_rows(<const float*>ps, <float*>pj, outer, K, t)
+    cdef bint f32 = _is_f32(s)
+    cdef PyThreadState* ts = _release(outer * K * K, 1)
+    if f32:
+        _jacobian_rows(<const float*>ps, <float*>pj, outer, K, t)
     else:
-        with nogil:
-            _jacobian_rows(<const double*>ps, <double*>pj, outer, K, t)
+        _jacobian_rows(<const double*>ps, <double*>pj, outer, K, t)
+    _reacquire(ts)
 
 
 def small_jacobian(object x, object axis, object temperature, Py_ssize_t max_size):
