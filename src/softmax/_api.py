@@ -225,27 +225,6 @@ def _numpy_call(fn, x, second, axis, temperature, where, out, dtype, workers, ke
     return _deliver(_softmax_of(call, fn.log), call)
 
 
-def _softmax_like(fn, x, axis, temperature, where, out, dtype, workers, dim):
-    """A public softmax or log_softmax: the C-level shortcut of a small call, or parse, plan,
-    kernel, finish."""
-    if dtype is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_softmax(x, axis, temperature, fn.log, _SHORTCUT_BELOW, out,
-                                              where)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
-    return _call(fn, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
-
-
-def _derivative(fn, x, v, axis, temperature, where, out, workers, dim):
-    """A public JVP or VJP: the C-level shortcut of a small call, or parse, plan, kernel, finish."""
-    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_derivative(x, v, axis, temperature, fn.derivative == "vjp",
-                                                 fn.log, _SHORTCUT_BELOW, out, where)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
-    return _call(fn, x, v, axis, temperature, where, out, None, workers, dim=dim)
-
-
 # ---------------------------------------------------------------------------
 # Docstrings: the parameter text shared by several functions, written once
 # ---------------------------------------------------------------------------
@@ -393,7 +372,11 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax(np.array([2**62, 2**62 + 1])).round(4)
     array([0.2689, 0.7311])
     """
-    return _softmax_like(_SOFTMAX, x, axis, temperature, where, out, dtype, workers, dim)
+    if dtype is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_softmax(x, axis, temperature, False, _SHORTCUT_BELOW, out, where)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
+    return _call(_SOFTMAX, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
 
 
 def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, workers=None,
@@ -444,7 +427,11 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    return _softmax_like(_LOG_SOFTMAX, x, axis, temperature, where, out, dtype, workers, dim)
+    if dtype is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_softmax(x, axis, temperature, True, _SHORTCUT_BELOW, out, where)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
+    return _call(_LOG_SOFTMAX, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temperature=1.0,
@@ -548,7 +535,12 @@ def softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, worke
     >>> softmax_jvp([0.0, 0.0], [1.0, 0.0], temperature=0.5)
     array([ 0.5, -0.5])
     """
-    return _derivative(_SOFTMAX_JVP, x, v, axis, temperature, where, out, workers, dim)
+    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, False, _SHORTCUT_BELOW,
+                                                 out, where)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
+    return _call(_SOFTMAX_JVP, x, v, axis, temperature, where, out, None, workers, dim=dim)
 
 
 @_doc
@@ -568,7 +560,12 @@ def log_softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, w
     >>> log_softmax_jvp([0.0, 0.0], [1.0, 0.0])
     array([ 0.5, -0.5])
     """
-    return _derivative(_LOG_SOFTMAX_JVP, x, v, axis, temperature, where, out, workers, dim)
+    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, True, _SHORTCUT_BELOW,
+                                                 out, where)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
+    return _call(_LOG_SOFTMAX_JVP, x, v, axis, temperature, where, out, None, workers, dim=dim)
 
 
 @_doc
@@ -590,7 +587,12 @@ def softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None, dim
     >>> softmax_vjp(y, [1.0, 0.0])
     array([ 0.25, -0.25])
     """
-    return _derivative(_SOFTMAX_VJP, y, g, axis, temperature, None, out, workers, dim)
+    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, False, _SHORTCUT_BELOW,
+                                                 out, None)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
+    return _call(_SOFTMAX_VJP, y, g, axis, temperature, None, out, None, workers, dim=dim)
 
 
 @_doc
@@ -612,7 +614,12 @@ def log_softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None,
     >>> log_softmax_vjp(np.log([0.5, 0.5]), [1.0, 0.0], temperature=2.0)
     array([ 0.25, -0.25])
     """
-    return _derivative(_LOG_SOFTMAX_VJP, y, g, axis, temperature, None, out, workers, dim)
+    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
+        res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, True, _SHORTCUT_BELOW,
+                                                 out, None)
+        if res is not None:   # the common small call, checked and run at C level
+            return res
+    return _call(_LOG_SOFTMAX_VJP, y, g, axis, temperature, None, out, None, workers, dim=dim)
 
 
 def softmax_jacobian(x, axis=-1, *, temperature=1.0):
