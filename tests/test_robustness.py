@@ -102,9 +102,11 @@ class KernelSpy:
     # The small-call shortcuts take any objects and answer None for a call they do not take;
     # a call they answer must be of their kind (see _core_small.pxi: _small_view, _small_temp,
     # _mask_ok).
-    def small_softmax(self, x, axis, t, log, max_size, out=None, where=None):
-        res = self.real.small_softmax(x, axis, t, log, max_size, out, where)
+    def small_softmax(self, x, axis, t, log, max_size, out=None, where=None, dtype=None,
+                      workers=None, dim=None):
+        res = self.real.small_softmax(x, axis, t, log, max_size, out, where, dtype, workers, dim)
         if res is not None:
+            self._check_opts("small_softmax", dtype, workers, dim)
             self._check_small("small_softmax", x, axis, t, max_size, [out], res, x.shape, where)
             assert out is None or res is out
         return res
@@ -118,9 +120,12 @@ class KernelSpy:
             assert b is None or where is None
         return res
 
-    def small_derivative(self, x, v, axis, t, vjp, log, max_size, out=None, where=None):
-        res = self.real.small_derivative(x, v, axis, t, vjp, log, max_size, out, where)
+    def small_derivative(self, x, v, axis, t, vjp, log, max_size, out=None, where=None,
+                         workers=None, dim=None):
+        res = self.real.small_derivative(x, v, axis, t, vjp, log, max_size, out, where, workers,
+                                         dim)
         if res is not None:
+            self._check_opts("small_derivative", None, workers, dim)
             self._check_small("small_derivative", x, axis, t, max_size, [v, out], res, x.shape, where)
             assert t != 0 and (out is None or res is out)
             assert where is None or not vjp
@@ -137,6 +142,10 @@ class KernelSpy:
             self._check_small("small_jacobian", x, axis, t, max_size, [], res, batch + (K, K), None)
             assert t != 0 and x.size >= 1 and (axis is None or x.shape[ax + 1:].count(1) == x.ndim - ax - 1)
         return res
+
+    def _check_opts(self, name, dtype, workers, dim):
+        assert dtype is None and dim is None, f"{name}: dtype={dtype!r}, dim={dim!r}"
+        assert workers is None or (type(workers) is int and workers > 0), f"{name}: workers={workers!r}"
 
     def _check_small(self, name, x, axis, t, max_size, others, res, shape, where):
         self.calls += 1

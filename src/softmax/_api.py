@@ -372,10 +372,10 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax(np.array([2**62, 2**62 + 1])).round(4)
     array([0.2689, 0.7311])
     """
-    if dtype is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_softmax(x, axis, temperature, False, _SHORTCUT_BELOW, out, where)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
+    res = _dispatch.kernels.small_softmax(x, axis, temperature, False, _SHORTCUT_BELOW, out, where,
+                                          dtype, workers, dim)
+    if res is not None:   # the common small call, checked and run at C level
+        return res
     return _call(_SOFTMAX, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
 
 
@@ -427,10 +427,10 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    if dtype is None and dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_softmax(x, axis, temperature, True, _SHORTCUT_BELOW, out, where)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
+    res = _dispatch.kernels.small_softmax(x, axis, temperature, True, _SHORTCUT_BELOW, out, where,
+                                          dtype, workers, dim)
+    if res is not None:   # the common small call, checked and run at C level
+        return res
     return _call(_LOG_SOFTMAX, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
 
 
@@ -535,11 +535,10 @@ def softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, worke
     >>> softmax_jvp([0.0, 0.0], [1.0, 0.0], temperature=0.5)
     array([ 0.5, -0.5])
     """
-    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, False, _SHORTCUT_BELOW,
-                                                 out, where)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
+    res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, False, _SHORTCUT_BELOW,
+                                             out, where, workers, dim)
+    if res is not None:   # the common small call, checked and run at C level
+        return res
     return _call(_SOFTMAX_JVP, x, v, axis, temperature, where, out, None, workers, dim=dim)
 
 
@@ -560,11 +559,10 @@ def log_softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, w
     >>> log_softmax_jvp([0.0, 0.0], [1.0, 0.0])
     array([ 0.5, -0.5])
     """
-    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, True, _SHORTCUT_BELOW,
-                                                 out, where)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
+    res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, True, _SHORTCUT_BELOW,
+                                             out, where, workers, dim)
+    if res is not None:   # the common small call, checked and run at C level
+        return res
     return _call(_LOG_SOFTMAX_JVP, x, v, axis, temperature, where, out, None, workers, dim=dim)
 
 
@@ -587,11 +585,10 @@ def softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None, dim
     >>> softmax_vjp(y, [1.0, 0.0])
     array([ 0.25, -0.25])
     """
-    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, False, _SHORTCUT_BELOW,
-                                                 out, None)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
+    res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, False, _SHORTCUT_BELOW,
+                                             out, None, workers, dim)
+    if res is not None:   # the common small call, checked and run at C level
+        return res
     return _call(_SOFTMAX_VJP, y, g, axis, temperature, None, out, None, workers, dim=dim)
 
 
@@ -614,11 +611,10 @@ def log_softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None,
     >>> log_softmax_vjp(np.log([0.5, 0.5]), [1.0, 0.0], temperature=2.0)
     array([ 0.25, -0.25])
     """
-    if dim is None and (workers is None or (type(workers) is int and workers > 0)):
-        res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, True, _SHORTCUT_BELOW,
-                                                 out, None)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
+    res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, True, _SHORTCUT_BELOW,
+                                             out, None, workers, dim)
+    if res is not None:   # the common small call, checked and run at C level
+        return res
     return _call(_LOG_SOFTMAX_VJP, y, g, axis, temperature, None, out, None, workers, dim=dim)
 
 

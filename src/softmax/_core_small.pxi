@@ -140,12 +140,21 @@ cdef object _small_out(cnp.ndarray a, cnp.ndarray src, object out, object where)
     return out
 
 
+cdef inline bint _small_opts(object dtype, object workers, object dim):
+    """The public call's other options leave it to a shortcut: no dtype= and no dim=, workers=
+    None or a positive Python int (the shortcuts run one thread)."""
+    return dtype is None and dim is None and (workers is None
+                                              or (type(workers) is int and workers > 0))
+
+
 def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_t max_size,
-                  object out=None, object where=None):
+                  object out=None, object where=None, object dtype=None, object workers=None,
+                  object dim=None):
     """softmax (or log_softmax) of a small call (see _small_view and _small_temp) on the
     calling thread, into out when given (of x's dtype and shape, C-contiguous and writeable;
-    x itself or not overlapping it), where= a mask of x's shape (_mask_ok) or None; None for
-    any other call, which the caller sends down its general path. A dispatch shortcut for
+    x itself or not overlapping it), where= a mask of x's shape (_mask_ok) or None, and the
+    public call's dtype, workers and dim as _small_opts takes them; None for any other call,
+    which the caller sends down its general path. A dispatch shortcut for
     small calls, where Python-level checks cost more than the work: it raises nothing and
     validates nothing else."""
     cdef Py_ssize_t shape[4]
@@ -153,7 +162,8 @@ def small_softmax(object x, object axis, object temperature, bint log, Py_ssize_
     cdef object a = _small_view(x, axis, max_size, shape)
     cdef object res
     cdef cnp.ndarray src
-    if a is None or not _small_temp(temperature, False, &t) or not _mask_ok(a, where):
+    if (a is None or not _small_opts(dtype, workers, dim) or not _small_temp(temperature, False, &t)
+            or not _mask_ok(a, where)):
         return None
     src = <cnp.ndarray>a
     if where is not None:      # the masked copy is new: out may be x (or overlap it)
@@ -223,18 +233,20 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
 
 
 def small_derivative(object x, object v, object axis, object temperature, bint vjp, bint log,
-                     Py_ssize_t max_size, object out=None, object where=None):
+                     Py_ssize_t max_size, object out=None, object where=None,
+                     object workers=None, object dim=None):
     """The JVP (or, with vjp, the VJP) of softmax (or log_softmax) of a small call: x as in
     _small_view, v of the same dtype and shape, T as in _small_temp and nonzero, into out
     when given (as small_softmax's, overlapping neither x nor v), a JVP's where= a mask of
-    x's shape (_mask_ok) or None; None for any other call."""
+    x's shape (_mask_ok) or None, workers and dim as _small_opts takes them; None for any
+    other call."""
     cdef Py_ssize_t shape[4]
     cdef double t
     cdef object a = _small_view(x, axis, max_size, shape)
     cdef object res
     cdef cnp.ndarray src, tan
     cdef Op op
-    if (a is None or not _same_layout(<cnp.ndarray>a, v)
+    if (a is None or not _small_opts(None, workers, dim) or not _same_layout(<cnp.ndarray>a, v)
             or not _small_temp(temperature, True, &t) or not _mask_ok(<cnp.ndarray>a, where)
             or (vjp and where is not None)):
         return None
