@@ -370,3 +370,19 @@ def test_small_call_derivatives(func):
         o = {"out=x": xx, "out=v": vv}.get(label, o)
         assert f(xx, vv, axis=1, temperature=2.0, out=o) is o
         util.assert_close(o, want, rtol, rtol * (1 + np.abs(v).max()) / 2.0, label)
+
+
+def test_front_doors_take_their_functions_parameters():
+    """Each public function is its C-level front door (softmax._core), which takes exactly the
+    parameters of the Python function behind it (names, kinds, defaults) and carries its name
+    and docstring."""
+    import inspect
+    for name in ("softmax", "log_softmax", "logsumexp", "softmax_jvp", "log_softmax_jvp",
+                 "softmax_vjp", "log_softmax_vjp", "softmax_jacobian"):
+        front = getattr(sm, name)
+        behind = front.__wrapped__
+        assert inspect.isfunction(behind) and not inspect.isfunction(front), name
+        assert (inspect.signature(front, follow_wrapped=False)
+                == inspect.signature(behind)), name
+        assert front.__name__ == behind.__name__ == name and front.__doc__ == behind.__doc__
+        assert front.__module__ == "softmax._api" and getattr(_api, name) is front

@@ -19,12 +19,15 @@ pandas and xarray objects, torch/JAX/array-API arrays go through ``softmax._inte
 hands their NumPy views back to ``_kernel_call`` or computes them in their own namespace
 (``softmax._array_api``), and returns a result of their kind (docs/arrays.md).
 
-Small common calls never reach the parsing: the kernel module's C-level
-shortcuts (``small_softmax``, ``small_logsumexp``, ``small_derivative``,
-``small_jacobian``; with or without a ``where`` mask) take them, or return None
-and leave them to the general path, which checks them.
+Small common calls never reach the parsing, nor a Python frame: each public
+function below is published behind its C-level front door (``softmax._core``,
+``_core_front.pxi``; the end of this file), which offers the call to the kernel
+module's shortcut (``small_softmax``, ``small_logsumexp``, ``small_derivative``,
+``small_jacobian``; with or without a ``where`` mask) and passes whatever that
+returns None for to the Python function: the general path, which checks it.
 ``_SHORTCUT_BELOW = 0`` switches the shortcuts off (the tests compare both paths).
 """
+import functools
 import math
 
 import numpy as np
@@ -372,10 +375,6 @@ def softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=None, 
     >>> softmax(np.array([2**62, 2**62 + 1])).round(4)
     array([0.2689, 0.7311])
     """
-    res = _dispatch.kernels.small_softmax(x, axis, temperature, False, _SHORTCUT_BELOW, out, where,
-                                          dtype, workers, dim)
-    if res is not None:   # the common small call, checked and run at C level
-        return res
     return _call(_SOFTMAX, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
 
 
@@ -427,10 +426,6 @@ def log_softmax(x, axis=None, *, temperature=1.0, where=None, out=None, dtype=No
     array([[-1.3133, -0.3133],
            [-2.1269, -0.1269]])
     """
-    res = _dispatch.kernels.small_softmax(x, axis, temperature, True, _SHORTCUT_BELOW, out, where,
-                                          dtype, workers, dim)
-    if res is not None:   # the common small call, checked and run at C level
-        return res
     return _call(_LOG_SOFTMAX, x, None, axis, temperature, where, out, dtype, workers, dim=dim)
 
 
@@ -506,11 +501,6 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, temper
     >>> float(logsumexp([1.0, 2.0, 3.0], temperature=0))
     3.0
     """
-    if (dtype is None and keepdims is False and return_sign is False
-            and dim is None and (workers is None or (type(workers) is int and workers > 0))):
-        res = _dispatch.kernels.small_logsumexp(a, axis, temperature, _SHORTCUT_BELOW, b, where)
-        if res is not None:   # the common small call, checked and run at C level
-            return res
     return _call(_LOGSUMEXP, a, b, axis, temperature, where, None, dtype, workers, keepdims,
                  return_sign, dim)
 
@@ -535,10 +525,6 @@ def softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, worke
     >>> softmax_jvp([0.0, 0.0], [1.0, 0.0], temperature=0.5)
     array([ 0.5, -0.5])
     """
-    res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, False, _SHORTCUT_BELOW,
-                                             out, where, workers, dim)
-    if res is not None:   # the common small call, checked and run at C level
-        return res
     return _call(_SOFTMAX_JVP, x, v, axis, temperature, where, out, None, workers, dim=dim)
 
 
@@ -559,10 +545,6 @@ def log_softmax_jvp(x, v, axis=None, *, temperature=1.0, where=None, out=None, w
     >>> log_softmax_jvp([0.0, 0.0], [1.0, 0.0])
     array([ 0.5, -0.5])
     """
-    res = _dispatch.kernels.small_derivative(x, v, axis, temperature, False, True, _SHORTCUT_BELOW,
-                                             out, where, workers, dim)
-    if res is not None:   # the common small call, checked and run at C level
-        return res
     return _call(_LOG_SOFTMAX_JVP, x, v, axis, temperature, where, out, None, workers, dim=dim)
 
 
@@ -585,10 +567,6 @@ def softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None, dim
     >>> softmax_vjp(y, [1.0, 0.0])
     array([ 0.25, -0.25])
     """
-    res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, False, _SHORTCUT_BELOW,
-                                             out, None, workers, dim)
-    if res is not None:   # the common small call, checked and run at C level
-        return res
     return _call(_SOFTMAX_VJP, y, g, axis, temperature, None, out, None, workers, dim=dim)
 
 
@@ -611,10 +589,6 @@ def log_softmax_vjp(y, g, axis=None, *, temperature=1.0, out=None, workers=None,
     >>> log_softmax_vjp(np.log([0.5, 0.5]), [1.0, 0.0], temperature=2.0)
     array([ 0.25, -0.25])
     """
-    res = _dispatch.kernels.small_derivative(y, g, axis, temperature, True, True, _SHORTCUT_BELOW,
-                                             out, None, workers, dim)
-    if res is not None:   # the common small call, checked and run at C level
-        return res
     return _call(_LOG_SOFTMAX_VJP, y, g, axis, temperature, None, out, None, workers, dim=dim)
 
 
@@ -658,7 +632,25 @@ def softmax_jacobian(x, axis=-1, *, temperature=1.0):
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
     """
-    res = _dispatch.kernels.small_jacobian(x, axis, temperature, _SHORTCUT_BELOW)
-    if res is not None:   # the common small call, checked and run at C level
-        return res
     return _call(_JACOBIAN, x, None, axis, temperature)
+
+
+# ---------------------------------------------------------------------------
+# The front doors: each public function above is published behind its C-level front door
+# (softmax._core, _core_front.pxi), which answers a small common call through the kernel
+# module's shortcut and passes any other call to the function (the general path).
+# ---------------------------------------------------------------------------
+def _front(front, func):
+    """front, with func's name, qualified name, module, docstring and signature."""
+    return functools.update_wrapper(front, func)
+
+
+_dispatch.kernels.set_front_namespaces(globals(), vars(_dispatch))
+softmax = _front(_dispatch.kernels.front_softmax(softmax, False), softmax)
+log_softmax = _front(_dispatch.kernels.front_softmax(log_softmax, True), log_softmax)
+logsumexp = _front(_dispatch.kernels.front_logsumexp(logsumexp), logsumexp)
+softmax_jvp = _front(_dispatch.kernels.front_jvp(softmax_jvp, False), softmax_jvp)
+log_softmax_jvp = _front(_dispatch.kernels.front_jvp(log_softmax_jvp, True), log_softmax_jvp)
+softmax_vjp = _front(_dispatch.kernels.front_vjp(softmax_vjp, False), softmax_vjp)
+log_softmax_vjp = _front(_dispatch.kernels.front_vjp(log_softmax_vjp, True), log_softmax_vjp)
+softmax_jacobian = _front(_dispatch.kernels.front_jacobian(softmax_jacobian), softmax_jacobian)

@@ -220,6 +220,7 @@ def softmax(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_s
 
 
 include "_core_small.pxi"     # the small-call shortcuts and the Jacobian's assembly
+include "_core_front.pxi"     # the public functions' front doors
 
 
 def logsumexp(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t K, Py_ssize_t inner,
