@@ -386,3 +386,7 @@ def test_front_doors_take_their_functions_parameters():
                 == inspect.signature(behind)), name
         assert front.__name__ == behind.__name__ == name and front.__doc__ == behind.__doc__
         assert front.__module__ == "softmax._api" and getattr(_api, name) is front
+        with pytest.raises(TypeError, match=rf"(^|[^_]){name}\(\)"):   # a message naming it
+            front(np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3))
+        with pytest.raises(TypeError, match=rf"(^|[^_]){name}\(\)"):
+            front(np.zeros(3), temprature=2.0)

@@ -4,7 +4,8 @@ The numeric kernels live in the per-ISA modules ``softmax._kernels_<isa>`` (one 
 ``_kernels.pyx``, compiled once per entry of ``softmax/_isa.py``), which export nothing but
 a table of GIL-free driver functions (``_kernel_table.pxd``). This module holds what does
 not depend on the instruction set: the entry points ``softmax._api`` calls, the small-call
-shortcuts (argument checks on Python objects at C level), the CPU detection, and the
+shortcuts (argument checks on Python objects at C level), the public functions' front
+doors (``_core_front.pxi``, which try those shortcuts first), the CPU detection, and the
 table in use, installed by ``softmax._dispatch`` through ``_set_table``. Every kernel call
 goes through that table; a driver that could not allocate its scratch memory returns a
 nonzero status, raised here as MemoryError.
@@ -14,7 +15,6 @@ architecture has.
 """
 from libc.math cimport fabs, INFINITY, NAN
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cpython.pystate cimport PyThreadState
 cimport numpy as cnp
 
 from softmax._kernel_table cimport (Op, OP_SOFTMAX, OP_LOG_SOFTMAX, OP_LSE, OP_JVP,
@@ -102,11 +102,7 @@ cdef extern from *:
     void smx_cpu_features(int* f) noexcept nogil
 
 cdef extern from "numpy/arrayobject.h":
-    object PyArray_Scalar(void* data, cnp.PyArray_Descr* descr, object base)
-
-cdef extern from "Python.h":
-    PyThreadState* PyEval_SaveThread()
-    void PyEval_RestoreThread(PyThreadState* ts)
+    object PyArray_Scalar(void* data, cnp.PyArray_Descr* descr, void* base)
 
 # The names of smx_cpu_features' f[], in order: what the "cpu" entries of softmax/_isa.py name.
 _FEATURES = ("sse2", "avx2", "fma", "bmi1", "bmi2", "avx512f", "avx512dq", "avx512bw",
@@ -157,21 +153,13 @@ cdef inline bint _is_f32(cnp.ndarray a):
 #: taking it back costs more than such a kernel (numpy's ufuncs keep it below 500).
 DEF GIL_HELD_BELOW = 1024
 
-cdef inline PyThreadState* _release(Py_ssize_t n, int nthreads):
-    """The GIL released for a kernel of n elements on nthreads (the state _reacquire takes),
-    or kept (NULL) for a one-thread call of fewer than GIL_HELD_BELOW. In between, nothing
-    may touch a Python object."""
-    if nthreads == 1 and n < GIL_HELD_BELOW:
-        return NULL
-    return PyEval_SaveThread()
-
-cdef inline void _reacquire(PyThreadState* ts):
-    if ts != NULL:
-        PyEval_RestoreThread(ts)
-
 cdef int _call(Op op, cnp.ndarray x, cnp.ndarray v, cnp.ndarray out, Py_ssize_t outer,
                Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads) except -1:
     return _call_to(op, x, v, cnp.PyArray_DATA(out), outer, K, inner, temperature, nthreads)
+
+cdef inline bint _keep_gil(Py_ssize_t n, int nthreads) noexcept nogil:
+    """Whether a kernel of n elements on nthreads runs with the GIL held (see GIL_HELD_BELOW)."""
+    return nthreads == 1 and n < GIL_HELD_BELOW
 
 cdef int _call_to(Op op, cnp.ndarray x, cnp.ndarray v, void* po, Py_ssize_t outer,
                   Py_ssize_t K, Py_ssize_t inner, double temperature, int nthreads) except -1:
@@ -179,16 +167,22 @@ cdef int _call_to(Op op, cnp.ndarray x, cnp.ndarray v, void* po, Py_ssize_t oute
     cdef const KernelTable* kt = _kt()
     cdef void* px = cnp.PyArray_DATA(x)
     cdef void* pv = cnp.PyArray_DATA(v) if v is not None else NULL
-    cdef bint f32 = _is_f32(x)
     cdef int status
-    cdef PyThreadState* ts = _release(outer * K * inner, nthreads)
-    if f32:
-        status = kt.run_f32(op, <float*>px, <float*>pv, <float*>po, outer, K, inner,
-                            temperature, nthreads)
-    else:
+    if _is_f32(x):
+        if _keep_gil(outer * K * inner, nthreads):
+            status = kt.run_f32(op, <float*>px, <float*>pv, <float*>po, outer, K, inner,
+                                temperature, nthreads)
+        else:
+            with nogil:
+                status = kt.run_f32(op, <float*>px, <float*>pv, <float*>po, outer, K, inner,
+                                    temperature, nthreads)
+    elif _keep_gil(outer * K * inner, nthreads):
         status = kt.run_f64(op, <double*>px, <double*>pv, <double*>po, outer, K, inner,
                             temperature, nthreads)
-    _reacquire(ts)
+    else:
+        with nogil:
+            status = kt.run_f64(op, <double*>px, <double*>pv, <double*>po, outer, K, inner,
+                                temperature, nthreads)
     return _check(status)
 
 cdef int _call_lse_b(cnp.ndarray x, cnp.ndarray b, cnp.ndarray out, cnp.ndarray sign,
@@ -199,16 +193,22 @@ cdef int _call_lse_b(cnp.ndarray x, cnp.ndarray b, cnp.ndarray out, cnp.ndarray 
     cdef void* pb = cnp.PyArray_DATA(b)
     cdef void* po = cnp.PyArray_DATA(out)
     cdef void* ps = cnp.PyArray_DATA(sign)
-    cdef bint f32 = _is_f32(x)
     cdef int status
-    cdef PyThreadState* ts = _release(outer * K * inner, nthreads)
-    if f32:
-        status = kt.lse_b_f32(<float*>px, <float*>pb, <float*>po, <float*>ps, outer, K,
+    if _is_f32(x):
+        if _keep_gil(outer * K * inner, nthreads):
+            status = kt.lse_b_f32(<float*>px, <float*>pb, <float*>po, <float*>ps, outer, K,
+                                  inner, temperature, nthreads)
+        else:
+            with nogil:
+                status = kt.lse_b_f32(<float*>px, <float*>pb, <float*>po, <float*>ps, outer,
+                                      K, inner, temperature, nthreads)
+    elif _keep_gil(outer * K * inner, nthreads):
+        status = kt.lse_b_f64(<double*>px, <double*>pb, <double*>po, <double*>ps, outer, K,
                               inner, temperature, nthreads)
     else:
-        status = kt.lse_b_f64(<double*>px, <double*>pb, <double*>po, <double*>ps, outer,
-                              K, inner, temperature, nthreads)
-    _reacquire(ts)
+        with nogil:
+            status = kt.lse_b_f64(<double*>px, <double*>pb, <double*>po, <double*>ps, outer,
+                                  K, inner, temperature, nthreads)
     return _check(status)
 
 

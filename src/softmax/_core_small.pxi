@@ -1,5 +1,5 @@
-# The small-call shortcuts (part of _core.pyx): the entry points softmax._api tries first,
-# which check a common small call on its Python objects at C level and run it on the calling
+# The small-call shortcuts (part of _core.pyx): the entry points the public functions' front
+# doors (_core_front.pxi) and softmax._api._kernel_call try first, which check a common small call on its Python objects at C level and run it on the calling
 # thread, or return None and leave it to the general path (which checks everything and raises).
 # A call a shortcut takes comes out as the general path would make it, to the bit
 # (tests/test_shortcuts.py); with a mask (where=) they do what the general path does: masked
@@ -193,7 +193,9 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
     cdef Py_ssize_t shape[4]
     cdef Py_ssize_t j
     cdef cnp.npy_intp dims[64]
-    cdef double t, one      # one: the value of a single slice (float32 in its first bytes)
+    cdef double t, one64    # the value of a single slice
+    cdef float one32
+    cdef void* one
     cdef object a = _small_view(x, axis, max_size, shape)
     cdef cnp.ndarray res, sign
     cdef int nd = 0, i
@@ -211,8 +213,9 @@ def small_logsumexp(object x, object axis, object temperature, Py_ssize_t max_si
                 dims[nd] = cnp.PyArray_DIMS(<cnp.ndarray>a)[i]
                 nd += 1
     if nd == 0 and b is None:     # one slice, no weights: a NumPy scalar, no 0-d array
-        _call_to(OP_LSE, <cnp.ndarray>a, None, <void*>&one, shape[0], shape[1], shape[2], t, 1)
-        return PyArray_Scalar(<void*>&one, cnp.PyArray_DESCR(<cnp.ndarray>a), None)
+        one = <void*>&one32 if _is_f32(<cnp.ndarray>a) else <void*>&one64
+        _call_to(OP_LSE, <cnp.ndarray>a, None, one, shape[0], shape[1], shape[2], t, 1)
+        return PyArray_Scalar(one, cnp.PyArray_DESCR(<cnp.ndarray>a), NULL)
     res = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
     if cnp.PyArray_SIZE(<cnp.ndarray>a) > 0:
         if b is None:
@@ -319,13 +322,17 @@ def jacobian(cnp.ndarray s, cnp.ndarray jac, Py_ssize_t outer, Py_ssize_t K, dou
     softmax at T; both C-contiguous float32 or float64 (one dtype)."""
     cdef void* ps = cnp.PyArray_DATA(s)
     cdef void* pj = cnp.PyArray_DATA(jac)
-    cdef bint f32 = _is_f32(s)
-    cdef PyThreadState* ts = _release(outer * K * K, 1)
-    if f32:
-        _jacobian_rows(<const float*>ps, <float*>pj, outer, K, t)
+    if _keep_gil(outer * K * K, 1):
+        if _is_f32(s):
+            _jacobian_rows(<const float*>ps, <float*>pj, outer, K, t)
+        else:
+            _jacobian_rows(<const double*>ps, <double*>pj, outer, K, t)
+    elif _is_f32(s):
+        with nogil:
+            _jacobian_rows(<const float*>ps, <float*>pj, outer, K, t)
     else:
-        _jacobian_rows(<const double*>ps, <double*>pj, outer, K, t)
-    _reacquire(ts)
+        with nogil:
+            _jacobian_rows(<const double*>ps, <double*>pj, outer, K, t)
 
 
 def small_jacobian(object x, object axis, object temperature, Py_ssize_t max_size):
