@@ -1,6 +1,7 @@
 # The small-call shortcuts (part of _core.pyx): the entry points the public functions' front
-# doors (_core_front.pxi) and softmax._api._kernel_call try first, which check a common small call on its Python objects at C level and run it on the calling
-# thread, or return None and leave it to the general path (which checks everything and raises).
+# doors (_core_front.pxi) and softmax._api._kernel_call try first, which check a common small
+# call on its Python objects at C level and run it on the calling thread, or return None and
+# leave it to the general path (which checks everything and raises).
 # A call a shortcut takes comes out as the general path would make it, to the bit
 # (tests/test_shortcuts.py); with a mask (where=) they do what the general path does: masked
 # entries replaced by the value that never wins (logsumexp: weights 0 and 1), the kernel, then
