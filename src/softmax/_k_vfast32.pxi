@@ -295,10 +295,10 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     leave their output pass to the next row's exp pass: inside it up to FUSE_MAX_K, right
     after it beyond (the log's latency and the output row's misses then overlap that pass).
     Two vectors of rows or more of a short enough K go a vector of rows at a time instead
-    (_vblock32_case, _vblock32_lse: the same bits). With 8-lane vectors (AVX2) softmax and
-    log_softmax rows of K <= 16 go to _vshort32x2_case (two vectors a row, SHORT_N rows
-    phase by phase; other bits than the block kernel's in places, within the bound; faster on
-    Zen 3: benchmarks/README.md)."""
+    (_vblock32_case, _vblock32_lse: the same bits). With 8-lane vectors (AVX2) rows of K <= 16
+    go to _vshort32x2_case (two vectors a row, SHORT_N rows phase by phase; faster on Zen 3:
+    benchmarks/README.md): softmax and log_softmax with other bits than the block kernel's in
+    places, within the bound; logsumexp with the same bits."""
     cdef Stats32 cur, nxt, far     # the stats of rows r, r + 1, r + 2
     cdef Fast32 c
     cdef Row32 rc
@@ -321,7 +321,7 @@ cdef void _vrows32_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, 
     cdef bint pf_rows = K >= ROWS_PF_MIN_K    # the exp pass prefetches the row after nx and
     if R <= 0:                                # the next output row into L2
         return
-    if op != 2 and SMX_HAS_FMA and SMX_NF32 == 8 and K <= 2 * SMX_NF32:   # (AVX2: measured;
+    if (op == 2 or SMX_HAS_FMA) and SMX_NF32 == 8 and K <= 2 * SMX_NF32:   # (AVX2: measured;
         _vshort32x2_case(x, out, R, K, t, op, k, ws)  # benchmarks/README.md)
         return
     if (SMX_HAS_FMA and R >= 2 * SMX_NF32     # (fewer rows: faster row by row; the same bits)

@@ -1,6 +1,7 @@
-# AVX2: float32 softmax and log_softmax rows of SMX_NF32 < K <= 2 * SMX_NF32 elements (9-16), each
-# row in two vectors with the arithmetic of the one-vector short rows (_k_vrows32.pxi's
-# _vshort32_fastn), up to SHORT_N rows at a time phase by phase. Part of the per-ISA kernel
+# AVX2: float32 softmax, log_softmax and logsumexp rows of SMX_NF32 < K <= 2 * SMX_NF32 elements
+# (9-16), each row in two vectors, up to SHORT_N rows at a time phase by phase: softmax and
+# log_softmax with the arithmetic of the one-vector short rows (_k_vrows32.pxi's
+# _vshort32_fastn), logsumexp with the row path's (_lse_vecs32's: the same bits). Part of the per-ISA kernel
 # source (included by _kernels.pyx; _vrows32_case sends these rows here on 8-lane vectors).
 
 cdef inline int _vshort32x2_fastn(const float* x, float* out, Py_ssize_t n, Py_ssize_t K,
@@ -76,20 +77,78 @@ cdef inline int _vshort32x2_fastn(const float* x, float* out, Py_ssize_t n, Py_s
                                           o, scaled))
     return bad
 
+cdef inline int _vshort32x2_lsen(const float* x, float* out, Py_ssize_t n, Py_ssize_t K,
+                                  Temp t, TCase k) noexcept nogil:
+    """logsumexp (out[j]) of n <= SHORT_N rows of SMX_NF32 < K <= 2 * SMX_NF32 elements,
+    phase by phase (independent chains, as _vshort32_lsen), each row's arithmetic that of
+    _vrows32_case's (_lse_vecs32: the two vectors' double exps into one set of sums, the
+    padding -inf; then _combine, _lse_value): the same bits. Returns the rows not taken (a
+    NaN or +-inf, T == 0, a row at its arg-max limit, 1/|T| past the float32 range) as bits
+    j of a mask; nothing is written for them."""
+    cdef bint neg = TCase is Neg1 or TCase is NegT
+    cdef bint scaled = TCase is PosT or TCase is NegT
+    cdef smx_vf32 z = smx_zero_f32()
+    cdef smx_vf32 a[SHORT_N]
+    cdef smx_vf32 b[SHORT_N]
+    cdef smx_mf32 tb = smx_till_f32(K - SMX_NF32)
+    cdef smx_vf64 inv, o0, o1, r0, r1
+    cdef float mm[SHORT_N]
+    cdef double on[SHORT_N]
+    cdef double re[SHORT_N]
+    cdef double s_hi, s_lo
+    cdef Row32 c
+    cdef Py_ssize_t j
+    cdef int bad = 0
+    if t.hard:
+        return (1 << n) - 1
+    c = _row32(1.0, t)         # (inv_hi, inv_lo: the same in every row)
+    if not (c.inv_hi < INFINITY):
+        return (1 << n) - 1
+    inv = smx_setall_f64(<double>c.inv_hi + <double>c.inv_lo)
+    for j in range(n):         # the padding finite (not flagged), never the max
+        a[j] = _ld32(x + j * K, neg)
+        b[j] = _ld_till32(x + j * K + SMX_NF32, K - SMX_NF32, -3.4028234663852886e38, neg)
+        mm[j] = smx_reduce_max_f32(smx_max_f32(a[j], b[j]))
+    for j in range(n):         # NaN or +-inf; |m| 2**-23 >= ulp(m): then ylo < m (_row32_ok)
+        if (smx_any_mf32(smx_or_mf32(smx_cmpneq_f32(smx_mul_f32(a[j], z), z),
+                                     smx_cmpneq_f32(smx_mul_f32(b[j], z), z)))
+                or not (fabsf(mm[j]) * 1.1920928955078125e-07 <= 104.0 * t.abs_t)):
+            bad |= 1 << j
+    for j in range(n):
+        o0 = o1 = r0 = r1 = smx_zero_f64()
+        _lse_acc32(a[j], smx_setall_f64(<double>mm[j]), inv, scaled, True, &o0, &o1, &r0, &r1)
+        _lse_acc32(smx_select_f32(tb, b[j], smx_setall_f32(-INFINITY)),
+                   smx_setall_f64(<double>mm[j]), inv, scaled, True, &o0, &o1, &r0, &r1)
+        on[j] = smx_reduce_add_f64(smx_add_f64(o0, o1))
+        re[j] = smx_reduce_add_f64(smx_add_f64(r0, r1))
+    for j in range(n):
+        if not (bad >> j) & 1:
+            _combine(on[j], re[j], 0.0, &s_hi, &s_lo)
+            out[j] = <float>_lse_value[float](mm[j], s_hi, s_lo, t)
+    return bad
+
 cdef void _vshort32x2_case(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                            int op, TCase k, char_r ws) noexcept nogil:
-    """softmax (op 0) or log_softmax (1) of R rows of SMX_NF32 < K <= 2 * SMX_NF32 elements,
-    _vshort32x2_fastn SHORT_N rows at a time; a row it does not take _vrow32_case, then the
-    general kernel."""
+    """softmax (op 0), log_softmax (1) or logsumexp (2: out[r]) of R rows of SMX_NF32 < K <=
+    2 * SMX_NF32 elements, _vshort32x2_fastn (_vshort32x2_lsen) SHORT_N rows at a time; a
+    row it does not take _vrow32_case, then the general kernel."""
     cdef Py_ssize_t r = 0, n, j
+    cdef float* o
     cdef int bad
     while r < R:
         n = min(<Py_ssize_t>SHORT_N, R - r)
-        bad = _vshort32x2_fastn(x + r * K, out + r * K, n, K, t, op, k)
+        if op == 2:
+            bad = _vshort32x2_lsen(x + r * K, out + r, n, K, t, k)
+        else:
+            bad = _vshort32x2_fastn(x + r * K, out + r * K, n, K, t, op, k)
         j = 0
         while bad != 0:
-            if (bad & 1) and _vrow32_case(x + (r + j) * K, out + (r + j) * K, K, t, op, k) != 0:
-                _softmax_row(x + (r + j) * K, out + (r + j) * K, K, t, op == 1, ws)
+            o = out + (r + j if op == 2 else (r + j) * K)
+            if (bad & 1) and _vrow32_case(x + (r + j) * K, o, K, t, op, k) != 0:
+                if op == 2:
+                    _lse_row(x + (r + j) * K, o, K, t, ws)
+                else:
+                    _softmax_row(x + (r + j) * K, o, K, t, op == 1, ws)
             bad >>= 1
             j += 1
         r += n
