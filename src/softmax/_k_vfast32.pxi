@@ -16,43 +16,39 @@ cdef inline void _stats_acc32(smx_vf32 v, smx_vf32* a, smx_vf32* b, smx_vf32* q)
     b[0] = smx_min_f32(v, b[0])
     q[0] = smx_muladd_f32(v, smx_zero_f32(), q[0])
 
-cdef inline void _stats_end32(smx_vf32 a0, smx_vf32 a1, smx_vf32 b0, smx_vf32 b1, smx_vf32 q0,
-                              smx_vf32 q1, Stats32* st) noexcept nogil:
-    """st from two sets of _stats_acc32 accumulators (even and odd vectors)."""
-    st.m = smx_reduce_max_f32(smx_max_f32(a0, a1))
-    st.mn = smx_reduce_min_f32(smx_min_f32(b0, b1))
-    q0 = smx_add_f32(q0, q1)
-    st.finite = not smx_any_mf32(smx_cmpneq_f32(q0, q0))
+cdef inline void _stats_end32(smx_vf32 a, smx_vf32 b, smx_vf32 q, Stats32* st) noexcept nogil:
+    """st from _stats_acc32 accumulators."""
+    st.m = smx_reduce_max_f32(a)
+    st.mn = smx_reduce_min_f32(b)
+    st.finite = not smx_any_mf32(smx_cmpneq_f32(q, q))
 
 cdef inline void _stats_vecs32(const float* x, Py_ssize_t K, TCase k, smx_vf32* a, smx_vf32* b,
                                smx_vf32* q) noexcept nogil:
     """The stats accumulators of y = sgn * x before their horizontal reduction: a (max), b
-    (min), q (y * 0 summed), _row_stats32's order (the vectors in pairs into two sets, those
-    left over into the first with the padding y[0], the sets combined)."""
+    (min), q (y * 0 summed), one set of them (the max and min do not depend on the order,
+    q's NaN-or-not neither; one set leaves AVX2's 16 registers to the exp loops that take
+    these stats on the way), the padding y[0]."""
     cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef smx_vf32 z = smx_zero_f32()
-    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
-    cdef smx_vf32 q0 = z, q1 = z
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), b0 = smx_setall_f32(INFINITY)
+    cdef smx_vf32 q0 = smx_zero_f32()
     cdef Py_ssize_t i = 0
     while i + 2 * SMX_NF32 <= K:
         _stats_acc32(_ld32(x + i, neg), &a0, &b0, &q0)
-        _stats_acc32(_ld32(x + i + SMX_NF32, neg), &a1, &b1, &q1)
+        _stats_acc32(_ld32(x + i + SMX_NF32, neg), &a0, &b0, &q0)
         i += 2 * SMX_NF32
     while i < K:
         _stats_acc32(_ld_till32(x + i, K - i, -x[0] if neg else x[0], neg), &a0, &b0, &q0)
         i += SMX_NF32
-    a[0] = smx_max_f32(a0, a1)
-    b[0] = smx_min_f32(b0, b1)
-    q[0] = smx_add_f32(q0, q1)
+    a[0] = a0
+    b[0] = b0
+    q[0] = q0
 
 cdef void _row_stats32(const float* x, Py_ssize_t K, TCase k, Stats32* st) noexcept nogil:
-    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite: the
-    vectors in pairs into two sets of accumulators, those left over into the first with the
-    padding y[0] (_stats_vecs32; the order every pass that takes a next row's stats keeps:
-    the same stats)."""
+    """st = the max and min of y = sgn * x (NaN ignored) and whether every x is finite
+    (_stats_vecs32, the accumulation every pass that takes a next row's stats repeats)."""
     cdef smx_vf32 a, b, q
     _stats_vecs32(x, K, k, &a, &b, &q)
-    _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
+    _stats_end32(a, b, q, st)
 
 cdef inline double _direct_span(Py_ssize_t K) noexcept nogil:
     """The largest span (_fast32) of a row of K elements whose output exp * (1/S) may be
@@ -94,7 +90,7 @@ cdef double _fexp_store_sum32(const float* x, float* out, Py_ssize_t K, Fast32 c
         _inv_direct32(pinv, &vh, &vl)
     _fexp_acc32(x, out, K, c.mt, c.inv_hi, c.inv_lo, nx, prev, vh, vl, pfx, pfo,
                 k, &s, &cc, &a, &b, &q)
-    _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
+    _stats_end32(a, b, q, st)
     return ((smx_reduce_add_f64(smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s)))
              - <double>SMX_NF32) + <double>smx_reduce_add_f32(cc))
 
@@ -114,8 +110,7 @@ cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt,
     cdef bint fuse = prev != NULL
     cdef smx_vf32 nmt = smx_setall_f32(-mt), z = smx_zero_f32()
     cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, e0, e1
-    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
-    cdef smx_vf32 q0 = z, q1 = z
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), b0 = smx_setall_f32(INFINITY), q0 = z
     cdef Py_ssize_t i = 0
     while i + 2 * SMX_NF32 <= K:
         e0 = _vexp32f(_ld32(x + i, neg), nmt, inv_hi, inv_lo, scaled)
@@ -125,7 +120,7 @@ cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt,
         _fast_acc32(&s, &cc, e0)
         _fast_acc32(&s, &cc, e1)
         _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
-        _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
+        _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a0, &b0, &q0)
         if pfx != NULL:
             _prefetch_l2_step(pfx + i, pfo + i)
         if fuse:
@@ -142,9 +137,9 @@ cdef inline void _fexp_acc32(const float* x, float* out, Py_ssize_t K, float mt,
         i += SMX_NF32
     sv[0] = s
     cv[0] = cc
-    na[0] = smx_max_f32(a0, a1)
-    nb[0] = smx_min_f32(b0, b1)
-    nq[0] = smx_add_f32(q0, q1)
+    na[0] = a0
+    nb[0] = b0
+    nq[0] = q0
 
 cdef void _fscale32(float* out, Py_ssize_t K, double inv, bint direct) noexcept nogil:
     """out *= inv, each product rounded once. direct (every out * inv far above the least
@@ -186,7 +181,7 @@ cdef double _fexp_sum_log32(const float* x, Py_ssize_t K, Fast32 c, const float*
     cdef smx_vf32 a, b, q
     _flog_vecs32(x, K, c.mt, c.inv_hi, c.inv_lo, c.f2s, nx, px, pout, chi, clo, pfx, pfo, k,
                  &sw, &dw, &a, &b, &q)
-    _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
+    _stats_end32(a, b, q, st)
     return (smx_reduce_add_f64(sw) - <double>(SMX_NF32 + 1)) + smx_reduce_add_f64(dw)
 
 cdef void _flog_vecs32(const float* x, Py_ssize_t K, float mt, float inv_hi, float inv_lo,
@@ -225,8 +220,7 @@ cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_h
     cdef smx_vf32 nm = smx_setall_f32(-mt), z = smx_zero_f32()
     cdef smx_vf32 s = smx_setall_f32(1.0), cc = z, y, d, e0, e1
     cdef smx_vf32 vh = smx_setall_f32(chi), vl = smx_setall_f32(clo)
-    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
-    cdef smx_vf32 q0 = z, q1 = z
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), b0 = smx_setall_f32(INFINITY), q0 = z
     cdef smx_vf64 cd = smx_zero_f64()
     cdef Py_ssize_t i = 0, j = 0
     while i + 2 * SMX_NF32 <= K:
@@ -244,7 +238,7 @@ cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_h
         _fast_acc32(&s, &cc, e0)
         _fast_acc32(&s, &cc, e1)
         _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
-        _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
+        _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a0, &b0, &q0)
         if pfx != NULL:
             _prefetch_l2_step(pfx + i, pfo + i)
         if fuse:
@@ -264,9 +258,9 @@ cdef inline void _flog_acc32(const float* x, Py_ssize_t K, float mt, float inv_h
         i += SMX_NF32
     sw[0] = smx_add_f64(smx_cvt_lo_f32_f64(s), smx_cvt_hi_f32_f64(s))
     dw[0] = smx_add_f64(cd, smx_add_f64(smx_cvt_lo_f32_f64(cc), smx_cvt_hi_f32_f64(cc)))
-    na[0] = smx_max_f32(a0, a1)
-    nb[0] = smx_min_f32(b0, b1)
-    nq[0] = smx_add_f32(q0, q1)
+    na[0] = a0
+    nb[0] = b0
+    nq[0] = q0
 
 cdef inline bint _fastlog32(float m, float mn, Temp t, Fast32* c) noexcept nogil:
     """_fast32 for log_softmax: mt = m (its exps of exactly 1 are the maxima); y - m by
@@ -447,7 +441,7 @@ cdef void _lse_sums_ahead32(const float* x, Py_ssize_t K, Row32 c, bint clamp, c
     ones[0] = smx_reduce_add_f64(vo)
     rest[0] = smx_reduce_add_f64(vr)
     if nx != NULL:
-        _stats_end32(a, a, b, b, q, smx_zero_f32(), st)
+        _stats_end32(a, b, q, st)
 
 cdef void _lse_vecs32(const float* x, Py_ssize_t K, Row32 c, bint clamp, const float* nx,
                       TCase k, smx_vf64* vo, smx_vf64* vr, smx_vf32* na, smx_vf32* nb,
@@ -473,15 +467,14 @@ cdef inline void _lse_vecs32_body(const float* x, Py_ssize_t K, Row32 c, const f
     cdef smx_vf64 z = smx_zero_f64()
     cdef smx_vf64 r0 = z, r1 = z, o0 = z, o1 = z
     cdef smx_vf32 zf = smx_zero_f32()
-    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), a1 = a0, b0 = smx_setall_f32(INFINITY), b1 = b0
-    cdef smx_vf32 q0 = zf, q1 = zf
+    cdef smx_vf32 a0 = smx_setall_f32(-INFINITY), b0 = smx_setall_f32(INFINITY), q0 = zf
     cdef Py_ssize_t i = 0, j
     while i + 2 * SMX_NF32 <= K:
         _lse_acc32(_ld32(x + i, neg), md, inv, scaled, clamp, &o0, &o1, &r0, &r1)
         _lse_acc32(_ld32(x + i + SMX_NF32, neg), md, inv, scaled, clamp, &o0, &o1, &r0, &r1)
         if ahead:
             _stats_acc32(_ld32(nx + i, neg), &a0, &b0, &q0)
-            _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a1, &b1, &q1)
+            _stats_acc32(_ld32(nx + i + SMX_NF32, neg), &a0, &b0, &q0)
         i += 2 * SMX_NF32
     j = i
     if i + SMX_NF32 <= K:
@@ -496,9 +489,9 @@ cdef inline void _lse_vecs32_body(const float* x, Py_ssize_t K, Row32 c, const f
         while j < K:
             _stats_acc32(_ld_till32(nx + j, K - j, -nx[0] if neg else nx[0], neg), &a0, &b0, &q0)
             j += SMX_NF32
-        na[0] = smx_max_f32(a0, a1)
-        nb[0] = smx_min_f32(b0, b1)
-        nq[0] = smx_add_f32(q0, q1)
+        na[0] = a0
+        nb[0] = b0
+        nq[0] = q0
 
 cdef void _vrows32(const float* x, float* out, Py_ssize_t R, Py_ssize_t K, Temp t,
                    int op, char_r ws) noexcept nogil:
