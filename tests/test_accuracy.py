@@ -178,9 +178,10 @@ def test_temperature_derivatives(fn, T, K, axis, dtype):
 # float32 softmax-VJP rows of SMX_NF32 < K <= 512 elements run in blocks, each row's output
 # pass taking a later row's sum on the way (_vvjp_rows32; at |T| != 1 its output element in
 # float32 pairs, a vector flagged redone in double lanes): several blocks (a work item is
-# 65536 elements), the rows at their edges, every kind of tail.
+# 65536 elements), the rows at their edges, every kind of tail. With AVX2, rows of 9-15 go 16
+# at a time in two vectors (_vshort_vjp32x2_case), 16 and on in blocks.
 @pytest.mark.parametrize("scale", (1, 20), ids=lambda s: f"scale{s}")
-@pytest.mark.parametrize("K", (17, 96, 200, 512), ids=lambda k: f"K{k}")
+@pytest.mark.parametrize("K", (9, 10, 15, 16, 17, 96, 200, 512), ids=lambda k: f"K{k}")
 @pytest.mark.parametrize("T", (1.0, -1.0, 0.37, -2.5), ids=lambda t: f"T{t}")
 def test_vjp_row_blocks(T, K, scale):
     run_case("vjp-rows", "softmax_vjp", (2 * (65536 // K) + 3, K), float(scale), F32, -1, T)
@@ -488,6 +489,27 @@ def test_row_blocks_mixed(fn, K, T):
     alone = np.stack([np.asarray(f(row, temperature=T)) for row in case.x])
     np.testing.assert_array_equal(got, alone)
     np.testing.assert_array_equal(got, f(case.x, axis=-1, temperature=T, workers=2))
+
+
+# The softmax VJP of the same mixed rows (their correctly rounded softmax as y), an inf and a
+# NaN in g besides: special rows among the short rows' blocks of 16 (AVX2, K = 9-15) and the
+# row blocks; each row's bits the same alone, in its block and on two threads.
+@pytest.mark.parametrize("T", [1.0, -1.0, 0.37, -2.5])
+@pytest.mark.parametrize("K", [9, 10, 15, 16, 17])
+def test_vjp_row_blocks_mixed(K, T):
+    base = _mixed_rows_case(K, T)
+    g = np.random.default_rng([SEED, K, 41]).standard_normal(base.x.shape).astype(np.float32)
+    g[5, K // 2] = np.inf
+    g[20, 0] = np.nan
+    case = Case(base.x, -1, T, g=g)
+    check("row blocks", "softmax_vjp", case, f" K={K}")
+    y = case.y
+    with np.errstate(all="ignore"):
+        got = S.softmax_vjp(y, g, axis=-1, temperature=T)
+        alone = np.stack([S.softmax_vjp(y[r], g[r], temperature=T) for r in range(len(y))])
+        two = S.softmax_vjp(y, g, axis=-1, temperature=T, workers=2)
+    np.testing.assert_array_equal(got, alone)
+    np.testing.assert_array_equal(got, two)
 
 
 # An axis whose inner size is at most one strip (64 float32 columns with AVX-512, 32 with AVX2)

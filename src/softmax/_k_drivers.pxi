@@ -153,7 +153,7 @@ ctypedef enum Path:
     PATH_SHORT,         # _short_rows: a block of rows (any K < SPLIT_MIN)
     PATH_SHORT_DERIV,   # _small_deriv: a block of SMALL_ROWS short rows of the derivatives
     PATH_VJP_ROWS,      # _vjp_rows: a block of softmax-VJP rows (float32: SMX_NF32 < K <
-                        # SPLIT_MIN; float64: K > SMALL_K)
+                        # SPLIT_MIN, the VJP with AVX2 from 16; float64: K > SMALL_K)
     PATH_JVP_ROWS,      # _jvp_rows: a block of JVP rows (float32: SMX_NF32 < K; float64:
                         # K < SPLIT_MIN)
     PATH_COL_BLOCKS     # _col_blocks: float32 softmax / log_softmax columns, consecutive
@@ -237,9 +237,11 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                 if status != 0:
                     break
         return status
-    if inner == 1 and not reduce_op and (K <= SMX_NF32 if floating is float else (
-            K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP))):
-        path = PATH_SHORT_DERIV
+    if inner == 1 and not reduce_op and ((
+            K <= SMX_NF32 or (SMX_NF32 == 8 and op == OP_VJP and K < 2 * SMX_NF32))
+            if floating is float else (K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP))):
+        path = PATH_SHORT_DERIV     # (float32 VJP rows of 9-15 with AVX2: two vectors a row;
+                                    # 16, no tail: faster on PATH_VJP_ROWS, benchmarks/README.md)
     elif floating is float and inner == 1 and op == OP_VJP and K > SMX_NF32 and K < SPLIT_MIN:
         path = PATH_VJP_ROWS
         B = _rows_block(K, outer, nthreads)         # (a row's bits: the same in any block)

@@ -4,6 +4,15 @@
 # _vshort32_fastn), logsumexp with the row path's (_lse_vecs32's: the same bits). Part of the per-ISA kernel
 # source (included by _kernels.pyx; _vrows32_case sends these rows here on 8-lane vectors).
 
+cdef inline smx_vf32 _ld_tail32(const float* p, Py_ssize_t n, float fill, bint neg, bint whole,
+                                smx_mf32 tb) noexcept nogil:
+    """_ld_till32(p, n, fill, neg) of a row's second vector (n <= SMX_NF32 lanes, tb their
+    mask): where another row of the block follows (whole), a whole load with the lanes past
+    the row set to fill instead of a masked load (slower on Zen 3), the same vector."""
+    if whole:
+        return smx_select_f32(tb, _ld32(p, neg), smx_setall_f32(fill))
+    return _ld_till32(p, n, fill, neg)
+
 cdef inline int _vshort32x2_fastn(const float* x, float* out, Py_ssize_t n, Py_ssize_t K,
                                   Temp t, int op, TCase k) noexcept nogil:
     """softmax (op 0; S <= 32 keeps SHORT_SPAN's bound) or log_softmax (1: the exps of 1
@@ -30,7 +39,8 @@ cdef inline int _vshort32x2_fastn(const float* x, float* out, Py_ssize_t n, Py_s
     lim = smx_setall_f32(-SHORT_SPAN if op == 0 else -FAST_SPAN)
     for j in range(n):
         a[j] = _ld32(x + j * K, neg)
-        b[j] = _ld_till32(x + j * K + SMX_NF32, K - SMX_NF32, -3.4028234663852886e38, neg)
+        b[j] = _ld_tail32(x + j * K + SMX_NF32, K - SMX_NF32, -3.4028234663852886e38, neg,
+                          j + 1 < n, tb)
         mm[j] = smx_reduce_max_f32(smx_max_f32(a[j], b[j]))
     for j in range(n):
         vm = smx_setall_f32(mm[j])
@@ -53,7 +63,11 @@ cdef inline int _vshort32x2_fastn(const float* x, float* out, Py_ssize_t n, Py_s
             if not (bad >> j) & 1:
                 _inv_direct32(iv[j], &vm, &nm)
                 smx_store_f32(out + j * K, _times32d(a[j], vm, nm))
-                smx_store_till_f32(out + j * K + SMX_NF32, K - SMX_NF32, _times32d(b[j], vm, nm))
+                if j + 1 < n and not (bad >> (j + 1)) & 1:   # (whole: _vshort_vjp32x2_n's
+                    smx_store_f32(out + j * K + SMX_NF32, _times32d(b[j], vm, nm))   # stores)
+                else:
+                    smx_store_till_f32(out + j * K + SMX_NF32, K - SMX_NF32,
+                                       _times32d(b[j], vm, nm))
         return bad
     for j in range(n):     # S - 1 = (ones - 1) + rest, the padding's exps of 1 taken out
         ka = smx_cmplt_f32(a[j], one)
