@@ -491,23 +491,26 @@ def test_row_blocks_mixed(fn, K, T):
     np.testing.assert_array_equal(got, f(case.x, axis=-1, temperature=T, workers=2))
 
 
-# The softmax VJP of the same mixed rows (their correctly rounded softmax as y), an inf and a
-# NaN in g besides: special rows among the short rows' blocks of 16 (AVX2, K = 9-15) and the
-# row blocks; each row's bits the same alone, in its block and on two threads.
+# The derivatives of the same mixed rows (the VJP from their correctly rounded softmax), an
+# inf and a NaN in the tangent / gradient besides: special rows among the short rows' blocks
+# (AVX2, K = 9-15: _k_vderiv32x2.pxi) and the row blocks; each row's bits the same alone, in
+# its block and on two threads.
 @pytest.mark.parametrize("T", [1.0, -1.0, 0.37, -2.5])
 @pytest.mark.parametrize("K", [9, 10, 15, 16, 17])
-def test_vjp_row_blocks_mixed(K, T):
+@pytest.mark.parametrize("fn", ["softmax_vjp", "softmax_jvp", "log_softmax_jvp"])
+def test_derivative_row_blocks_mixed(fn, K, T):
     base = _mixed_rows_case(K, T)
     g = np.random.default_rng([SEED, K, 41]).standard_normal(base.x.shape).astype(np.float32)
     g[5, K // 2] = np.inf
     g[20, 0] = np.nan
-    case = Case(base.x, -1, T, g=g)
-    check("row blocks", "softmax_vjp", case, f" K={K}")
-    y = case.y
+    case = Case(base.x, -1, T, v=g)
+    check("row blocks", fn, case, f" K={K}")
+    a, b = case.args(fn)
+    f = getattr(S, fn)
     with np.errstate(all="ignore"):
-        got = S.softmax_vjp(y, g, axis=-1, temperature=T)
-        alone = np.stack([S.softmax_vjp(y[r], g[r], temperature=T) for r in range(len(y))])
-        two = S.softmax_vjp(y, g, axis=-1, temperature=T, workers=2)
+        got = f(a, b, axis=-1, temperature=T)
+        alone = np.stack([f(a[r], b[r], temperature=T) for r in range(len(a))])
+        two = f(a, b, axis=-1, temperature=T, workers=2)
     np.testing.assert_array_equal(got, alone)
     np.testing.assert_array_equal(got, two)
 

@@ -238,10 +238,11 @@ cdef int _run(Op op, const floating* x, const floating* v, floating* out, Py_ssi
                     break
         return status
     if inner == 1 and not reduce_op and ((
-            K <= SMX_NF32 or (SMX_NF32 == 8 and op == OP_VJP and K < 2 * SMX_NF32))
+            K <= SMX_NF32 or (SMX_NF32 == 8 and K < 2 * SMX_NF32 and (
+                op == OP_VJP or op == OP_JVP or op == OP_LOG_JVP)))
             if floating is float else (K <= SMALL_K and (op == OP_VJP or op == OP_LOG_VJP))):
-        path = PATH_SHORT_DERIV     # (float32 VJP rows of 9-15 with AVX2: two vectors a row;
-                                    # 16, no tail: faster on PATH_VJP_ROWS, benchmarks/README.md)
+        path = PATH_SHORT_DERIV     # (float32 VJP and JVP rows of 9-15 with AVX2: two vectors
+                                    # a row; 16, no tail: faster on the row blocks)
     elif floating is float and inner == 1 and op == OP_VJP and K > SMX_NF32 and K < SPLIT_MIN:
         path = PATH_VJP_ROWS
         B = _rows_block(K, outer, nthreads)         # (a row's bits: the same in any block)

@@ -434,88 +434,27 @@ cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out
                 a1 = smx_mul_f64(_hi64(y), smx_sub_f64(_hi64(w), cd))
         smx_store_till_f32(out + r * K, K, _times_f32(a0, a1, vf, neg, scaled))
 
-cdef inline int _vshort_vjp32x2_n(const float* y, const float* g, float* out, Py_ssize_t n,
-                                   Py_ssize_t K, Temp t, TCase k) noexcept nogil:
-    """The softmax VJP of n <= SHORT_N rows of SMX_NF32 < K <= 2 * SMX_NF32 elements (AVX2:
-    two vectors a row), phase by phase (independent chains), with the one-vector rows'
-    arithmetic (_vshort_deriv32_case: c = sum(y g) of exact products in double lanes, y (g -
-    c) / T in double, rounded once). Returns the rows not taken (c not finite: an inf or NaN
-    in y or g) as bits j of a mask; nothing is written for them. A row's second vector is
-    loaded whole where another row follows in the block (_ld_tail32), and stored whole where
-    the next row is taken: the lanes past the row land on the next row's
-    first vector, whose own store comes after (every row is loaded before any store, and a
-    row not taken is never written on). Masked loads and stores only at the block's end: on
-    Zen 3 a masked store costs ~20% of such a row."""
-    cdef bint neg = TCase is Neg1 or TCase is NegT
-    cdef bint scaled = TCase is PosT or TCase is NegT
-    cdef smx_vf32 ya[SHORT_N]
-    cdef smx_vf32 yb[SHORT_N]
-    cdef smx_vf32 ga[SHORT_N]
-    cdef smx_vf32 gb[SHORT_N]
-    cdef double c[SHORT_N]
-    cdef smx_vf32 vb
-    cdef smx_mf32 tb = smx_till_f32(K - SMX_NF32)
-    cdef smx_vf64 vf = smx_setall_f64(t.inv_signed), cd
-    cdef Py_ssize_t j
-    cdef int bad = 0
-    for j in range(n):
-        ya[j] = smx_load_f32(y + j * K)
-        ga[j] = smx_load_f32(g + j * K)
-        yb[j] = _ld_tail32(y + j * K + SMX_NF32, K - SMX_NF32, 0.0, False, j + 1 < n, tb)
-        gb[j] = _ld_tail32(g + j * K + SMX_NF32, K - SMX_NF32, 0.0, False, j + 1 < n, tb)
-    for j in range(n):
-        c[j] = smx_reduce_add_f64(smx_add_f64(
-            smx_muladd_f64(_lo64(ya[j]), _lo64(ga[j]), smx_mul_f64(_hi64(ya[j]), _hi64(ga[j]))),
-            smx_muladd_f64(_lo64(yb[j]), _lo64(gb[j]), smx_mul_f64(_hi64(yb[j]), _hi64(gb[j])))))
-        if not (fabs(c[j]) < INFINITY):
-            bad |= 1 << j
-    for j in range(n):
-        if not (bad >> j) & 1:
-            cd = smx_setall_f64(c[j])
-            smx_store_f32(out + j * K, _times_f32(
-                smx_mul_f64(_lo64(ya[j]), smx_sub_f64(_lo64(ga[j]), cd)),
-                smx_mul_f64(_hi64(ya[j]), smx_sub_f64(_hi64(ga[j]), cd)), vf, neg, scaled))
-            vb = _times_f32(smx_mul_f64(_lo64(yb[j]), smx_sub_f64(_lo64(gb[j]), cd)),
-                            smx_mul_f64(_hi64(yb[j]), smx_sub_f64(_hi64(gb[j]), cd)), vf, neg,
-                            scaled)
-            if j + 1 < n and not (bad >> (j + 1)) & 1:
-                smx_store_f32(out + j * K + SMX_NF32, vb)
-            else:
-                smx_store_till_f32(out + j * K + SMX_NF32, K - SMX_NF32, vb)
-    return bad
-
-cdef void _vshort_vjp32x2_case(const float* y, const float* g, float* out, Py_ssize_t R,
-                               Py_ssize_t K, Temp t, TCase k, char_r ws) noexcept nogil:
-    """R rows of the softmax VJP, SMX_NF32 < K <= 2 * SMX_NF32, _vshort_vjp32x2_n SHORT_N
-    rows at a time; a row it does not take, and every row where 1/T is not a normal float32
-    pair far from overflow, the general kernel's."""
-    cdef Py_ssize_t r = 0, n, j
-    cdef int bad
-    while r < R:
-        n = min(<Py_ssize_t>SHORT_N, R - r)
-        if 1e-30 < t.abs_t < 1e30:
-            bad = _vshort_vjp32x2_n(y + r * K, g + r * K, out + r * K, n, K, t, k)
-        else:
-            bad = (1 << n) - 1
-        j = 0
-        while bad != 0:
-            if bad & 1:
-                _vjp_row(y + (r + j) * K, g + (r + j) * K, out + (r + j) * K, K, t, False, ws)
-            bad >>= 1
-            j += 1
-        r += n
-
 cdef void _vshort_deriv32(Op op, const float* x, const float* v, float* out, Py_ssize_t R,
                           Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
-    """R rows of K <= SMX_NF32 elements; with 8-lane vectors (AVX2) softmax-VJP rows of K <
-    16 as well (_vshort_vjp32x2_case; the driver's choice). Scratch: WS_ROW, for a special row's general
+    """R rows of K <= SMX_NF32 elements; with 8-lane vectors (AVX2) softmax-VJP and JVP rows
+    of K < 16 as well (_vshort_vjp32x2_case, _vshort_jvp32x2_case; the driver's choice). Scratch: WS_ROW, for a special row's general
     kernel."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    if K > SMX_NF32:            # (the driver sends only those here)
+    if K > SMX_NF32 and op != OP_VJP:   # (the driver sends only JVPs and the VJP here)
+        if case == 0:
+            _vshort_jvp32x2_case(op, x, v, out, R, K, t, p1, ws)
+        elif case == 1:
+            _vshort_jvp32x2_case(op, x, v, out, R, K, t, pt, ws)
+        elif case == 2:
+            _vshort_jvp32x2_case(op, x, v, out, R, K, t, n1, ws)
+        else:
+            _vshort_jvp32x2_case(op, x, v, out, R, K, t, nt, ws)
+        return
+    if K > SMX_NF32:
         if case == 0:
             _vshort_vjp32x2_case(x, v, out, R, K, t, p1, ws)
         elif case == 1:

@@ -101,8 +101,8 @@ exp and pairs), _k_vrows32.pxi, _k_vfast32.pxi (blocks of float32 rows, the fast
 _k_vshort32x2.pxi (AVX2: rows of 9-16 in two vectors),
 _k_vblock32.pxi (short softmax and log_softmax rows, a vector of rows at a time) and
 _k_vrows64.pxi (rows), _k_vshort64.pxi (short float64 rows), _k_vlong.pxi (long rows),
-_k_vcols32.pxi, _k_vfcols32.pxi and _k_vfstrips32.pxi (columns), _k_vderiv32.pxi, _k_vjvp32.pxi
-(JVP rows), _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial
+_k_vcols32.pxi, _k_vfcols32.pxi and _k_vfstrips32.pxi (columns), _k_vderiv32.pxi,
+_k_vderiv32x2.pxi (AVX2: VJP and JVP rows of 9-15 in two vectors), _k_vjvp32.pxi (JVP rows), _k_vdcols32.pxi and _k_vderiv64.pxi (derivatives), _k_vstats.pxi (partial
 statistics); _k_drivers.pxi (work items, threads, scratch).
 """
 from cython cimport floating
@@ -142,6 +142,7 @@ include "_k_columns.pxi"
 include "_k_short_rows.pxi"
 include "_k_derivatives.pxi"
 include "_k_vderiv32.pxi"
+include "_k_vderiv32x2.pxi"
 include "_k_vjvp32.pxi"
 include "_k_vdcols32.pxi"
 include "_k_vderiv64.pxi"
