@@ -515,6 +515,22 @@ def test_derivative_row_blocks_mixed(fn, K, T):
     np.testing.assert_array_equal(got, two)
 
 
+# Short JVP rows pad their vectors past K (AVX2: K < 16 in two vectors, else K < SMX_NF32):
+# the padding must not count in the sums where the row's max is -FLT_MAX itself (a row filled
+# with float32's min, as masked attention scores are) or |T| is near FLT_MAX, where a finite
+# padding's exp is not 0.
+@pytest.mark.parametrize("K", [3, 5, 9, 10, 15])
+@pytest.mark.parametrize("fn", ["softmax_jvp", "log_softmax_jvp"])
+def test_jvp_short_rows_extreme(fn, K):
+    lo = np.finfo(np.float32).min
+    x = np.full((20, K), lo, np.float32)
+    x[1::2] = np.random.default_rng([SEED, K, 43]).standard_normal((10, K)).astype(np.float32)
+    for T in (1.0, 2.0):
+        check("jvp-short", fn, Case(x, -1, T), f" K={K} rows of float32 min")
+        check("jvp-short", fn, Case(-x, -1, -T), f" K={K} rows of float32 max, T < 0")
+    check("jvp-short", fn, Case(x[1::2] * 1e3, -1, 1e38), f" K={K} T=1e38")
+
+
 # An axis whose inner size is at most one strip (64 float32 columns with AVX-512, 32 with AVX2)
 # is a contiguous (K, inner) block per outer index: softmax, log_softmax, the softmax VJP and
 # the JVPs run their passes on it with their state in registers (no copy, no state arrays), the

@@ -390,12 +390,14 @@ cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out
     for r in range(R):
         w = smx_load_till_f32(v + r * K, K, 0.0)
         if jvp:
-            # the padding is finite (not flagged) and far below the max: exp 0
+            # the padding finite (not flagged) and never above the max, then -inf: exp 0 (a
+            # row of -FLT_MAX, or |T| near FLT_MAX, would give a finite padding an exp)
             y = _ld_till32(x + r * K, K, -3.4028234663852886e38, neg)
             m = smx_reduce_max_f32(y)
             if not tok or smx_any_mf32(smx_cmpneq_f32(smx_mul_f32(y, zf), zf)):   # NaN, +-inf
                 _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out, ws)
                 continue
+            y = smx_select_f32(smx_till_f32(K), y, smx_setall_f32(-INFINITY))
             c = smx_reduce_max_f32(smx_select_f32(smx_cmpeq_f32(y, smx_setall_f32(m)), w,
                                                   smx_setall_f32(-INFINITY)))
             c = c if fabsf(c) < INFINITY else 0.0
@@ -437,14 +439,14 @@ cdef void _vshort_deriv32_case(Op op, const float* x, const float* v, float* out
 cdef void _vshort_deriv32(Op op, const float* x, const float* v, float* out, Py_ssize_t R,
                           Py_ssize_t K, Temp t, char_r ws) noexcept nogil:
     """R rows of K <= SMX_NF32 elements; with 8-lane vectors (AVX2) softmax-VJP and JVP rows
-    of K < 16 as well (_vshort_vjp32x2_case, _vshort_jvp32x2_case; the driver's choice). Scratch: WS_ROW, for a special row's general
-    kernel."""
+    of K < 16 as well (_vshort_vjp32x2_case, _vshort_jvp32x2_case; the driver's choice).
+    Scratch: WS_ROW, for a special row's general kernel."""
     cdef Pos1 p1
     cdef PosT pt
     cdef Neg1 n1
     cdef NegT nt
     cdef int case = _tcase(t)
-    if K > SMX_NF32 and op != OP_VJP:   # (the driver sends only JVPs and the VJP here)
+    if K > SMX_NF32 and (op == OP_JVP or op == OP_LOG_JVP):
         if case == 0:
             _vshort_jvp32x2_case(op, x, v, out, R, K, t, p1, ws)
         elif case == 1:
@@ -454,7 +456,7 @@ cdef void _vshort_deriv32(Op op, const float* x, const float* v, float* out, Py_
         else:
             _vshort_jvp32x2_case(op, x, v, out, R, K, t, nt, ws)
         return
-    if K > SMX_NF32:
+    if K > SMX_NF32 and op == OP_VJP:
         if case == 0:
             _vshort_vjp32x2_case(x, v, out, R, K, t, p1, ws)
         elif case == 1:

@@ -91,9 +91,11 @@ cdef void _vshort_jvp32x2_case(Op op, const float* x, const float* v, float* out
     cdef float m, c
     cdef double q, mu
     cdef bint tok = (not t.hard) and t.inv + t.inv_lo < INFINITY
+    cdef smx_mf32 tb = smx_till_f32(K - SMX_NF32)
     cdef Py_ssize_t r
     for r in range(R):
-        # the padding is finite (not flagged) and far below the max: exp 0
+        # the padding finite (not flagged) and never above the max, then -inf: exp 0 (a row
+        # of -FLT_MAX, or |T| near FLT_MAX, would give a finite padding an exp)
         ya = _ld32(x + r * K, neg)
         yb = _ld_till32(x + r * K + SMX_NF32, K - SMX_NF32, -3.4028234663852886e38, neg)
         wa = smx_load_f32(v + r * K)
@@ -103,6 +105,7 @@ cdef void _vshort_jvp32x2_case(Op op, const float* x, const float* v, float* out
                                                smx_cmpneq_f32(smx_mul_f32(yb, zf), zf))):
             _jvp_row(x + r * K, v + r * K, out + r * K, K, t, log_out, ws)
             continue
+        yb = smx_select_f32(tb, yb, smx_setall_f32(-INFINITY))
         vm = smx_setall_f32(m)
         c = smx_reduce_max_f32(smx_max_f32(smx_select_f32(smx_cmpeq_f32(ya, vm), wa, ninf),
                                            smx_select_f32(smx_cmpeq_f32(yb, vm), wb, ninf)))
